@@ -1,0 +1,27 @@
+"""The root GraphQL schema, stitched from each app's ``schema.py``.
+
+Print the contract with ``python manage.py print_schema`` (writes
+``graphql/schema.graphql``); CI fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+import graphene
+from graphene import relay
+
+from core.accounts import schema as accounts_schema
+from core.catalog import schema as catalog_schema
+
+QUERIES = [accounts_schema.Query, catalog_schema.Query]
+MUTATIONS = [accounts_schema.Mutation]
+
+
+class Query(*QUERIES, graphene.ObjectType):
+    node = relay.Node.Field(description="Fetch any object by its global ID.")
+
+
+class Mutation(*MUTATIONS, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

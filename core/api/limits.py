@@ -1,0 +1,144 @@
+"""Query limits that refuse abusive GraphQL before it runs.
+
+* depth: graphene's ``depth_limit_validator``;
+* aliases: at most ``GRAPHQL_MAX_ALIASES`` aliased fields in one document;
+* cost: every object field costs 1 (leaf fields 0, or what ``COST_MAP`` says),
+  and a connection multiplies the cost of what it selects by its ``first`` or
+  ``last`` (the maximum page size when neither is given), the way Saleor and
+  GitHub price queries. The cost is reported in ``extensions.cost``.
+
+graphql-complexity was considered for the cost; it multiplies only GraphQL
+list fields by ``first``, which misses Relay connections (the list is
+``edges``, the argument is on the connection), so the walk is done here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from graphene.validation import depth_limit_validator
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    ValidationRule,
+    get_named_type,
+    is_leaf_type,
+    value_from_ast_untyped,
+)
+
+# Fields that cost more than the default, as "Type.field": cost.
+COST_MAP: dict[str, int] = {}
+
+
+class AliasLimitRule(ValidationRule):
+    """Refuse documents with more aliased fields than ``GRAPHQL_MAX_ALIASES``."""
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.count = 0
+        self.reported = False
+
+    def enter_field(self, node: FieldNode, *_args):
+        if node.alias is not None:
+            self.count += 1
+            if self.count > settings.GRAPHQL_MAX_ALIASES and not self.reported:
+                self.reported = True
+                self.report_error(
+                    GraphQLError(
+                        f"The query uses more than {settings.GRAPHQL_MAX_ALIASES} aliases.",
+                        node,
+                        extensions={"code": "TOO_MANY_ALIASES"},
+                    )
+                )
+
+
+def validation_rules() -> list[type[ValidationRule]]:
+    return [depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH), AliasLimitRule]
+
+
+class QueryCost:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None):
+        self.schema = schema
+        self.variables = variables or {}
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.max_page = settings.GRAPHENE.get("RELAY_CONNECTION_MAX_LIMIT", 100)
+
+    def operation(self, op: OperationDefinitionNode) -> int:
+        root = {
+            "query": self.schema.query_type,
+            "mutation": self.schema.mutation_type,
+            "subscription": self.schema.subscription_type,
+        }[op.operation.value]
+        return self._selection_cost(root, op.selection_set, set())
+
+    def _selection_cost(self, parent_type, selection_set, seen_fragments: set[str]) -> int:
+        if selection_set is None or parent_type is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field_cost(parent_type, selection, seen_fragments)
+            elif isinstance(selection, InlineFragmentNode):
+                target = parent_type
+                if selection.type_condition is not None:
+                    target = self.schema.get_type(selection.type_condition.name.value) or parent_type
+                total += self._selection_cost(target, selection.selection_set, seen_fragments)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen_fragments:
+                    continue
+                target = self.schema.get_type(fragment.type_condition.name.value) or parent_type
+                total += self._selection_cost(target, fragment.selection_set, seen_fragments | {name})
+        return total
+
+    def _field_cost(self, parent_type, node: FieldNode, seen_fragments: set[str]) -> int:
+        name = node.name.value
+        if name.startswith("__"):
+            return 0
+        if not isinstance(parent_type, (GraphQLObjectType, GraphQLInterfaceType)):
+            if isinstance(parent_type, GraphQLUnionType):
+                return 0
+            return 0
+        field = parent_type.fields.get(name)
+        if field is None:
+            return 0
+        field_type = get_named_type(field.type)
+        own = COST_MAP.get(f"{parent_type.name}.{name}", 0 if is_leaf_type(field_type) else 1)
+        if node.selection_set is None:
+            return own
+        multiplier = 1
+        if field_type.name.endswith("Connection"):
+            multiplier = self._page_size(node)
+        return own + multiplier * self._selection_cost(field_type, node.selection_set, seen_fragments)
+
+    def _page_size(self, node: FieldNode) -> int:
+        for arg in node.arguments or ():
+            if arg.name.value in ("first", "last"):
+                value = value_from_ast_untyped(arg.value, self.variables)
+                if isinstance(value, int) and value > 0:
+                    return min(value, self.max_page)
+        return self.max_page
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode | None,
+    variables: dict[str, Any] | None,
+) -> int:
+    if operation is None:
+        return 0
+    return QueryCost(schema, document, variables).operation(operation)

@@ -1,0 +1,167 @@
+"""The GraphQL endpoint: authentication, limits, cost reporting, batching."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from graphene_django.views import GraphQLView, HttpError
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+
+from core.exceptions import DomainError
+
+from .auth import authenticate_request
+from .limits import query_cost, validation_rules
+
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=512)
+def _parse(query: str):
+    return parse(query)
+
+
+def _error(message: str, code: str, status: int) -> HttpResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return HttpResponse(json.dumps(body), status=status, content_type="application/json")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class DinghuoGraphQLView(GraphQLView):
+    """graphene-django's view with the platform's rules on top.
+
+    A JSON array body is a batch of at most ``GRAPHQL_MAX_BATCH`` operations.
+    Bad credentials answer 401 with a typed error before anything runs.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            authenticate_request(request)
+        except DomainError as exc:
+            return _error(exc.message, exc.code, 401)
+        if len(request.body or b"") > settings.GRAPHQL_MAX_QUERY_BYTES:
+            return _error("The request is too large.", "QUERY_TOO_LARGE", 413)
+        if request.method == "POST" and request.body.lstrip()[:1] == b"[":
+            return self._dispatch_batch(request)
+        self.graphiql = settings.GRAPHIQL
+        return super().dispatch(request, *args, **kwargs)
+
+    def _dispatch_batch(self, request):
+        try:
+            entries = json.loads(request.body)
+        except ValueError:
+            return _error("POST body sent invalid JSON.", "INVALID_JSON", 400)
+        if not entries or len(entries) > settings.GRAPHQL_MAX_BATCH:
+            return _error(
+                f"A batch holds 1 to {settings.GRAPHQL_MAX_BATCH} operations.", "BATCH_TOO_LARGE", 400
+            )
+        if not all(isinstance(e, dict) for e in entries):
+            return _error("Each batch entry must be an object.", "INVALID_JSON", 400)
+        self.batch = True
+        try:
+            responses = [self.get_response(request, entry) for entry in entries]
+        except HttpError as exc:
+            return _error(exc.response.content.decode() or "Bad request", "BAD_REQUEST", exc.response.status_code)
+        finally:
+            self.batch = False
+        body = "[" + ",".join(r[0] for r in responses) + "]"
+        return HttpResponse(body, status=max(r[1] for r in responses), content_type="application/json")
+
+    def get_response(self, request, data, show_graphiql=False):
+        request._graphql_extensions = {}
+        result, status = super().get_response(request, data, show_graphiql)
+        extensions = request._graphql_extensions
+        if result and extensions:
+            payload = json.loads(result)
+            payload["extensions"] = extensions
+            result = self.json_encode(request, payload, pretty=show_graphiql)
+        return result, status
+
+    def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
+        if not query:
+            if show_graphiql:
+                return None
+            raise HttpError(HttpResponse(status=400, content=b"Must provide query string."))
+        schema = self.schema.graphql_schema
+        try:
+            document = _parse(query)
+        except GraphQLError as exc:
+            return ExecutionResult(errors=[exc])
+        operation = get_operation_ast(document, operation_name)
+        if request.method.lower() == "get" and operation is not None and operation.operation != OperationType.QUERY:
+            if show_graphiql:
+                return None
+            raise HttpError(HttpResponseNotAllowed(["POST"], "Mutations need a POST request."))
+        errors = validate(schema, document, [*specified_rules, *validation_rules()], max_errors=20)
+        if errors:
+            return ExecutionResult(errors=errors)
+        if variables is not None and not isinstance(variables, dict):
+            return ExecutionResult(errors=[GraphQLError("Variables must be an object.", extensions={"code": "BAD_REQUEST"})])
+        cost = query_cost(schema, document, operation, variables)
+        request._graphql_extensions["cost"] = {
+            "requestedQueryCost": cost,
+            "maximumAvailable": settings.GRAPHQL_MAX_COST,
+        }
+        if cost > settings.GRAPHQL_MAX_COST:
+            return ExecutionResult(
+                errors=[
+                    GraphQLError(
+                        f"The query costs {cost}, more than the limit of {settings.GRAPHQL_MAX_COST}. "
+                        "Ask for fewer items per page or fewer fields.",
+                        extensions={"code": "QUERY_TOO_COSTLY", "cost": cost},
+                    )
+                ]
+            )
+        options = {
+            "root_value": self.get_root_value(request),
+            "context_value": self.get_context(request),
+            "variable_values": variables,
+            "operation_name": operation_name,
+            "middleware": self.get_middleware(request),
+        }
+        try:
+            if operation is not None and operation.operation == OperationType.MUTATION:
+                with transaction.atomic():
+                    result = execute(schema, document, **options)
+                    if result.errors or getattr(request, "_mutation_failed", False):
+                        transaction.set_rollback(True)
+                return result
+            return execute(schema, document, **options)
+        except Exception as exc:  # noqa: BLE001 - turned into a GraphQL error, not a 500
+            return ExecutionResult(errors=[GraphQLError(str(exc), original_error=exc)])
+
+    @staticmethod
+    def format_error(error):
+        """Typed errors keep their message and code; anything unexpected is logged
+        and reported as ``INTERNAL_ERROR`` without its internals."""
+        original = getattr(error, "original_error", None)
+        if isinstance(original, DomainError):
+            return {
+                "message": original.message,
+                "path": getattr(error, "path", None),
+                "extensions": {"code": original.code, **({"field": original.field} if original.field else {})},
+            }
+        if original is not None and not isinstance(original, GraphQLError) and not settings.DEBUG:
+            logger.error("GraphQL resolver failed", exc_info=original)
+            return {
+                "message": "Internal error.",
+                "path": getattr(error, "path", None),
+                "extensions": {"code": "INTERNAL_ERROR"},
+            }
+        return GraphQLView.format_error(error)

@@ -1,0 +1,48 @@
+"""Products and the SKUs dealers order."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProductStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    DISCONTINUED = "discontinued", _("Discontinued")
+
+
+class Product(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ProductStatus.choices, default=ProductStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sku(models.Model):
+    """A sellable variant of a product; quantities are integers in its base unit."""
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="skus")
+    code = models.CharField(_("SKU code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    gtin = models.CharField(_("barcode (GTIN)"), max_length=14, blank=True, db_index=True)
+    base_unit = models.CharField(_("base unit"), max_length=16, default="each")
+
+    class Meta:
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKUs")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,43 @@
+"""Domain errors raised by services.
+
+Every channel turns a :class:`DomainError` into the same typed error: GraphQL
+mutations put it in their payload's ``errors`` list (``field``, ``message``,
+``code``), imports report it on the row, pages show it beside the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code: str = "INVALID"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, **params: Any
+    ):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.field = field
+        self.params = params
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "message": self.message, "code": self.code, **self.params}
+
+
+class ValidationFailed(DomainError):
+    """Several problems at once (for example every bad row of an import)."""
+
+    def __init__(self, errors: list[DomainError], message: str = "Validation failed"):
+        super().__init__(message, code="INVALID")
+        self.errors = errors
+
+
+class PermissionDenied(DomainError):
+    code = "PERMISSION_DENIED"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"

@@ -1,0 +1,1 @@
+pytest_plugins = ["core.testing.pytest_plugin"]
