@@ -85,6 +85,9 @@ PUBLIC_SCHEMA_NAME = "public"
 TENANT_BASE_SCHEMA = env("TENANT_BASE_SCHEMA", "tenant_template")
 TENANT_CREATION_FAKES_MIGRATIONS = True
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+# Set search_path once per request instead of before every statement; the
+# backend resets it whenever the tenant changes (set_tenant / schema_context).
+TENANT_LIMIT_SET_CALLS = True
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 

@@ -82,6 +82,17 @@ def validate_subdomain(subdomain: str) -> str:
 _template_checked = False
 
 
+def ensure_public_tenant() -> Tenant:
+    """The row that routes the platform's own host (``BASE_DOMAIN``) to the public schema."""
+    tenant, _created = Tenant.objects.get_or_create(
+        schema_name=settings.PUBLIC_SCHEMA_NAME,
+        defaults={"name": "Dinghuo", "status": TenantStatus.ACTIVE},
+    )
+    for host in (settings.BASE_DOMAIN, "127.0.0.1"):
+        Domain.objects.get_or_create(domain=host, defaults={"tenant": tenant, "is_primary": host == settings.BASE_DOMAIN})
+    return tenant
+
+
 def ensure_template_schema(*, force: bool = False, verbosity: int = 0) -> None:
     """Create the template schema if missing and bring it to the latest migration.
 

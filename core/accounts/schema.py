@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphene
 from graphene import relay
-from graphene_django import DjangoObjectType
+from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from core.api.types import BaseMutation, CountableConnection, current_user, error_type, require_scope, require_user
 
@@ -63,6 +63,8 @@ class TokenCreate(BaseMutation, error_type=AccountError):
         username = graphene.String(required=True, description="User name or email.")
         password = graphene.String(required=True)
 
+    rollback_on_error = False  # keep the failed-attempt counters that throttle brute force
+
     token = graphene.String(description="Send as 'Authorization: Bearer <token>'.")
     expires_at = graphene.DateTime()
     user = graphene.Field(UserNode)
@@ -78,7 +80,7 @@ class TokenCreate(BaseMutation, error_type=AccountError):
 
 class Query(graphene.ObjectType):
     me = graphene.Field(UserNode, description="The signed-in user.")
-    dealers = relay.ConnectionField(DealerNode._meta.connection, description="Dealers the caller may see.")
+    dealers = DjangoConnectionField(DealerNode, description="Dealers the caller may see.")
 
     def resolve_me(root, info):
         return require_user(info)

@@ -46,6 +46,10 @@ class BaseMutation(graphene.Mutation):
     class Meta:
         abstract = True
 
+    # Whether a domain error rolls back the mutation's transaction. Signing in
+    # keeps its failure counters (which live in the database cache by default).
+    rollback_on_error = True
+
     @classmethod
     def __init_subclass_with_meta__(cls, error_type=None, **options):
         if error_type is not None:
@@ -64,7 +68,8 @@ class BaseMutation(graphene.Mutation):
                 payload.errors = []
             return payload
         except DomainError as exc:
-            info.context._mutation_failed = True
+            if cls.rollback_on_error:
+                info.context._mutation_failed = True
             errors = getattr(exc, "errors", None) or [exc]
             return cls(errors=[cls._as_error(e) for e in errors])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphene
 from graphene import relay
-from graphene_django import DjangoObjectType
+from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from core.api.types import CountableConnection, require_scope, require_user
 
@@ -47,8 +47,8 @@ class ProductNode(DjangoObjectType):
 
 
 class Query(graphene.ObjectType):
-    products = relay.ConnectionField(
-        ProductNode._meta.connection,
+    products = DjangoConnectionField(
+        ProductNode,
         search=graphene.String(description="Words in the product name."),
         description="Products the caller may order, newest last.",
     )

@@ -38,9 +38,13 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database, with the tenant template schema migrated once."""
-    from tenants.services import ensure_template_schema
+    from django.conf import settings
 
+    from tenants.services import ensure_public_tenant, ensure_template_schema
+
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
     with django_db_blocker.unblock():
+        ensure_public_tenant()
         ensure_template_schema(force=True)
     yield
 
