@@ -10,6 +10,7 @@ DEBUG                 "1" to turn on debug pages and GraphiQL. Off by default.
 ALLOWED_HOSTS         comma separated; tenants are routed by host name.
 BASE_DOMAIN           the domain tenants get subdomains of ("localhost" in development).
 CELERY_BROKER_URL     redis://… or amqp://…; unset: a file-system broker in the data folder.
+CELERY_DIR            where the file-system broker keeps its messages. <data folder>/celery
 CELERY_TASK_ALWAYS_EAGER  "1" runs tasks in-process (tests of pure logic only).
 REDIS_URL             use Redis for the cache; unset: the database cache.
 SEARCH_BACKEND        "postgres" (default) or "elasticsearch".
@@ -205,7 +206,7 @@ GRAPHQL_MAX_QUERY_BYTES = int(env("GRAPHQL_MAX_QUERY_BYTES", "100000"))
 GRAPHIQL = env_bool("GRAPHIQL", DEBUG)
 
 # --- Celery -------------------------------------------------------------------
-CELERY_DIR = DATA_DIR / "celery"
+CELERY_DIR = Path(env("CELERY_DIR", str(DATA_DIR / "celery")))
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The no-server default: messages are files in the data folder, shared by

@@ -14,6 +14,7 @@ Enable with ``pytest_plugins = ["core.testing.pytest_plugin"]``.
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
 
 import pytest
@@ -71,6 +72,41 @@ def other_tenant(django_db_setup, django_db_blocker):
     """A second tenant, for isolation tests."""
     with django_db_blocker.unblock():
         return _provision(OTHER_TENANT_SUBDOMAIN, "Beta Brand")
+
+
+KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
+
+
+def reset_tenant_data(*tenants) -> None:
+    """Empty every table of the tenants' schemas except the migration bookkeeping."""
+    with connection.cursor() as cursor:
+        for t in tenants:
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", [t.schema_name]
+            )
+            tables = [r[0] for r in cursor.fetchall() if r[0] not in KEEP_TABLES]
+            if tables:
+                names = ", ".join(f'"{t.schema_name}"."{name}"' for name in tables)
+                cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker, tenant, other_tenant):
+    """Database access without a wrapping transaction: what the test writes is
+    committed and visible to other connections (threads racing for stock, a
+    worker process, a live HTTP server). Afterwards both test tenants' data is
+    emptied, so tests stay independent.
+
+    Use this rather than ``transaction=True``: Django's flush after such tests
+    would also empty the public schema's tenant table.
+    """
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        try:
+            yield
+        finally:
+            connection.set_schema_to_public()
+            reset_tenant_data(tenant, other_tenant)
 
 
 @contextmanager
@@ -144,3 +180,55 @@ def token_for(user) -> str:
     from core.accounts.services import issue_token
 
     return issue_token(user).token
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL naming the database this test run uses (the test database)."""
+    from urllib.parse import quote
+
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    host = db.get("HOST") or ""
+    if host.startswith("/"):
+        return f"postgresql://{auth}@/{db['NAME']}?host={host}"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgresql://{auth}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, tenant, other_tenant):
+    """A real Celery worker process on the test database and this run's broker.
+
+    Tests that use it must commit what the worker should see (``committed_db``).
+    """
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "CELERY_DIR": str(settings.CELERY_DIR)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env, cwd=str(settings.BASE_DIR),
+    )
+    from tenants.tasks import ping
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            ping.delay().get(timeout=5)
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("The Celery worker did not start") from None
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

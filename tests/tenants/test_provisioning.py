@@ -81,7 +81,6 @@ def test_taken_subdomain(committed, tenant):
     assert err.value.code == "TAKEN"
 
 
-@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_provisionings_of_one_subdomain_make_one_tenant(committed):
     results, barrier = [], threading.Barrier(2)
 
