@@ -85,3 +85,31 @@ class Sku(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class SkuUnit(models.Model):
+    """A unit a SKU is counted or sold in: each, inner, case, pallet …
+
+    ``factor`` is how many base units one of this unit holds (1 for the base
+    unit). Quantities are always stored in base units; a line of 3 cases of 12
+    is 36 base units.
+    """
+
+    sku = models.ForeignKey(Sku, verbose_name=_("SKU"), on_delete=models.CASCADE, related_name="units")
+    code = models.CharField(_("unit code"), max_length=16)
+    name = models.CharField(_("name"), max_length=40, blank=True)
+    factor = models.PositiveIntegerField(_("base units per unit"), default=1)
+    gtin = models.CharField(_("barcode (GTIN)"), max_length=14, blank=True, db_index=True)
+    is_sellable = models.BooleanField(_("sellable"), default=True)
+
+    class Meta:
+        verbose_name = _("SKU unit")
+        verbose_name_plural = _("SKU units")
+        ordering = ["sku", "factor"]
+        constraints = [
+            models.UniqueConstraint(fields=["sku", "code"], name="sku_unit_unique_code"),
+            models.CheckConstraint(condition=models.Q(factor__gte=1), name="sku_unit_factor_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku.code}/{self.code}×{self.factor}"
