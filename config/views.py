@@ -10,5 +10,12 @@ def health(request):
     return JsonResponse({"status": "ok", "schema": connection.schema_name})
 
 
+def live(request):
+    """Liveness for load balancers and orchestrators: 200 while the process serves
+    requests. The view itself runs no query (``health`` checks the database); the
+    only query is the tenant middleware's lookup of the host name."""
+    return JsonResponse({"status": "ok"})
+
+
 def home(request):
     return HttpResponse(_("Dinghuo B2B ordering platform"), content_type="text/plain; charset=utf-8")
