@@ -23,7 +23,9 @@ def _statements(client, path):
         response = client.get(path)
     assert response.status_code == 200
     # The backend's own search_path switches are bookkeeping, not work.
-    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith("SET search_path")]
+    return [
+        q["sql"] for q in captured.captured_queries if not q["sql"].startswith("SET search_path")
+    ]
 
 
 def test_liveness_runs_no_query_beyond_host_routing(db, tenant, tenant_client):
