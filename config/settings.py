@@ -75,6 +75,8 @@ TENANT_APPS = [
     "core.accounts",
     "core.catalog",
     "core.inventory",
+    "core.orders",
+    "core.events",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 

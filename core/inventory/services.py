@@ -1,0 +1,285 @@
+"""Stock changes: receipts, adjustments, transfers, reservation, release, shipping, returns.
+
+Every change of on-hand stock writes a :class:`StockMovement` and an outbox
+event. Reservation is atomic and deadlock-free: the stock rows an order needs
+are locked in primary-key order (``SELECT … ORDER BY id FOR UPDATE``), the
+allocation is computed on the locked rows, and one conditional ``UPDATE``
+reserves them all; the table's check constraints back it up, so available
+stock can never go negative whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from core.events.services import PendingEvent, record_many
+from core.exceptions import DomainError, ValidationFailed
+
+from .models import MovementReason, Stock, StockMovement, Transfer, Warehouse
+
+
+class InsufficientStock(DomainError):
+    code = "INSUFFICIENT_STOCK"
+
+
+def _stock_event(stock: Stock, reason: str, delta_on_hand: int = 0, delta_reserved: int = 0) -> PendingEvent:
+    return PendingEvent(
+        "stock.changed", "stock", stock.pk,
+        {
+            "sku_id": stock.sku_id, "warehouse_id": stock.warehouse_id, "reason": reason,
+            "on_hand": stock.on_hand, "reserved": stock.reserved, "available": stock.on_hand - stock.reserved,
+            "delta_on_hand": delta_on_hand, "delta_reserved": delta_reserved,
+        },
+    )
+
+
+def _low_stock_events(stocks: Iterable[Stock]) -> list[PendingEvent]:
+    """``stock.low`` once when available falls below safety stock (re-armed when it recovers)."""
+    events, fell, recovered = [], [], []
+    for s in stocks:
+        below = s.safety_stock > 0 and s.on_hand - s.reserved < s.safety_stock
+        if below and not s.low_stock_alerted:
+            fell.append(s.pk)
+            events.append(PendingEvent(
+                "stock.low", "stock", s.pk,
+                {"sku_id": s.sku_id, "warehouse_id": s.warehouse_id, "available": s.on_hand - s.reserved,
+                 "safety_stock": s.safety_stock},
+            ))
+        elif not below and s.low_stock_alerted:
+            recovered.append(s.pk)
+    if fell:
+        Stock.objects.filter(pk__in=fell).update(low_stock_alerted=True)
+    if recovered:
+        Stock.objects.filter(pk__in=recovered).update(low_stock_alerted=False)
+    return events
+
+
+def _move(stock: Stock, quantity: int, reason: str, *, reference: str = "", note: str = "", user=None) -> Stock:
+    """Change on-hand by ``quantity`` (conditional on staying valid) and record it."""
+    updated = (
+        Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") - quantity)
+        .update(on_hand=F("on_hand") + quantity)
+    )
+    if not updated:
+        stock.refresh_from_db()
+        raise InsufficientStock(
+            _("Only %(available)d units are available.") % {"available": stock.available},
+            field="quantity", available=stock.available,
+        )
+    stock.refresh_from_db()
+    StockMovement.objects.create(
+        stock=stock, quantity=quantity, reason=reason, reference=reference, note=note,
+        on_hand_after=stock.on_hand, created_by=user,
+    )
+    record_many([_stock_event(stock, reason, delta_on_hand=quantity), *_low_stock_events([stock])])
+    return stock
+
+
+def _stock_row(sku, warehouse: Warehouse) -> Stock:
+    stock, _created = Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
+    return stock
+
+
+@transaction.atomic
+def receive_stock(*, sku, warehouse: Warehouse, quantity: int, reference: str = "", user=None) -> Stock:
+    """Goods received into a warehouse."""
+    if quantity <= 0:
+        raise DomainError(_("The quantity must be positive."), field="quantity", code="INVALID_QUANTITY")
+    return _move(_stock_row(sku, warehouse), quantity, MovementReason.RECEIPT, reference=reference, user=user)
+
+
+@transaction.atomic
+def adjust_stock(*, sku, warehouse: Warehouse, counted: int, note: str = "", user=None) -> Stock:
+    """Set on-hand to a counted quantity (a stock-take); the difference is recorded."""
+    if counted < 0:
+        raise DomainError(_("A count cannot be negative."), field="counted", code="INVALID_QUANTITY")
+    stock = Stock.objects.select_for_update().get(pk=_stock_row(sku, warehouse).pk)
+    delta = counted - stock.on_hand
+    if delta == 0:
+        return stock
+    if counted < stock.reserved:
+        raise InsufficientStock(
+            _("%(reserved)d units are reserved for orders; the count cannot be lower.") % {"reserved": stock.reserved},
+            field="counted", available=stock.available,
+        )
+    return _move(stock, delta, MovementReason.ADJUSTMENT, note=note, user=user)
+
+
+@transaction.atomic
+def transfer_stock(*, sku, source: Warehouse, destination: Warehouse, quantity: int, user=None) -> Transfer:
+    """Move available stock from one warehouse to another."""
+    if quantity <= 0:
+        raise DomainError(_("The quantity must be positive."), field="quantity", code="INVALID_QUANTITY")
+    if source.pk == destination.pk:
+        raise DomainError(_("Choose two different warehouses."), field="destination", code="INVALID")
+    transfer = Transfer.objects.create(sku=sku, source=source, destination=destination, quantity=quantity, created_by=user)
+    ref = f"TR-{transfer.pk}"
+    # Lock both rows in id order so two opposite transfers cannot deadlock.
+    rows = sorted([_stock_row(sku, source), _stock_row(sku, destination)], key=lambda s: s.pk)
+    list(Stock.objects.select_for_update().filter(pk__in=[r.pk for r in rows]).order_by("pk"))
+    by_wh = {r.warehouse_id: r for r in rows}
+    _move(by_wh[source.pk], -quantity, MovementReason.TRANSFER_OUT, reference=ref, user=user)
+    _move(by_wh[destination.pk], quantity, MovementReason.TRANSFER_IN, reference=ref, user=user)
+    return transfer
+
+
+# --- reservation --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Demand:
+    """What one order line needs: ``quantity`` base units of ``sku_id``."""
+
+    key: object
+    sku_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    key: object
+    stock_id: int
+    warehouse_id: int
+    sku_id: int
+    quantity: int
+
+
+def lock_stock(sku_ids: Sequence[int]) -> list[Stock]:
+    """Lock the stock rows of these SKUs in active warehouses, in id order."""
+    return list(
+        Stock.objects.select_for_update(of=("self",))
+        .select_related("warehouse")
+        .filter(sku_id__in=sorted(set(sku_ids)), warehouse__is_active=True)
+        .order_by("pk")
+    )
+
+
+def plan_allocation(demands: Sequence[Demand], stocks: Sequence[Stock], *, region: str = "") -> list[Allocation]:
+    """Split demands across warehouses.
+
+    Warehouses in the dealer's region come first, then by priority. One
+    warehouse that can serve the whole order is preferred (one shipment);
+    otherwise each line takes from the ranked warehouses in turn. Raises
+    :class:`ValidationFailed` of :class:`InsufficientStock`, one per short line.
+    """
+    def rank(s: Stock):
+        return (0 if region and s.warehouse.region == region else 1, s.warehouse.priority, s.warehouse.code)
+
+    by_sku: dict[int, list[Stock]] = defaultdict(list)
+    for s in sorted(stocks, key=rank):
+        by_sku[s.sku_id].append(s)
+    needed: dict[int, int] = defaultdict(int)
+    for d in demands:
+        needed[d.sku_id] += d.quantity
+
+    warehouses = sorted({s.warehouse for s in stocks}, key=lambda w: (0 if region and w.region == region else 1, w.priority, w.code))
+    for wh in warehouses:
+        avail = {s.sku_id: s for s in stocks if s.warehouse_id == wh.pk}
+        if all(sku in avail and avail[sku].available >= qty for sku, qty in needed.items()):
+            return [Allocation(d.key, avail[d.sku_id].pk, wh.pk, d.sku_id, d.quantity) for d in demands]
+
+    remaining = {s.pk: s.available for s in stocks}
+    allocations: list[Allocation] = []
+    errors: list[DomainError] = []
+    for index, d in enumerate(demands):
+        want = d.quantity
+        taken: list[Allocation] = []
+        for s in by_sku.get(d.sku_id, []):
+            if want == 0:
+                break
+            take = min(want, remaining[s.pk])
+            if take > 0:
+                taken.append(Allocation(d.key, s.pk, s.warehouse_id, d.sku_id, take))
+                remaining[s.pk] -= take
+                want -= take
+        if want:
+            available = d.quantity - want
+            errors.append(InsufficientStock(
+                _("Only %(available)d units are available.") % {"available": available},
+                field=f"lines.{index}.quantity", available=available,
+            ))
+        allocations.extend(taken)
+    if errors:
+        raise ValidationFailed(errors, message=_("Not enough stock."))
+    return allocations
+
+
+def reserve(allocations: Sequence[Allocation], locked: Sequence[Stock] = ()) -> list[PendingEvent]:
+    """Reserve planned allocations in one conditional UPDATE (rows already locked by
+    :func:`lock_stock`). Returns the outbox events for the caller to record with
+    its own (one insert for the whole order)."""
+    totals: dict[int, int] = defaultdict(int)
+    for a in allocations:
+        totals[a.stock_id] += a.quantity
+    if not totals:
+        return []
+    ids = sorted(totals)
+    values = ", ".join(["(%s::bigint, %s::int)"] * len(ids))
+    params: list[int] = []
+    for i in ids:
+        params += [i, totals[i]]
+    table = Stock._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS s SET reserved = s.reserved + v.qty, updated_at = now() "
+            f"FROM (VALUES {values}) AS v(id, qty) "
+            f"WHERE s.id = v.id AND s.on_hand - s.reserved >= v.qty RETURNING s.id",
+            params,
+        )
+        done = {row[0] for row in cursor.fetchall()}
+    if done != set(ids):
+        raise InsufficientStock(_("Stock changed while the order was placed; try again."), field="lines")
+    by_id = {st.pk: st for st in locked}
+    changed = []
+    for stock_id in ids:
+        st = by_id.get(stock_id)
+        if st is not None:
+            st.reserved += totals[stock_id]
+            changed.append(st)
+    return [*[_stock_event(st, "reservation", delta_reserved=totals[st.pk]) for st in changed],
+            *_low_stock_events(changed)]
+
+
+def release(allocations: Iterable[tuple[int, int]]) -> None:
+    """Give back reserved units: ``(stock_id, quantity)`` pairs (cancellations)."""
+    _bulk_change(allocations, on_hand=False, reason="release")
+
+
+def consume(allocations: Iterable[tuple[int, int]], *, reference: str = "", user=None) -> None:
+    """Shipped: reserved units leave the warehouse (on hand and reserved both drop)."""
+    _bulk_change(allocations, on_hand=True, reason=MovementReason.SALE, reference=reference, user=user)
+
+
+def _bulk_change(pairs, *, on_hand: bool, reason: str, reference: str = "", user=None) -> None:
+    totals: dict[int, int] = defaultdict(int)
+    for stock_id, qty in pairs:
+        if qty:
+            totals[stock_id] += qty
+    if not totals:
+        return
+    stocks = {s.pk: s for s in Stock.objects.select_for_update().filter(pk__in=sorted(totals)).order_by("pk")}
+    movements, events = [], []
+    for stock_id in sorted(totals):
+        s, qty = stocks[stock_id], totals[stock_id]
+        if s.reserved < qty:
+            raise DomainError(_("Cannot release more than is reserved."), code="INVALID_QUANTITY")
+        s.reserved -= qty
+        if on_hand:
+            s.on_hand -= qty
+            movements.append(StockMovement(stock=s, quantity=-qty, reason=reason, reference=reference,
+                                           on_hand_after=s.on_hand, created_by=user))
+        events.append(_stock_event(s, reason, delta_on_hand=-qty if on_hand else 0, delta_reserved=-qty))
+    Stock.objects.bulk_update(stocks.values(), ["reserved", "on_hand"])
+    if movements:
+        StockMovement.objects.bulk_create(movements)
+    record_many([*events, *_low_stock_events(stocks.values())])
+
+
+def restock(*, stock_id: int, quantity: int, reference: str = "", user=None) -> Stock:
+    """Returned goods back on hand."""
+    stock = Stock.objects.select_for_update().get(pk=stock_id)
+    return _move(stock, quantity, MovementReason.RETURN, reference=reference, user=user)

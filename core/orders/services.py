@@ -1,0 +1,587 @@
+"""The order service: one ``place_order`` for every channel, and the order's life after.
+
+Channels differ only in how lines arrive (see :mod:`core.orders.channels`);
+all of them call :func:`place_order`, so every order meets the same rules:
+the dealer's prices and promotions, credit, approval rules, stock reserved
+atomically across warehouses, and an idempotency key that makes retries and
+offline replays return the first order instead of making a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.accounts.models import Dealer, DealerStatus, Role
+from core.events.services import PendingEvent, record_many
+from core.exceptions import DomainError, PermissionDenied, ValidationFailed
+from core.inventory import services as inventory
+
+from .lines import LineInput, ResolvedLine, resolve_lines
+from .models import (
+    Allocation,
+    ApprovalRule,
+    ApprovalRuleKind,
+    ApprovalStatus,
+    Channel,
+    Order,
+    OrderApproval,
+    OrderLine,
+    OrderReturn,
+    OrderSettings,
+    OrderStatus,
+    OrderTransition,
+    PaymentMethod,
+    ReturnLine,
+    Shipment,
+    ShipmentStatus,
+)
+from .state import CANCELLABLE, RETURNABLE, SHIPPABLE, can_transition
+
+MAX_LINES = 20_000
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    replayed: bool  # True when the idempotency key named an order placed before
+
+
+# --- who may order for whom --------------------------------------------------------
+def check_can_order_for(user, dealer: Dealer) -> None:
+    """Staff may order for any dealer; a sales rep for dealers it covers; a dealer's
+    user for its own dealer (a dealer admin also for its subtree)."""
+    try:
+        from core.accounts.selectors import can_act_for_dealer
+    except ImportError:  # pragma: no cover - during the catalogue rework
+        can_act_for_dealer = None
+    if user is None:
+        return  # integrations (API keys) are authorised by scope before they get here
+    if can_act_for_dealer is not None:
+        if can_act_for_dealer(user, dealer):
+            return
+    elif user.role in (Role.TENANT_ADMIN, Role.STAFF) or user.dealer_id == dealer.pk:
+        return
+    raise PermissionDenied(_("You cannot order for this dealer."), field="dealer")
+
+
+def _request_hash(dealer: Dealer, lines: list[LineInput], payment_method: str, use_rebate) -> str:
+    canonical = json.dumps(
+        {
+            "dealer": dealer.pk,
+            "lines": [[li.sku.strip(), li.quantity, (li.unit or "").strip().lower()] for li in lines],
+            "payment": payment_method,
+            "rebate": str(use_rebate or ""),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _existing(dealer: Dealer, key: str, request_hash: str) -> PlacedOrder | None:
+    order = Order.objects.filter(dealer=dealer, idempotency_key=key).first()
+    if order is None:
+        return None
+    if order.request_hash != request_hash:
+        raise DomainError(
+            _("This idempotency key was already used for a different order."),
+            code="IDEMPOTENCY_KEY_REUSED", field="idempotencyKey", order_number=order.number,
+        )
+    return PlacedOrder(order=order, replayed=True)
+
+
+# --- pricing, taxes, approvals ---------------------------------------------------
+@dataclass
+class PricedLine:
+    resolved: ResolvedLine
+    unit_price: Decimal
+    list_price: Decimal
+    discount: Decimal
+    net: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+    source: dict
+    is_free: bool = False
+
+
+def _price(dealer: Dealer, resolved: list[ResolvedLine], overrides: dict[int, Decimal] | None):
+    """Prices, promotions and taxes for the lines, through the pricing services."""
+    from core.pricing import services as pricing
+
+    cart = pricing.price_cart(
+        dealer=dealer,
+        lines=[pricing.CartLine(sku_id=r.sku.pk, unit_code=r.unit_code, quantity=r.quantity,
+                                base_quantity=r.base_quantity) for r in resolved],
+    )
+    currency = cart.currency
+    priced: list[PricedLine] = []
+    for r, p in zip(resolved, cart.lines, strict=True):
+        unit_price = overrides.get(r.position, p.unit_price) if overrides else p.unit_price
+        if unit_price is None:
+            raise DomainError(_("%(sku)s has no price for you.") % {"sku": r.sku.code},
+                              code="NO_PRICE", field=f"lines.{r.position}.sku")
+        discount = ZERO if overrides and r.position in overrides else p.discount
+        gross = (unit_price * r.quantity).quantize(CENT)
+        net = gross - discount
+        rate = getattr(r.sku.product, "tax_rate", None) or ZERO
+        priced.append(PricedLine(r, unit_price, p.list_price or unit_price, discount, net, rate,
+                                 (net * rate).quantize(CENT), p.source or {}))
+    free = list(getattr(cart, "free_lines", []) or [])
+    order_discount = ZERO if overrides else (getattr(cart, "order_discount", ZERO) or ZERO)
+    promotion_ids = [] if overrides else list(getattr(cart, "promotion_ids", []) or [])
+    return currency, priced, free, order_discount, promotion_ids, cart
+
+
+def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, resolved: list[ResolvedLine]):
+    needed: list[tuple[ApprovalRule | None, str, str]] = []
+    rules = list(ApprovalRule.objects.filter(is_active=True))
+    previous_orders = None
+    category_ids = {r.sku.product.category_id for r in resolved}
+    for rule in rules:
+        if rule.kind == ApprovalRuleKind.AMOUNT_OVER and total > rule.amount:
+            needed.append((rule, _("Total over %(amount)s") % {"amount": rule.amount}, rule.approver_role))
+        elif rule.kind == ApprovalRuleKind.OVER_CREDIT_LIMIT and over_credit:
+            needed.append((rule, _("Over the available credit"), rule.approver_role))
+        elif rule.kind == ApprovalRuleKind.NEW_DEALER:
+            if previous_orders is None:
+                previous_orders = Order.objects.filter(dealer=dealer).exclude(status=OrderStatus.CANCELLED).count()
+            if previous_orders < rule.first_orders:
+                needed.append((rule, _("New dealer"), rule.approver_role))
+        elif rule.kind == ApprovalRuleKind.CATEGORY and rule.category_id in category_ids:
+            needed.append((rule, _("Contains %(category)s") % {"category": rule.category_id}, rule.approver_role))
+    if over_credit and not any(r and r.kind == ApprovalRuleKind.OVER_CREDIT_LIMIT for r, _x, _y in needed):
+        needed.append((None, _("Over the available credit"), Role.TENANT_ADMIN))
+    return needed
+
+
+def _next_order_number(prefix: str) -> tuple[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Order._meta.db_table])
+        (order_id,) = cursor.fetchone()
+    return order_id, f"{prefix}{timezone.localdate():%y%m%d}{order_id:07d}"
+
+
+# --- placing an order ------------------------------------------------------------------
+def place_order(
+    *,
+    dealer: Dealer,
+    user,
+    lines: list[LineInput],
+    channel: str,
+    idempotency_key: str,
+    payment_method: str = PaymentMethod.ON_ACCOUNT,
+    expected_total: Decimal | None = None,
+    use_rebate: Decimal | None = None,
+    note: str = "",
+    external_ref: str = "",
+    price_overrides: dict[int, Decimal] | None = None,
+) -> PlacedOrder:
+    """Place an order for ``dealer`` from any channel.
+
+    Raises :class:`DomainError` (or :class:`ValidationFailed` with one error
+    per bad line) and changes nothing when anything is wrong. A second call
+    with the same ``idempotency_key`` — sequential or concurrent — returns the
+    first order with ``replayed=True``.
+    """
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 128:
+        raise DomainError(_("Send an idempotency key of 1 to 128 characters."), code="INVALID", field="idempotencyKey")
+    if channel not in Channel.values:
+        raise DomainError(_("Unknown channel."), code="INVALID", field="channel")
+    if payment_method not in PaymentMethod.values:
+        raise DomainError(_("Unknown payment method."), code="INVALID", field="paymentMethod")
+    if not lines:
+        raise DomainError(_("Add at least one line."), code="REQUIRED", field="lines")
+    if len(lines) > MAX_LINES:
+        raise DomainError(_("An order can hold at most %(n)d lines.") % {"n": MAX_LINES}, code="INVALID", field="lines")
+    request_hash = _request_hash(dealer, lines, payment_method, use_rebate)
+    found = _existing(dealer, key, request_hash)
+    if found:
+        return found
+    try:
+        with transaction.atomic():
+            return _place(dealer=dealer, user=user, lines=lines, channel=channel, key=key,
+                          request_hash=request_hash, payment_method=payment_method,
+                          expected_total=expected_total, use_rebate=use_rebate, note=note,
+                          external_ref=external_ref, overrides=price_overrides)
+    except IntegrityError as exc:
+        # A concurrent submission with the same key committed first: return its order.
+        if "order_unique_idempotency_key" not in str(exc):
+            raise
+        found = _existing(dealer, key, request_hash)
+        if found is None:  # pragma: no cover - the winner rolled back; the caller may retry
+            raise DomainError(_("The order could not be placed; try again."), code="RETRY") from exc
+        return found
+
+
+def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, expected_total,
+           use_rebate, note, external_ref, overrides) -> PlacedOrder:
+    check_can_order_for(user, dealer)
+    if dealer.status == DealerStatus.ON_HOLD:
+        raise DomainError(_("This dealer's account is on hold; orders cannot be placed."),
+                          code="DEALER_ON_HOLD", field="dealer")
+    if dealer.status != DealerStatus.ACTIVE:
+        raise DomainError(_("This dealer's account is closed."), code="DEALER_CLOSED", field="dealer")
+    _enforce_order_limit()
+
+    resolved, errors = resolve_lines(lines)
+    errors += _plugin_line_errors(dealer, resolved)
+    errors += _catalogue_errors(dealer, resolved)
+    if errors:
+        raise ValidationFailed(errors, message=_("Some lines cannot be ordered."))
+
+    currency, priced, free_lines, order_discount, promotion_ids, cart = _price(dealer, resolved, overrides)
+    subtotal = sum((p.unit_price * p.resolved.quantity).quantize(CENT) for p in priced) or ZERO
+    line_discounts = sum((p.discount for p in priced), ZERO)
+    tax_total = sum((p.tax for p in priced), ZERO)
+    discount_total = line_discounts + order_discount
+    total = subtotal - discount_total + tax_total
+    if expected_total is not None and Decimal(expected_total).quantize(CENT) != total.quantize(CENT):
+        raise DomainError(
+            _("Prices changed: the total is now %(total)s %(currency)s.") % {"total": total, "currency": currency},
+            code="PRICE_CHANGED", field="expectedTotal", total=str(total),
+        )
+
+    from core.pricing import services as pricing
+
+    rebate = ZERO
+    if use_rebate:
+        rebate = min(Decimal(use_rebate), total)
+    total_due = total - rebate
+
+    settings = OrderSettings.current()
+    over_credit = False
+    if payment_method == PaymentMethod.ON_ACCOUNT:
+        available = pricing.available_credit(dealer)
+        if total_due > available:
+            if settings.credit_policy == OrderSettings.CreditPolicy.REFUSE:
+                raise DomainError(
+                    _("The order total %(total)s exceeds the available credit %(available)s.")
+                    % {"total": total_due, "available": available},
+                    code="CREDIT_LIMIT_EXCEEDED", field="lines", available=str(available),
+                )
+            over_credit = True
+    approvals = _approvals_needed(dealer=dealer, total=total_due, over_credit=over_credit, resolved=resolved)
+
+    # Stock: lock the candidate rows in id order, plan the split, reserve.
+    demands = [inventory.Demand(p.resolved.position, p.resolved.sku.pk, p.resolved.base_quantity) for p in priced]
+    for f in free_lines:
+        demands.append(inventory.Demand(("free", f.sku_id), f.sku_id, f.base_quantity))
+    locked = inventory.lock_stock([d.sku_id for d in demands])
+    planned = inventory.plan_allocation(demands, locked, region=dealer.region)
+    stock_events = inventory.reserve(planned, locked)
+
+    order_id, number = _next_order_number(settings.number_prefix)
+    status = OrderStatus.PENDING_APPROVAL if approvals else OrderStatus.ALLOCATED
+    order = Order.objects.create(
+        id=order_id, number=number, dealer=dealer, placed_by=user if getattr(user, "pk", None) else None,
+        channel=channel, status=status, payment_method=payment_method, currency=currency,
+        subtotal=subtotal, discount_total=discount_total, rebate_applied=rebate, tax_total=tax_total,
+        total=total_due, idempotency_key=key, request_hash=request_hash, external_ref=external_ref,
+        note=note, promotion_ids=promotion_ids,
+    )
+    line_rows = [
+        OrderLine(
+            order=order, position=p.resolved.position, sku=p.resolved.sku, unit_code=p.resolved.unit_code,
+            unit_factor=p.resolved.unit_factor, quantity=p.resolved.quantity, base_quantity=p.resolved.base_quantity,
+            unit_price=p.unit_price, list_price=p.list_price, discount=p.discount, tax_rate=p.tax_rate,
+            tax_amount=p.tax, line_total=p.net + p.tax, price_source=p.source,
+        )
+        for p in priced
+    ]
+    for index, f in enumerate(free_lines):
+        line_rows.append(OrderLine(
+            order=order, position=len(lines) + index, sku_id=f.sku_id, unit_code=f.unit_code,
+            unit_factor=max(1, f.base_quantity // max(1, f.quantity)), quantity=f.quantity,
+            base_quantity=f.base_quantity, unit_price=ZERO, list_price=ZERO, line_total=ZERO, is_free=True,
+            price_source={"promotion": getattr(f, "promotion_id", None)},
+        ))
+    OrderLine.objects.bulk_create(line_rows)
+    line_by_key = {row.position: row for row in line_rows}
+    for index, f in enumerate(free_lines):
+        line_by_key[("free", f.sku_id)] = line_rows[len(priced) + index]
+    Allocation.objects.bulk_create([
+        Allocation(line=line_by_key[a.key], stock_id=a.stock_id, warehouse_id=a.warehouse_id, quantity=a.quantity)
+        for a in planned
+    ])
+    Shipment.objects.bulk_create([Shipment(order=order, warehouse_id=w) for w in sorted({a.warehouse_id for a in planned})])
+    by = user if getattr(user, "pk", None) else None
+    steps = [("", OrderStatus.SUBMITTED)]
+    steps += [(OrderStatus.SUBMITTED, OrderStatus.PENDING_APPROVAL)] if approvals else [
+        (OrderStatus.SUBMITTED, OrderStatus.APPROVED), (OrderStatus.APPROVED, OrderStatus.ALLOCATED)]
+    OrderTransition.objects.bulk_create([OrderTransition(order=order, from_status=a, to_status=b, by=by) for a, b in steps])
+    if approvals:
+        OrderApproval.objects.bulk_create([
+            OrderApproval(order=order, rule=rule, reason=reason, approver_role=role) for rule, reason, role in approvals
+        ])
+    if promotion_ids:
+        pricing.record_promotion_usage(dealer=dealer, cart=cart, order_reference=number)
+    if rebate:
+        pricing.spend_rebate(dealer=dealer, amount=rebate, currency=currency, reference=number)
+    if payment_method == PaymentMethod.ON_ACCOUNT and not over_credit:
+        pricing.charge_order(dealer=dealer, amount=total_due, currency=currency, reference=number)
+    record_many([
+        PendingEvent("order.placed", "order", order.pk, _order_payload(order, line_rows)),
+        *stock_events,
+    ])
+    _after_commit_hooks(order, "order.placed")
+    return PlacedOrder(order=order, replayed=False)
+
+
+def _order_payload(order: Order, lines: list[OrderLine] | None = None) -> dict:
+    payload = {
+        "order_id": order.pk, "number": order.number, "dealer_id": order.dealer_id, "status": order.status,
+        "channel": order.channel, "currency": order.currency, "total": str(order.total),
+    }
+    if lines is not None:
+        payload["lines"] = [
+            {"sku_id": li.sku_id, "quantity": li.quantity, "unit": li.unit_code, "base_quantity": li.base_quantity,
+             "unit_price": str(li.unit_price), "is_free": li.is_free}
+            for li in lines
+        ]
+    return payload
+
+
+def _enforce_order_limit() -> None:
+    try:
+        from tenants.limits import enforce_plan_limit
+    except ImportError:  # pragma: no cover
+        return
+    enforce_plan_limit("orders_per_month")
+
+
+def _catalogue_errors(dealer: Dealer, resolved: list[ResolvedLine]) -> list[DomainError]:
+    try:
+        from core.catalog.selectors import authorised_products
+    except ImportError:  # pragma: no cover - until authorised catalogues land
+        return []
+    product_ids = {r.sku.product_id for r in resolved}
+    allowed = set(authorised_products(dealer).filter(pk__in=product_ids).values_list("pk", flat=True))
+    return [
+        DomainError(_("%(sku)s is not in your catalogue.") % {"sku": r.sku.code},
+                    code="NOT_IN_CATALOGUE", field=f"lines.{r.position}.sku")
+        for r in resolved if r.sku.product_id not in allowed
+    ]
+
+
+def _plugin_line_errors(dealer: Dealer, resolved: list[ResolvedLine]) -> list[DomainError]:
+    return []
+
+
+def _after_commit_hooks(order: Order, event: str) -> None:
+    return None
+
+
+# --- life after placement --------------------------------------------------------------
+def _lock(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _transition(order: Order, to: str, *, by=None, comment: str = "") -> None:
+    if not can_transition(order.status, to):
+        raise DomainError(
+            _("An order that is %(status)s cannot become %(to)s.") % {"status": order.get_status_display(),
+                                                                      "to": OrderStatus(to).label},
+            code="INVALID_TRANSITION", field="status", status=order.status,
+        )
+    OrderTransition.objects.create(order=order, from_status=order.status, to_status=to,
+                                   by=by if getattr(by, "pk", None) else None, comment=comment)
+    order.status = to
+    order.save(update_fields=["status", "updated_at"])
+
+
+def _event(order: Order, type: str, **extra) -> None:
+    record_many([PendingEvent(type, "order", order.pk, {**_order_payload(order), **extra})])
+
+
+def _may_approve(user, approval: OrderApproval) -> bool:
+    return user is not None and (user.role == Role.TENANT_ADMIN or user.role == approval.approver_role)
+
+
+@transaction.atomic
+def approve_order(*, order: Order, user, comment: str = "") -> Order:
+    """Approve the pending approvals this user's role may decide; when none is left
+    pending the order is approved and allocated (its stock was reserved at placement)."""
+    order = _lock(order)
+    if order.status != OrderStatus.PENDING_APPROVAL:
+        raise DomainError(_("This order is not waiting for approval."), code="INVALID_TRANSITION", field="status")
+    pending = list(order.approvals.filter(status=ApprovalStatus.PENDING))
+    mine = [a for a in pending if _may_approve(user, a)]
+    if not mine:
+        raise PermissionDenied(_("You cannot approve this order."))
+    now = timezone.now()
+    for a in mine:
+        a.status, a.decided_by, a.decided_at, a.comment = ApprovalStatus.APPROVED, user, now, comment
+    OrderApproval.objects.bulk_update(mine, ["status", "decided_by", "decided_at", "comment"])
+    if len(mine) < len(pending):
+        return order
+    _transition(order, OrderStatus.APPROVED, by=user, comment=comment)
+    if order.payment_method == PaymentMethod.ON_ACCOUNT:
+        from core.pricing import services as pricing
+
+        if not pricing.has_charge(dealer=order.dealer, reference=order.number):
+            pricing.charge_order(dealer=order.dealer, amount=order.total, currency=order.currency,
+                                 reference=order.number, allow_over_limit=True)
+    _transition(order, OrderStatus.ALLOCATED, by=user)
+    _event(order, "order.approved")
+    return order
+
+
+@transaction.atomic
+def reject_order(*, order: Order, user, comment: str) -> Order:
+    order = _lock(order)
+    if order.status != OrderStatus.PENDING_APPROVAL:
+        raise DomainError(_("This order is not waiting for approval."), code="INVALID_TRANSITION", field="status")
+    if not comment.strip():
+        raise DomainError(_("Say why the order is rejected."), code="REQUIRED", field="comment")
+    pending = list(order.approvals.filter(status=ApprovalStatus.PENDING))
+    if not any(_may_approve(user, a) for a in pending):
+        raise PermissionDenied(_("You cannot reject this order."))
+    order.approvals.filter(status=ApprovalStatus.PENDING).update(
+        status=ApprovalStatus.REJECTED, decided_by=user, decided_at=timezone.now(), comment=comment)
+    _cancel(order, by=user, comment=comment, event="order.rejected")
+    return order
+
+
+@transaction.atomic
+def cancel_order(*, order: Order, user, comment: str = "") -> Order:
+    order = _lock(order)
+    if order.status not in CANCELLABLE:
+        raise DomainError(_("A shipped order cannot be cancelled; return it instead."),
+                          code="INVALID_TRANSITION", field="status", status=order.status)
+    _cancel(order, by=user, comment=comment, event="order.cancelled")
+    return order
+
+
+def _cancel(order: Order, *, by, comment: str, event: str) -> None:
+    allocations = list(Allocation.objects.filter(line__order=order).order_by("stock_id"))
+    release = [(a.stock_id, a.open_quantity) for a in allocations if a.open_quantity]
+    inventory.release(release)
+    for a in allocations:
+        a.released_quantity += a.open_quantity
+    Allocation.objects.bulk_update(allocations, ["released_quantity"])
+    order.shipments.filter(status=ShipmentStatus.PENDING).update(status=ShipmentStatus.CANCELLED)
+    from core.pricing import services as pricing
+
+    pricing.release_charge(dealer=order.dealer, reference=order.number)
+    if order.rebate_applied:
+        pricing.refund_rebate(dealer=order.dealer, amount=order.rebate_applied, currency=order.currency,
+                              reference=order.number)
+    _transition(order, OrderStatus.CANCELLED, by=by, comment=comment)
+    _event(order, event)
+
+
+@transaction.atomic
+def ship(*, shipment: Shipment, user, carrier: str, tracking_number: str) -> Shipment:
+    """A warehouse sends its part of the order: reserved stock leaves (on hand drops)."""
+    shipment = Shipment.objects.select_for_update().select_related("order").get(pk=shipment.pk)
+    order = _lock(shipment.order)
+    if shipment.status != ShipmentStatus.PENDING or order.status not in SHIPPABLE:
+        raise DomainError(_("This shipment cannot be shipped now."), code="INVALID_TRANSITION", field="status")
+    if not carrier.strip() or not tracking_number.strip():
+        raise DomainError(_("Enter the carrier and the tracking number."), code="REQUIRED", field="trackingNumber")
+    allocations = list(Allocation.objects.filter(line__order=order, warehouse_id=shipment.warehouse_id))
+    inventory.consume([(a.stock_id, a.open_quantity) for a in allocations], reference=order.number, user=user)
+    for a in allocations:
+        a.shipped_quantity += a.open_quantity
+    Allocation.objects.bulk_update(allocations, ["shipped_quantity"])
+    shipment.status, shipment.carrier, shipment.tracking_number = ShipmentStatus.SHIPPED, carrier.strip(), tracking_number.strip()
+    shipment.shipped_at = timezone.now()
+    shipment.save()
+    open_left = order.shipments.filter(status=ShipmentStatus.PENDING).exists()
+    target = OrderStatus.PARTIALLY_SHIPPED if open_left else OrderStatus.SHIPPED
+    if order.status != target:
+        _transition(order, target, by=user)
+    _event(order, "order.shipped", shipment_id=shipment.pk, carrier=shipment.carrier,
+           tracking_number=shipment.tracking_number)
+    return shipment
+
+
+@transaction.atomic
+def mark_delivered(*, shipment: Shipment, user) -> Shipment:
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    order = _lock(shipment.order)
+    if shipment.status != ShipmentStatus.SHIPPED:
+        raise DomainError(_("Only a shipped shipment can be delivered."), code="INVALID_TRANSITION", field="status")
+    shipment.status, shipment.delivered_at = ShipmentStatus.DELIVERED, timezone.now()
+    shipment.save(update_fields=["status", "delivered_at"])
+    if order.status == OrderStatus.SHIPPED and not order.shipments.exclude(
+        status__in=[ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED]
+    ).exists():
+        _transition(order, OrderStatus.DELIVERED, by=user)
+        _event(order, "order.delivered")
+    return shipment
+
+
+@transaction.atomic
+def complete_order(*, order: Order, user) -> Order:
+    order = _lock(order)
+    _transition(order, OrderStatus.COMPLETED, by=user)
+    _event(order, "order.completed")
+    return order
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    line_id: int
+    base_quantity: int
+
+
+@transaction.atomic
+def return_goods(*, order: Order, user, items: list[ReturnRequest], reason: str = "") -> OrderReturn:
+    """Goods come back: restocked where they were shipped from, and credited to the dealer."""
+    order = _lock(order)
+    if order.status not in RETURNABLE:
+        raise DomainError(_("Only shipped orders can be returned."), code="INVALID_TRANSITION", field="status")
+    lines = {li.pk: li for li in OrderLine.objects.select_for_update().filter(order=order)}
+    errors: list[DomainError] = []
+    for index, item in enumerate(items):
+        line = lines.get(item.line_id)
+        if line is None:
+            errors.append(DomainError(_("Not a line of this order."), code="NOT_FOUND", field=f"items.{index}.lineId"))
+        elif item.base_quantity <= 0 or item.base_quantity > line.base_quantity - line.returned_quantity:
+            errors.append(DomainError(
+                _("Return between 1 and %(n)d units.") % {"n": line.base_quantity - line.returned_quantity},
+                code="INVALID_QUANTITY", field=f"items.{index}.quantity"))
+    if errors or not items:
+        raise ValidationFailed(errors or [DomainError(_("Choose what comes back."), code="REQUIRED", field="items")])
+    credit = ZERO
+    ret = OrderReturn.objects.create(order=order, reason=reason, credit_amount=ZERO, created_by=user)
+    return_lines = []
+    for item in items:
+        line = lines[item.line_id]
+        allocation = line.allocations.order_by("id").first()
+        inventory.restock(stock_id=allocation.stock_id, quantity=item.base_quantity, reference=order.number, user=user)
+        line.returned_quantity += item.base_quantity
+        if not line.is_free:
+            share = Decimal(item.base_quantity) / Decimal(line.base_quantity)
+            credit += (line.line_total * share).quantize(CENT)
+        return_lines.append(ReturnLine(order_return=ret, line=line, base_quantity=item.base_quantity,
+                                       warehouse_id=allocation.warehouse_id))
+    ReturnLine.objects.bulk_create(return_lines)
+    OrderLine.objects.bulk_update(list(lines.values()), ["returned_quantity"])
+    ret.credit_amount = credit
+    ret.save(update_fields=["credit_amount"])
+    from core.pricing import services as pricing
+
+    pricing.issue_credit_note(dealer=order.dealer, amount=credit, currency=order.currency, reference=f"RMA-{ret.pk}")
+    if all(li.returned_quantity == li.base_quantity for li in lines.values()):
+        _transition(order, OrderStatus.RETURNED, by=user, comment=reason)
+    _event(order, "order.returned", return_id=ret.pk, credit=str(credit))
+    return ret
+
+
+def shipments_summary(order: Order) -> dict[int, int]:
+    totals: dict[int, int] = defaultdict(int)
+    for a in Allocation.objects.filter(line__order=order):
+        totals[a.warehouse_id] += a.quantity
+    return dict(totals)
