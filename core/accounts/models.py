@@ -33,10 +33,28 @@ class DealerStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class PaymentTerms(models.TextChoices):
+    PREPAID = "prepaid", _("Prepaid")
+    COD = "cod", _("Cash on delivery")
+    NET_15 = "net_15", _("Net 15 days")
+    NET_30 = "net_30", _("Net 30 days")
+    NET_45 = "net_45", _("Net 45 days")
+    NET_60 = "net_60", _("Net 60 days")
+    NET_90 = "net_90", _("Net 90 days")
+
+    @classmethod
+    def days(cls, value: str) -> int:
+        """Days until an invoice under these terms is due (0 for prepaid and COD)."""
+        return int(value.split("_")[1]) if value.startswith("net_") else 0
+
+
 class Dealer(models.Model):
     """A distributor, wholesaler, shop, garage or pharmacy that orders from the tenant.
 
-    Dealers form a tree (HQ → region → province → terminal, any depth).
+    Dealers form a tree (HQ → region → province → terminal, any depth). ``path``
+    is a materialised path of ids, root first (``/1/5/9/``), kept up to date by
+    :meth:`save` (also when a dealer moves, for its whole subtree), so a subtree
+    is one indexed ``path LIKE '/1/5/%'``.
     """
 
     code = models.CharField(_("code"), max_length=40, unique=True)
@@ -45,6 +63,8 @@ class Dealer(models.Model):
         "self", verbose_name=_("parent"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="children",
     )
+    path = models.CharField(_("tree path"), max_length=255, blank=True, default="", editable=False)
+    depth = models.PositiveSmallIntegerField(_("depth"), default=0, editable=False)
     tier = models.CharField(_("tier"), max_length=40, blank=True)
     region = models.CharField(_("region"), max_length=80, blank=True)
     status = models.CharField(
@@ -54,7 +74,19 @@ class Dealer(models.Model):
     credit_limit = models.DecimalField(
         _("credit limit"), max_digits=14, decimal_places=2, default=Decimal("0")
     )
+    payment_terms = models.CharField(
+        _("payment terms"), max_length=16, choices=PaymentTerms.choices, default=PaymentTerms.PREPAID
+    )
+    tax_id = models.CharField(_("tax id"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    sales_reps = models.ManyToManyField(
+        "accounts.User", verbose_name=_("sales reps"), blank=True, related_name="covered_dealers",
+        limit_choices_to={"role": "sales_rep"},
+        help_text=_("Sales reps who cover this dealer (and the dealers under it)."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("dealer")
@@ -63,9 +95,111 @@ class Dealer(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(credit_limit__gte=0), name="dealer_credit_limit_non_negative"),
         ]
+        indexes = [
+            models.Index(fields=["path"], name="dealer_path_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["tier"], name="dealer_tier"),
+            models.Index(fields=["region"], name="dealer_region"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        """Save, then keep ``path``/``depth`` of this dealer and its subtree right."""
+        from django.db import transaction
+        from django.db.models import Value
+        from django.db.models.functions import Concat, Length, Substr
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            old_path = self.path
+            new_path, depth = self._path_from_parent()
+            if new_path == old_path and depth == self.depth:
+                return
+            delta = depth - self.depth
+            Dealer.objects.filter(pk=self.pk).update(path=new_path, depth=depth)
+            if old_path:
+                Dealer.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                    path=Concat(Value(new_path), Substr("path", Length(Value(old_path)) + 1)),
+                    depth=models.F("depth") + delta,
+                )
+            self.path, self.depth = new_path, depth
+
+    # --- the tree ------------------------------------------------------------
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids of the dealers above this one, root first (from ``path``, no query)."""
+        return [int(p) for p in self.path.strip("/").split("/")[:-1] if p]
+
+    @property
+    def lineage_ids(self) -> list[int]:
+        """The ancestors' ids and this dealer's, root first."""
+        return [*self.ancestor_ids, self.pk]
+
+    def is_in_subtree_of(self, other: Dealer) -> bool:
+        return bool(other.path) and self.path.startswith(other.path)
+
+    def _path_from_parent(self) -> tuple[str, int]:
+        if self.parent_id is None:
+            return f"/{self.pk}/", 0
+        parent = self.parent
+        if parent.pk == self.pk or (self.path and parent.path.startswith(self.path)):
+            raise ValueError("A dealer cannot be moved under itself or one of its own dealers.")
+        return f"{parent.path}{self.pk}/", parent.depth + 1
+
+
+class AddressKind(models.TextChoices):
+    BILLING = "billing", _("Billing")
+    SHIPPING = "shipping", _("Shipping")
+
+
+class DealerAddress(models.Model):
+    dealer = models.ForeignKey(
+        Dealer, verbose_name=_("dealer"), on_delete=models.CASCADE, related_name="addresses"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=AddressKind.choices, default=AddressKind.SHIPPING)
+    label = models.CharField(_("label"), max_length=80, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=120, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    line1 = models.CharField(_("address line 1"), max_length=200)
+    line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    province = models.CharField(_("province / state"), max_length=80, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="CN")
+    is_default = models.BooleanField(_("default"), default=False)
+
+    class Meta:
+        verbose_name = _("dealer address")
+        verbose_name_plural = _("dealer addresses")
+        ordering = ["dealer", "kind", "-is_default", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealer", "kind"], condition=Q(is_default=True), name="dealer_address_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(p for p in (self.line1, self.city, self.province) if p)
+
+
+class DealerContact(models.Model):
+    dealer = models.ForeignKey(
+        Dealer, verbose_name=_("dealer"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    title = models.CharField(_("title"), max_length=80, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+
+    class Meta:
+        verbose_name = _("dealer contact")
+        verbose_name_plural = _("dealer contacts")
+        ordering = ["dealer", "-is_primary", "name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class User(AbstractUser):

@@ -6,7 +6,14 @@ import graphene
 from graphene import relay
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
-from core.api.types import BaseMutation, CountableConnection, current_user, error_type, require_scope, require_user
+from core.api.types import (
+    BaseMutation,
+    CountableConnection,
+    current_user,
+    error_type,
+    require_scope,
+    require_user,
+)
 
 from . import selectors, services
 from .models import Dealer, Role, User

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -17,9 +21,21 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, PermissionDenied, ValidationFailed
 
-from .models import ApiKey, ApiScope, Dealer, Role, User
+from .models import (
+    DEALER_ROLES,
+    AddressKind,
+    ApiKey,
+    ApiScope,
+    Dealer,
+    DealerAddress,
+    DealerContact,
+    DealerStatus,
+    PaymentTerms,
+    Role,
+    User,
+)
 
 TOKEN_SALT = "dinghuo.auth.token"
 API_KEY_PREFIX = "dh_"
@@ -216,3 +232,293 @@ def revoke_api_key(key: ApiKey) -> ApiKey:
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
     return key
+
+
+# --- dealers -------------------------------------------------------------------------
+def enforce_plan_limit(resource: str, *, adding: int = 1) -> None:
+    """The tenant plan's limit for ``resource`` (tenants.limits), checked once per batch."""
+    try:
+        from tenants.limits import enforce_plan_limit as enforce
+    except ImportError:  # pragma: no cover - the limits module ships with the platform
+        return
+    enforce(resource, adding=adding)
+
+
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
+DEALER_FIELDS = (
+    "code", "name", "tier", "region", "status", "currency", "credit_limit", "payment_terms",
+    "tax_id", "email", "phone",
+)
+
+
+def _clean_dealer_fields(data: Mapping[str, Any], *, instance: Dealer | None = None) -> dict[str, Any]:
+    """Validated, normalised dealer fields; raises ValidationFailed naming each bad field."""
+    errors: list[DomainError] = []
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in DEALER_FIELDS:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        if key == "code":
+            if not value:
+                errors.append(DomainError(_("A dealer needs a code."), field="code", code="REQUIRED"))
+                continue
+            if len(value) > 40 or not _CODE_RE.match(value):
+                errors.append(DomainError(
+                    _("Use up to 40 letters, digits, '.', '-', '_' or '/' for the code."),
+                    field="code", code="INVALID",
+                ))
+                continue
+            taken = Dealer.objects.filter(code__iexact=value)
+            if instance is not None:
+                taken = taken.exclude(pk=instance.pk)
+            if taken.exists():
+                errors.append(DomainError(
+                    _("Dealer code %(code)s is already in use.") % {"code": value}, field="code", code="TAKEN"
+                ))
+                continue
+        elif key == "name" and not value:
+            errors.append(DomainError(_("A dealer needs a name."), field="name", code="REQUIRED"))
+            continue
+        elif key == "status" and value not in DealerStatus.values:
+            errors.append(DomainError(_("Unknown dealer status."), field="status", code="INVALID"))
+            continue
+        elif key == "payment_terms" and value not in PaymentTerms.values:
+            errors.append(DomainError(
+                _("Unknown payment terms; use one of: %(terms)s") % {"terms": ", ".join(PaymentTerms.values)},
+                field="payment_terms", code="INVALID",
+            ))
+            continue
+        elif key == "currency":
+            value = (value or "").upper()
+            if len(value) != 3 or not value.isalpha():
+                errors.append(DomainError(
+                    _("Use a three-letter ISO 4217 currency code."), field="currency", code="INVALID"
+                ))
+                continue
+        elif key == "credit_limit":
+            if isinstance(value, float):
+                value = str(value)
+            try:
+                value = Decimal(str(value)) if value not in (None, "") else Decimal("0")
+            except InvalidOperation:
+                value = None
+            if value is None or not value.is_finite() or value < 0 or value >= Decimal("1e12"):
+                errors.append(DomainError(
+                    _("The credit limit must be an amount of zero or more."), field="credit_limit",
+                    code="INVALID",
+                ))
+                continue
+            value = value.quantize(Decimal("0.01"))
+        elif key == "email" and value:
+            from django.core.validators import validate_email
+
+            try:
+                validate_email(value)
+            except ValidationError:
+                errors.append(DomainError(_("Enter a valid email address."), field="email", code="INVALID"))
+                continue
+        elif value is None:
+            value = ""
+        out[key] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def _check_parent(dealer: Dealer | None, parent: Dealer | None) -> None:
+    if parent is None or dealer is None or dealer.pk is None:
+        return
+    if parent.pk == dealer.pk or parent.is_in_subtree_of(dealer):
+        raise DomainError(
+            _("A dealer cannot be placed under itself or one of the dealers below it."),
+            field="parent", code="INVALID_PARENT",
+        )
+
+
+def _sales_reps(reps: Iterable[User]) -> list[User]:
+    reps = list(reps)
+    wrong = [u.username for u in reps if u.role != Role.SALES_REP]
+    if wrong:
+        raise DomainError(
+            _("Only sales reps can cover dealers: %(users)s") % {"users": ", ".join(wrong)},
+            field="sales_reps", code="INVALID",
+        )
+    return reps
+
+
+def _replace_addresses(dealer: Dealer, addresses: Iterable[Mapping[str, Any]]) -> None:
+    errors: list[DomainError] = []
+    rows: list[DealerAddress] = []
+    defaults: set[str] = set()
+    for i, raw in enumerate(addresses):
+        kind = raw.get("kind") or AddressKind.SHIPPING
+        if kind not in AddressKind.values:
+            errors.append(DomainError(_("Unknown address kind."), field=f"addresses.{i}.kind", code="INVALID"))
+            continue
+        if not (raw.get("line1") or "").strip():
+            errors.append(DomainError(_("An address needs a first line."), field=f"addresses.{i}.line1",
+                                      code="REQUIRED"))
+            continue
+        is_default = bool(raw.get("is_default")) and kind not in defaults
+        if is_default:
+            defaults.add(kind)
+        rows.append(DealerAddress(
+            dealer=dealer, kind=kind, is_default=is_default,
+            **{f: (raw.get(f) or "").strip() for f in (
+                "label", "recipient", "phone", "line1", "line2", "city", "province", "postal_code")},
+            country=(raw.get("country") or "CN").strip().upper()[:2],
+        ))
+    if errors:
+        raise ValidationFailed(errors)
+    for kind in AddressKind.values:  # the first address of a kind is its default
+        if kind not in defaults:
+            first = next((r for r in rows if r.kind == kind), None)
+            if first is not None:
+                first.is_default = True
+    dealer.addresses.all().delete()
+    DealerAddress.objects.bulk_create(rows)
+
+
+def _replace_contacts(dealer: Dealer, contacts: Iterable[Mapping[str, Any]]) -> None:
+    from django.core.validators import validate_email
+
+    errors: list[DomainError] = []
+    rows: list[DealerContact] = []
+    for i, raw in enumerate(contacts):
+        name = (raw.get("name") or "").strip()
+        email = (raw.get("email") or "").strip()
+        if not name:
+            errors.append(DomainError(_("A contact needs a name."), field=f"contacts.{i}.name", code="REQUIRED"))
+            continue
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors.append(DomainError(_("Enter a valid email address."), field=f"contacts.{i}.email",
+                                          code="INVALID"))
+                continue
+        rows.append(DealerContact(
+            dealer=dealer, name=name, email=email, title=(raw.get("title") or "").strip(),
+            phone=(raw.get("phone") or "").strip(), is_primary=bool(raw.get("is_primary")),
+        ))
+    if errors:
+        raise ValidationFailed(errors)
+    dealer.contacts.all().delete()
+    DealerContact.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def create_dealer(
+    *,
+    code: str,
+    name: str,
+    parent: Dealer | None = None,
+    tier: str = "",
+    region: str = "",
+    status: str = DealerStatus.ACTIVE,
+    currency: str = "CNY",
+    credit_limit: Decimal | str | int = Decimal("0"),
+    payment_terms: str = PaymentTerms.PREPAID,
+    tax_id: str = "",
+    email: str = "",
+    phone: str = "",
+    sales_reps: Iterable[User] = (),
+    addresses: Iterable[Mapping[str, Any]] | None = None,
+    contacts: Iterable[Mapping[str, Any]] | None = None,
+    check_plan_limit: bool = True,
+) -> Dealer:
+    """Create a dealer (under ``parent`` when given) with its addresses, contacts and reps."""
+    fields = _clean_dealer_fields({
+        "code": code, "name": name, "tier": tier, "region": region, "status": status,
+        "currency": currency, "credit_limit": credit_limit, "payment_terms": payment_terms,
+        "tax_id": tax_id, "email": email, "phone": phone,
+    })
+    reps = _sales_reps(sales_reps)
+    if check_plan_limit and fields["status"] != DealerStatus.CLOSED:
+        enforce_plan_limit("dealers")
+    dealer = Dealer(parent=parent, **fields)
+    dealer.save()
+    if reps:
+        dealer.sales_reps.set(reps)
+    if addresses is not None:
+        _replace_addresses(dealer, addresses)
+    if contacts is not None:
+        _replace_contacts(dealer, contacts)
+    return dealer
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def update_dealer(
+    dealer: Dealer,
+    *,
+    parent: Dealer | None = _UNSET,
+    sales_reps: Iterable[User] | None = None,
+    addresses: Iterable[Mapping[str, Any]] | None = None,
+    contacts: Iterable[Mapping[str, Any]] | None = None,
+    **fields: Any,
+) -> Dealer:
+    """Change a dealer's fields; ``parent`` moves it with its whole subtree.
+
+    Lists given (sales reps, addresses, contacts) replace the old ones.
+    """
+    unknown = set(fields) - set(DEALER_FIELDS)
+    if unknown:
+        raise DomainError(_("Unknown dealer fields: %(f)s") % {"f": ", ".join(sorted(unknown))}, code="INVALID")
+    cleaned = _clean_dealer_fields(fields, instance=dealer)
+    if parent is not _UNSET:
+        _check_parent(dealer, parent)
+        dealer.parent = parent
+    reopening = cleaned.get("status") not in (None, DealerStatus.CLOSED) and dealer.status == DealerStatus.CLOSED
+    if reopening:
+        enforce_plan_limit("dealers")
+    for key, value in cleaned.items():
+        setattr(dealer, key, value)
+    dealer.save()
+    if sales_reps is not None:
+        dealer.sales_reps.set(_sales_reps(sales_reps))
+    if addresses is not None:
+        _replace_addresses(dealer, addresses)
+    if contacts is not None:
+        _replace_contacts(dealer, contacts)
+    return dealer
+
+
+def move_dealer(dealer: Dealer, *, parent: Dealer | None) -> Dealer:
+    """Put ``dealer`` (with everything below it) under ``parent`` (``None``: a root)."""
+    return update_dealer(dealer, parent=parent)
+
+
+@transaction.atomic
+def create_dealer_user(
+    *,
+    dealer: Dealer,
+    username: str,
+    password: str,
+    role: str = Role.DEALER_BUYER,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    actor: User | None = None,
+) -> User:
+    """A user of ``dealer`` (buyer or dealer admin). With ``actor`` given, the actor
+    must be allowed to act for the dealer (staff, or a dealer admin above it)."""
+    from .selectors import can_act_for_dealer
+
+    if role not in DEALER_ROLES:
+        raise DomainError(_("A dealer user is a dealer admin or a buyer."), field="role", code="INVALID")
+    if actor is not None:
+        if actor.role not in (Role.TENANT_ADMIN, Role.STAFF, Role.DEALER_ADMIN) or not can_act_for_dealer(
+            actor, dealer
+        ):
+            raise PermissionDenied(_("You may not add users to this dealer."), field="dealer")
+    if dealer.status == DealerStatus.CLOSED:
+        raise DomainError(_("The dealer is closed."), field="dealer", code="DEALER_CLOSED")
+    return create_user(
+        username=username, password=password, role=role, email=email, dealer=dealer,
+        first_name=first_name, last_name=last_name,
+    )

@@ -1,39 +1,400 @@
-"""Read queries for the catalogue."""
+"""Read queries for the catalogue: listing, authorised catalogues, SKU look-up.
+
+Authorised catalogues (see :class:`core.catalog.models.Catalogue`): a dealer
+sees the products granted by its own catalogues, or, when it has none, by
+those of its nearest ancestor that has some; a dealer with no catalogue on its
+path sees every active product. :func:`catalogue_q` expresses this as one SQL
+condition, so scoping adds no statement to a listing.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet, Sum
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from core.inventory.models import Stock
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.lookups import StartsWith
+from django.utils.translation import gettext as _
 
-from .models import Product, ProductStatus, Sku
+from core.exceptions import DomainError
+
+from .attributes import merge_schemas
+from .models import Catalogue, Category, Product, ProductImage, ProductStatus, Sku, SkuUnit
+
+# --- authorised catalogues ------------------------------------------------------------
 
 
-def products_for_listing(*, search: str | None = None, include_inactive: bool = False) -> QuerySet[Product]:
-    """Products with their SKUs and each SKU's available quantity, in two queries."""
-    skus = Sku.objects.annotate(
-        on_hand_total=Sum("stocks__on_hand", filter=_active_stock()),
-        reserved_total=Sum("stocks__reserved", filter=_active_stock()),
-    ).order_by("code")
-    qs = Product.objects.prefetch_related(Prefetch("skus", queryset=skus)).order_by("id")
+def _assignments_on_path(dealer) -> QuerySet:
+    return Catalogue.dealers.through.objects.filter(dealer_id__in=dealer.lineage_ids)
+
+
+def _effective_catalogue_ids(dealer) -> QuerySet:
+    """The catalogues of the nearest dealer on ``dealer``'s path that has any (a subquery)."""
+    on_path = _assignments_on_path(dealer)
+    nearest_depth = on_path.order_by("-dealer__depth").values("dealer__depth")[:1]
+    return on_path.filter(dealer__depth=Subquery(nearest_depth)).values("catalogue_id")
+
+
+def catalogue_q(dealer, *, prefix: str = "") -> Q:
+    """The condition on a product (``prefix`` leads to it, e.g. ``"product__"``) that
+    ``dealer``'s authorised catalogue grants; no query runs until it is used."""
+    if dealer is None or dealer.pk is None:
+        return Q(pk__in=[])
+    effective = _effective_catalogue_ids(dealer)
+    category_grants = Catalogue.categories.through.objects.filter(catalogue_id__in=effective)
+    granted_categories = Category.objects.filter(
+        Exists(category_grants.filter(StartsWith(OuterRef("path"), F("category__path"))))
+    ).values("pk")
+    brand_grants = Catalogue.brands.through.objects.filter(catalogue_id__in=effective).values("brand_id")
+    product_grants = Catalogue.products.through.objects.filter(catalogue_id__in=effective).values(
+        "product_id"
+    )
+    return (
+        ~Q(Exists(_assignments_on_path(dealer)))
+        | Q(**{f"{prefix}category_id__in": granted_categories})
+        | Q(**{f"{prefix}brand_id__in": brand_grants})
+        | Q(**{f"{prefix}pk__in": product_grants})
+    )
+
+
+def authorised_products(dealer, *, include_inactive: bool = False) -> QuerySet[Product]:
+    """The products ``dealer`` may see and order (active ones unless ``include_inactive``)."""
+    qs = Product.objects.filter(catalogue_q(dealer))
     if not include_inactive:
         qs = qs.filter(status=ProductStatus.ACTIVE)
-    if search:
-        qs = qs.filter(name__icontains=search.strip())
     return qs
 
 
-def _active_stock():
-    from django.db.models import Q
+def is_product_authorised(dealer, product: Product) -> bool:
+    return authorised_products(dealer, include_inactive=True).filter(pk=product.pk).exists()
 
+
+@dataclass(frozen=True)
+class CatalogueScope:
+    """A compact description of what a dealer may see, for a search engine's filter.
+
+    ``unrestricted``: every product. Otherwise a product is granted when its
+    category is in ``category_ids`` (granted categories and all their
+    subcategories, already expanded), its brand is in ``brand_ids`` or its id
+    is in ``product_ids``.
+    """
+
+    unrestricted: bool
+    category_ids: frozenset[int] = field(default_factory=frozenset)
+    brand_ids: frozenset[int] = field(default_factory=frozenset)
+    product_ids: frozenset[int] = field(default_factory=frozenset)
+    catalogue_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def allows(self, *, product_id: int, category_id: int | None, brand_id: int | None) -> bool:
+        return (
+            self.unrestricted or product_id in self.product_ids
+            or (category_id is not None and category_id in self.category_ids)
+            or (brand_id is not None and brand_id in self.brand_ids)
+        )
+
+
+def catalogue_scope_for(dealer) -> CatalogueScope:
+    """The dealer's authorised catalogue as ids (at most five small queries; one when
+    the dealer is unrestricted). Cache it per request, not across requests."""
+    rows = list(
+        _assignments_on_path(dealer).values_list("catalogue_id", "dealer__depth")
+    )
+    if not rows:
+        return CatalogueScope(unrestricted=True)
+    nearest = max(depth for _, depth in rows)
+    catalogue_ids = frozenset(c for c, depth in rows if depth == nearest)
+    category_roots = set(Catalogue.categories.through.objects.filter(
+        catalogue_id__in=catalogue_ids).values_list("category_id", flat=True))
+    brand_ids = set(Catalogue.brands.through.objects.filter(
+        catalogue_id__in=catalogue_ids).values_list("brand_id", flat=True))
+    product_ids = set(Catalogue.products.through.objects.filter(
+        catalogue_id__in=catalogue_ids).values_list("product_id", flat=True))
+    category_ids: set[int] = set()
+    if category_roots:
+        paths = Category.objects.filter(pk__in=category_roots).values_list("path", flat=True)
+        condition = Q()
+        for path in paths:
+            condition |= Q(path__startswith=path)
+        category_ids = set(Category.objects.filter(condition).values_list("pk", flat=True))
+    return CatalogueScope(
+        unrestricted=False, category_ids=frozenset(category_ids), brand_ids=frozenset(brand_ids),
+        product_ids=frozenset(product_ids), catalogue_ids=catalogue_ids,
+    )
+
+
+# --- categories ------------------------------------------------------------------------
+
+
+def category_subtree(category: Category) -> QuerySet[Category]:
+    return Category.objects.filter(path__startswith=category.path)
+
+
+def effective_attribute_schema(category: Category | None) -> list[dict[str, Any]]:
+    """The category's attributes with every ancestor's (one query)."""
+    if category is None:
+        return []
+    ancestors = {c.pk: c.attribute_schema for c in Category.objects.filter(pk__in=category.lineage_ids)}
+    ancestors.setdefault(category.pk, category.attribute_schema)
+    order = category.lineage_ids or [category.pk]
+    return merge_schemas(ancestors.get(pk, []) for pk in order)
+
+
+# --- listing -----------------------------------------------------------------------------
+
+SORTS = {
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "code": ("code", "id"),
+}
+_ATTR_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _active_stock() -> Q:
     return Q(stocks__warehouse__is_active=True)
+
+
+def skus_with_availability() -> QuerySet[Sku]:
+    return Sku.objects.annotate(
+        on_hand_total=Sum("stocks__on_hand", filter=_active_stock()),
+        reserved_total=Sum("stocks__reserved", filter=_active_stock()),
+    ).order_by("code")
+
+
+def filter_by_attributes(qs: QuerySet, filters: Iterable[dict[str, Any]], *, field: str = "attributes"):
+    """``filters``: ``{"code": "voltage", "eq": 12}`` / ``{"code": ..., "in": [...]}`` /
+    ``{"code": ..., "min": 5, "max": 20}``. Equality uses the GIN index (``@>``)."""
+    for f in filters:
+        code = str(f.get("code") or "")
+        if not _ATTR_CODE_RE.match(code):
+            raise DomainError(_("Unknown attribute %(code)s.") % {"code": code}, field="attributes",
+                              code="UNKNOWN_ATTRIBUTE")
+        if f.get("eq") is not None:
+            qs = qs.filter(**{f"{field}__contains": {code: f["eq"]}})
+        if f.get("in"):
+            condition = Q()
+            for value in f["in"]:
+                condition |= Q(**{f"{field}__contains": {code: value}})
+            qs = qs.filter(condition)
+        if f.get("min") is not None:
+            qs = qs.filter(**{f"{field}__{code}__gte": f["min"]})
+        if f.get("max") is not None:
+            qs = qs.filter(**{f"{field}__{code}__lte": f["max"]})
+    return qs
+
+
+def products_for_listing(
+    *,
+    dealer=None,
+    search: str | None = None,
+    category_id: int | None = None,
+    brand_ids: Sequence[int] | None = None,
+    attributes: Iterable[dict[str, Any]] = (),
+    sort: str = "oldest",
+    include_inactive: bool = False,
+    with_units: bool = False,
+    with_images: bool = False,
+) -> QuerySet[Product]:
+    """Products for a page, with their SKUs and each SKU's available quantity.
+
+    With ``dealer``, only what its authorised catalogue grants. The scope, the
+    category subtree and the filters are conditions of the one products
+    statement; SKUs (with availability) come in a second, units and images in
+    one more each when asked for.
+    """
+    qs = Product.objects.select_related("category", "brand")
+    if dealer is not None:
+        qs = qs.filter(catalogue_q(dealer))
+    if not include_inactive:
+        qs = qs.filter(status=ProductStatus.ACTIVE)
+    if search and search.strip():
+        term = search.strip()
+        qs = qs.filter(
+            Q(name__icontains=term) | Q(code__iexact=term)
+            | Q(Exists(Sku.objects.filter(product=OuterRef("pk")).filter(
+                Q(code__istartswith=term) | Q(gtin=term) | Q(units__gtin=term))))
+        )
+    if category_id:
+        qs = qs.filter(StartsWith(F("category__path"), Subquery(
+            Category.objects.filter(pk=category_id).values("path")[:1]
+        )))
+    if brand_ids:
+        qs = qs.filter(brand_id__in=list(brand_ids))
+    qs = filter_by_attributes(qs, attributes)
+    sku_qs = skus_with_availability()
+    if not include_inactive:
+        sku_qs = sku_qs.filter(is_active=True)
+    prefetches: list[Any] = []
+    if with_units:
+        sku_qs = sku_qs.prefetch_related(Prefetch("units", queryset=SkuUnit.objects.order_by("factor")))
+    prefetches.append(Prefetch("skus", queryset=sku_qs))
+    if with_images:
+        prefetches.append(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
+    return qs.prefetch_related(*prefetches).order_by(*SORTS.get(sort, SORTS["oldest"]))
 
 
 def available_quantity(sku: Sku) -> int:
     on_hand = getattr(sku, "on_hand_total", None)
-    if on_hand is None:
-        agg = Stock.objects.filter(sku=sku, warehouse__is_active=True).aggregate(
+    if on_hand is None and not hasattr(sku, "on_hand_total"):
+        agg = sku.stocks.filter(warehouse__is_active=True).aggregate(
             on_hand=Sum("on_hand"), reserved=Sum("reserved")
         )
         return (agg["on_hand"] or 0) - (agg["reserved"] or 0)
     return (on_hand or 0) - (getattr(sku, "reserved_total", 0) or 0)
+
+
+# --- SKU look-up for order channels (quick order, scanner, Excel, EDI) -----------------------
+
+
+class UnknownSku(DomainError):
+    code = "UNKNOWN_SKU"
+
+
+@dataclass(frozen=True)
+class ResolvedSku:
+    sku: Sku
+    unit: SkuUnit
+
+    def __iter__(self):
+        return iter((self.sku, self.unit))
+
+
+def _split(token: str) -> tuple[str, str | None]:
+    token = token.strip()
+    if "/" in token and not token.isdigit():
+        code, _sep, unit = token.rpartition("/")
+        if code and unit and not unit.isdigit():
+            return code, unit
+    return token, None
+
+
+def _default_unit(units: list[SkuUnit], sku: Sku) -> SkuUnit:
+    """The smallest sellable unit; the base unit when none is sellable."""
+    ordered = sorted(units, key=lambda u: u.factor)
+    for unit in ordered:
+        if unit.is_sellable:
+            return unit
+    if ordered:
+        return ordered[0]
+    # A SKU bulk-loaded without units: its base unit, not saved.
+    return SkuUnit(sku=sku, code=sku.base_unit, factor=1, gtin=sku.gtin, is_sellable=True)
+
+
+def suggest_sku_codes(term: str, *, dealer=None, limit: int = 3) -> list[str]:
+    """Codes close to ``term``: by prefix first, then trigram similarity (pg_trgm)."""
+    qs = Sku.objects.filter(is_active=True, product__status=ProductStatus.ACTIVE)
+    if dealer is not None:
+        qs = qs.filter(catalogue_q(dealer, prefix="product__"))
+    prefix = list(qs.filter(code__istartswith=term[: max(3, len(term) - 2)])
+                  .order_by("code").values_list("code", flat=True)[:limit])
+    if len(prefix) >= limit:
+        return prefix
+    similar = (
+        qs.annotate(similarity=TrigramSimilarity("code", term)).filter(similarity__gt=0.25)
+        .order_by("-similarity", "code").values_list("code", flat=True)[:limit]
+    )
+    out = list(prefix)
+    for code in similar:
+        if code not in out:
+            out.append(code)
+    return out[:limit]
+
+
+def _unknown(token: str, dealer) -> UnknownSku:
+    suggestions = suggest_sku_codes(_split(token)[0], dealer=dealer)
+    if suggestions:
+        message = _("No SKU or barcode %(code)s. Did you mean %(suggestion)s?") % {
+            "code": token, "suggestion": ", ".join(suggestions)}
+    else:
+        message = _("No SKU or barcode %(code)s.") % {"code": token}
+    return UnknownSku(message, field="code", suggestions=suggestions, value=token)
+
+
+def resolve_sku_units(
+    codes: Iterable[str], *, dealer=None, suggest: bool = True
+) -> dict[str, ResolvedSku | DomainError]:
+    """Resolve many codes at once (one query, plus one per unknown code for suggestions).
+
+    Each token is a SKU code (its smallest sellable unit), ``CODE/unit`` (that
+    unit) or a GTIN of any unit. With ``dealer``, products outside its
+    authorised catalogue are unknown (never revealed). Returns a dict from each
+    token to a :class:`ResolvedSku` (unpacks as ``sku, unit``) or a DomainError
+    (``UNKNOWN_SKU`` with ``suggestions``, ``UNKNOWN_UNIT``, ``SKU_INACTIVE``).
+    """
+    tokens = [t for t in dict.fromkeys(c.strip() for c in codes if c and c.strip())]
+    if not tokens:
+        return {}
+    sku_codes = {_split(t)[0] for t in tokens} | set(tokens)
+    gtins = {t for t in tokens if t.isdigit()}
+    units_qs = SkuUnit.objects.select_related("sku", "sku__product").filter(
+        Q(sku__code__in=sku_codes) | Q(sku__gtin__in=gtins)
+        | Q(sku__in=SkuUnit.objects.filter(gtin__in=gtins).values("sku_id"))
+    )
+    if dealer is not None:
+        units_qs = units_qs.filter(catalogue_q(dealer, prefix="sku__product__"))
+    by_sku: dict[int, list[SkuUnit]] = {}
+    skus: dict[int, Sku] = {}
+    for unit in units_qs.order_by("sku_id", "factor"):
+        skus[unit.sku_id] = unit.sku
+        by_sku.setdefault(unit.sku_id, []).append(unit)
+    by_code = {s.code: s for s in skus.values()}
+    by_gtin: dict[str, tuple[Sku, SkuUnit]] = {}
+    for sku_id, units in by_sku.items():
+        sku = skus[sku_id]
+        for unit in units:
+            unit.sku = sku
+            if unit.gtin:
+                by_gtin[unit.gtin] = (sku, unit)
+        if sku.gtin and sku.gtin not in by_gtin:
+            base = next((u for u in units if u.factor == 1), _default_unit(units, sku))
+            by_gtin[sku.gtin] = (sku, base)
+    out: dict[str, ResolvedSku | DomainError] = {}
+    for token in tokens:
+        code, unit_code = (token, None) if token in by_code else _split(token)
+        match: tuple[Sku, SkuUnit] | None = None
+        if code in by_code:
+            sku = by_code[code]
+            units = by_sku.get(sku.pk, [])
+            if unit_code is None:
+                match = (sku, _default_unit(units, sku))
+            else:
+                unit = next((u for u in units if u.code.lower() == unit_code.lower()), None)
+                if unit is None:
+                    out[token] = DomainError(
+                        _("%(sku)s has no unit %(unit)s; it comes in: %(units)s")
+                        % {"sku": sku.code, "unit": unit_code, "units": ", ".join(u.code for u in units)},
+                        field="unit", code="UNKNOWN_UNIT", value=token,
+                    )
+                    continue
+                match = (sku, unit)
+        elif token in by_gtin:
+            match = by_gtin[token]
+        if match is None:
+            out[token] = _unknown(token, dealer) if suggest else UnknownSku(
+                _("No SKU or barcode %(code)s.") % {"code": token}, field="code", value=token)
+            continue
+        sku, unit = match
+        if not sku.is_active or sku.product.status != ProductStatus.ACTIVE:
+            out[token] = DomainError(
+                _("%(sku)s can no longer be ordered.") % {"sku": sku.code}, field="code",
+                code="SKU_INACTIVE", value=token,
+            )
+            continue
+        out[token] = ResolvedSku(sku=sku, unit=unit)
+    return out
+
+
+def resolve_sku_unit(code_or_gtin: str, *, dealer=None) -> tuple[Sku, SkuUnit]:
+    """One code, GTIN or ``CODE/unit`` → ``(sku, unit)``, or the typed error
+    (``UNKNOWN_SKU`` with a "did you mean" suggestion)."""
+    token = (code_or_gtin or "").strip()
+    if not token:
+        raise UnknownSku(_("Enter a SKU code or barcode."), field="code", code="REQUIRED")
+    result = resolve_sku_units([token], dealer=dealer)[token]
+    if isinstance(result, DomainError):
+        raise result
+    return result.sku, result.unit
