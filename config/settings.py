@@ -75,6 +75,7 @@ TENANT_APPS = [
     "core.accounts",
     "core.catalog",
     "core.inventory",
+    "core.pricing",
     "core.orders",
     "core.events",
 ]

@@ -1,0 +1,472 @@
+"""Read queries for pricing: a dealer's prices and carts, credit, rebates, quotes.
+
+The hot paths run a constant number of SQL statements whatever the number of
+lines or SKUs:
+
+* :func:`price_cart`: SKUs with their category ancestors (1), promotions for
+  the dealer (2), prices of the applicable lists (3); a fourth only when a
+  buy-X-get-Y promotion gives a SKU that no applicable list prices.
+* :func:`price_products_for_dealer`: the same three.
+
+Nothing is cached between calls, so nothing can leak from one dealer to another.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.accounts.models import Dealer, User
+from core.catalog.models import Category, Product, Sku
+from core.exceptions import DomainError
+
+from .engine import (
+    CartLine,
+    DealerContext,
+    PriceBreak,
+    PricedCart,
+    PricedLine,
+    PriceRow,
+    PriceSource,
+    PromotionEngine,
+    PromotionRule,
+    SkuInfo,
+    apply_promotions,
+    build_cart,
+    is_line_kind,
+    order_lists,
+    resolve_line_price,
+)
+from .models import (
+    CreditAccount,
+    CreditEntry,
+    PriceList,
+    PriceListAssignment,
+    PriceListItem,
+    PriceListKind,
+    Promotion,
+    PromotionDealerUsage,
+    PromotionKind,
+    Quote,
+    RebateAccount,
+    RebateEntry,
+)
+from .money import ZERO, quantize
+
+
+def dealer_context(dealer: Dealer) -> DealerContext:
+    return DealerContext(
+        id=dealer.pk, tier=dealer.tier or "", region=dealer.region or "", currency=dealer.currency
+    )
+
+
+# --- loading ------------------------------------------------------------------------------
+def load_skus(sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
+    """SKUs with their product, brand, base unit and category with every ancestor: one query."""
+    ids = sorted({int(i) for i in sku_ids})
+    if not ids:
+        return {}
+    sku_t, product_t, cat_t = Sku._meta.db_table, Product._meta.db_table, Category._meta.db_table
+    sql = f"""
+        WITH RECURSIVE wanted AS (
+            SELECT s.id AS sku_id, s.product_id, s.base_unit, p.brand_id, p.category_id
+            FROM {sku_t} s JOIN {product_t} p ON p.id = s.product_id
+            WHERE s.id = ANY(%s)
+        ), up(category_id, ancestor_id) AS (
+            SELECT DISTINCT category_id, category_id FROM wanted WHERE category_id IS NOT NULL
+            UNION
+            SELECT up.category_id, c.parent_id FROM up JOIN {cat_t} c ON c.id = up.ancestor_id
+            WHERE c.parent_id IS NOT NULL
+        )
+        SELECT w.sku_id, w.product_id, w.brand_id, w.base_unit,
+               COALESCE((SELECT array_agg(up.ancestor_id) FROM up
+                         WHERE up.category_id = w.category_id), ARRAY[]::bigint[])
+        FROM wanted w
+    """  # noqa: S608 - table names come from the models, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids])
+        rows = cursor.fetchall()
+    return {
+        r[0]: SkuInfo(
+            id=r[0], product_id=r[1], brand_id=r[2], base_unit=r[3], category_ids=frozenset(r[4])
+        )
+        for r in rows
+    }
+
+
+def applicable_lists_q(dealer: DealerContext, at: datetime, prefix: str = "") -> Q:
+    """The lists that may price for ``dealer`` at ``at``: active, in the dealer's
+    currency, valid then, and the base list, its tier's, its region's or its own."""
+    p = prefix
+    audience = Q(**{f"{p}kind": PriceListKind.BASE}) | Q(
+        **{f"{p}kind": PriceListKind.DEALER},
+        **{
+            f"{p}id__in": PriceListAssignment.objects.filter(dealer_id=dealer.id).values(
+                "price_list_id"
+            )
+        },
+    )
+    if dealer.tier:
+        audience |= Q(**{f"{p}kind": PriceListKind.TIER, f"{p}tier": dealer.tier})
+    if dealer.region:
+        audience |= Q(**{f"{p}kind": PriceListKind.REGION, f"{p}region": dealer.region})
+    return (
+        Q(**{f"{p}is_active": True, f"{p}currency": dealer.currency})
+        & (Q(**{f"{p}valid_from__isnull": True}) | Q(**{f"{p}valid_from__lte": at}))
+        & (Q(**{f"{p}valid_to__isnull": True}) | Q(**{f"{p}valid_to__gt": at}))
+        & audience
+    )
+
+
+def load_price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime) -> list[PriceRow]:
+    """Every quantity break of the lists that may price these SKUs for the dealer: one query."""
+    ids = sorted({int(i) for i in sku_ids})
+    if not ids:
+        return []
+    rows = (
+        PriceListItem.objects.filter(sku_id__in=ids)
+        .filter(applicable_lists_q(dealer, at, prefix="price_list__"))
+        .values_list(
+            "price_list_id",
+            "price_list__code",
+            "price_list__name",
+            "price_list__kind",
+            "price_list__priority",
+            "price_list__valid_from",
+            "price_list__currency",
+            "sku_id",
+            "unit_code",
+            "min_quantity",
+            "unit_price",
+        )
+    )
+    return [PriceRow(*r) for r in rows]
+
+
+def load_promotions(
+    dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime, *, order_level: bool = True
+) -> list[PromotionRule]:
+    """Live promotions for this dealer that could touch these SKUs: one query.
+
+    Live: active, started, not ended, in the dealer's currency (or none), total
+    and per-dealer usage below their limits. Targeted: no audience, or the
+    dealer's id, tier or region. Relevant: a SKU, product, brand or category
+    (ancestors included) of the cart, or an order-level threshold without
+    products (only when ``order_level``).
+    """
+    audience = Q(dealer_ids=[], tiers=[], regions=[]) | Q(dealer_ids__contains=[dealer.id])
+    if dealer.tier:
+        audience |= Q(tiers__contains=[dealer.tier])
+    if dealer.region:
+        audience |= Q(regions__contains=[dealer.region])
+    sku_ids = list(skus)
+    relevant = Q(sku_ids__overlap=sku_ids) | Q(
+        product_ids__overlap=sorted({s.product_id for s in skus.values()})
+    )
+    brands = sorted({s.brand_id for s in skus.values() if s.brand_id is not None})
+    if brands:
+        relevant |= Q(brand_ids__overlap=brands)
+    categories = sorted(set().union(*(s.category_ids for s in skus.values()))) if skus else []
+    if categories:
+        relevant |= Q(category_ids__overlap=categories)
+    if order_level:
+        relevant |= Q(
+            kind=PromotionKind.SPEND_THRESHOLD,
+            sku_ids=[],
+            product_ids=[],
+            category_ids=[],
+            brand_ids=[],
+        )
+    used_by_dealer = PromotionDealerUsage.objects.filter(
+        promotion_id=OuterRef("pk"), dealer_id=dealer.id
+    ).values("used_count")[:1]
+    qs = (
+        Promotion.objects.filter(is_active=True)
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at))
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+        .filter(Q(currency="") | Q(currency=dealer.currency))
+        .filter(Q(usage_limit__isnull=True) | Q(used_count__lt=F("usage_limit")))
+        .filter(audience)
+        .filter(relevant)
+        .annotate(dealer_used=Subquery(used_by_dealer))
+        .order_by("-priority", "id")
+    )
+    result = []
+    for p in qs:
+        if (
+            p.usage_limit_per_dealer is not None
+            and (p.dealer_used or 0) >= p.usage_limit_per_dealer
+        ):
+            continue
+        result.append(
+            PromotionRule(
+                id=p.pk,
+                code=p.code,
+                name=p.name,
+                kind=p.kind,
+                currency=p.currency,
+                rule=p.rule,
+                priority=p.priority,
+                stackable=p.stackable,
+                sku_ids=frozenset(p.sku_ids),
+                product_ids=frozenset(p.product_ids),
+                category_ids=frozenset(p.category_ids),
+                brand_ids=frozenset(p.brand_ids),
+            )
+        )
+    return result
+
+
+# --- price_cart ------------------------------------------------------------------------
+def price_cart(
+    *, dealer: Dealer, lines: Sequence[CartLine], at: datetime | None = None
+) -> PricedCart:
+    """Price a dealer's cart: list prices, quantity breaks, promotions, totals.
+
+    Every line must be priced by one of the dealer's lists; otherwise a
+    ``NO_PRICE`` error names the line (``lines.<index>``). Quantities must be
+    positive. Runs three SQL statements (four when a free SKU has no price),
+    whatever the number of lines. Amounts are in the dealer's currency, line
+    amounts and discounts rounded to its minor unit.
+    """
+    at = at or timezone.now()
+    ctx = dealer_context(dealer)
+    for index, line in enumerate(lines):
+        if line.quantity <= 0 or line.base_quantity <= 0:
+            raise DomainError(
+                _("The quantity must be at least 1."),
+                code="INVALID_QUANTITY",
+                field=f"lines.{index}.quantity",
+            )
+    skus = load_skus(line.sku_id for line in lines)
+    promotions = load_promotions(ctx, skus, at)
+    free_sku_ids = {
+        int(p.rule["get_sku_id"])
+        for p in promotions
+        if p.kind == PromotionKind.BUY_X_GET_Y and p.rule.get("get_sku_id")
+    }
+    rows = load_price_rows(ctx, {*skus, *free_sku_ids}, at)
+    lists_by_sku = order_lists(rows)
+    priced: list[PricedLine] = []
+    for index, line in enumerate(lines):
+        info = skus.get(line.sku_id)
+        if info is None:
+            raise DomainError(_("Unknown SKU."), code="NOT_FOUND", field=f"lines.{index}.sku_id")
+        resolved = resolve_line_price(
+            lists_by_sku.get(line.sku_id, []),
+            unit_code=line.unit_code,
+            quantity=line.quantity,
+            base_quantity=line.base_quantity,
+            base_unit=info.base_unit,
+        )
+        if resolved is None:
+            raise DomainError(
+                _("No price for this SKU and unit in your price lists."),
+                code="NO_PRICE",
+                field=f"lines.{index}",
+                sku_id=line.sku_id,
+                unit_code=line.unit_code,
+            )
+        priced.append(
+            PricedLine(
+                index=index,
+                sku_id=line.sku_id,
+                unit_code=line.unit_code,
+                quantity=line.quantity,
+                base_quantity=line.base_quantity,
+                currency=ctx.currency,
+                list_price=resolved.list_price,
+                unit_price=resolved.unit_price,
+                quantity_break=resolved.source.min_quantity,
+                source=resolved.source,
+                gross=quantize(resolved.unit_price * line.quantity, ctx.currency),
+            )
+        )
+    free_prices = _free_prices(free_sku_ids, lists_by_sku, skus)
+    engine = PromotionEngine(
+        lines=priced, skus=skus, currency=ctx.currency, free_prices=free_prices
+    )
+    applied, skipped = apply_promotions(engine, promotions)
+    return build_cart(dealer=ctx, lines=priced, engine=engine, applied=applied, skipped=skipped)
+
+
+def _free_prices(
+    sku_ids: set[int], lists_by_sku: dict[int, list[list[PriceRow]]], skus: dict[int, SkuInfo]
+) -> dict[int, tuple[str, Decimal]]:
+    """Base unit and one-unit price of SKUs given free (for the free lines' value)."""
+    units = {sid: info.base_unit for sid, info in skus.items()}
+    missing = [sid for sid in sku_ids if sid not in units]
+    if missing:
+        units.update(dict(Sku.objects.filter(id__in=missing).values_list("id", "base_unit")))
+    result: dict[int, tuple[str, Decimal]] = {}
+    for sid in sku_ids:
+        unit = units.get(sid, "")
+        resolved = resolve_line_price(
+            lists_by_sku.get(sid, []), unit_code=unit, quantity=1, base_quantity=1, base_unit=unit
+        )
+        result[sid] = (unit, resolved.unit_price if resolved else ZERO)
+    return result
+
+
+# --- listing prices -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PromotionInfo:
+    id: int
+    code: str
+    name: str
+    kind: str
+    stackable: bool
+    priority: int
+
+
+@dataclass(frozen=True)
+class ProductPrice:
+    """A SKU's price for a dealer, per base unit, for product pages and listings."""
+
+    sku_id: int
+    unit_code: str
+    unit_price: Decimal  # one base unit, no promotion
+    promoted_unit_price: Decimal  # one base unit after the line promotions that would apply
+    currency: str
+    breaks: tuple[PriceBreak, ...]
+    promotions: tuple[PromotionInfo, ...]
+    source: PriceSource
+
+
+def price_products_for_dealer(
+    dealer: Dealer, sku_ids: Iterable[int], *, at: datetime | None = None
+) -> dict[int, ProductPrice]:
+    """Each SKU's base-unit price for ``dealer``, its breaks and the promotions that
+    touch it; SKUs without a price are left out. Three SQL statements for any
+    number of SKUs."""
+    at = at or timezone.now()
+    ctx = dealer_context(dealer)
+    skus = load_skus(sku_ids)
+    if not skus:
+        return {}
+    promotions = load_promotions(ctx, skus, at, order_level=False)
+    lists_by_sku = order_lists(load_price_rows(ctx, skus, at))
+    line_promotions = [
+        p for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
+    ]
+    result: dict[int, ProductPrice] = {}
+    for sku_id, info in skus.items():
+        resolved = resolve_line_price(
+            lists_by_sku.get(sku_id, []),
+            unit_code=info.base_unit,
+            quantity=1,
+            base_quantity=1,
+            base_unit=info.base_unit,
+        )
+        if resolved is None:
+            continue
+        touching = [p for p in promotions if p.matches(info)]
+        line = PricedLine(
+            index=0,
+            sku_id=sku_id,
+            unit_code=info.base_unit,
+            quantity=1,
+            base_quantity=1,
+            currency=ctx.currency,
+            list_price=resolved.list_price,
+            unit_price=resolved.unit_price,
+            quantity_break=resolved.source.min_quantity,
+            source=resolved.source,
+            gross=resolved.unit_price,
+        )
+        engine = PromotionEngine(
+            lines=[line], skus={sku_id: info}, currency=ctx.currency, free_prices={}
+        )
+        apply_promotions(engine, [p for p in line_promotions if p.matches(info)])
+        result[sku_id] = ProductPrice(
+            sku_id=sku_id,
+            unit_code=info.base_unit,
+            unit_price=resolved.unit_price,
+            promoted_unit_price=max(line.gross - line.discount, ZERO),
+            currency=ctx.currency,
+            breaks=resolved.breaks,
+            promotions=tuple(
+                PromotionInfo(
+                    id=p.id,
+                    code=p.code,
+                    name=p.name,
+                    kind=p.kind,
+                    stackable=p.stackable,
+                    priority=p.priority,
+                )
+                for p in touching
+            ),
+            source=resolved.source,
+        )
+    return result
+
+
+# --- credit --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CreditSummary:
+    currency: str
+    limit: Decimal
+    balance: Decimal  # open balance: what the dealer owes
+    available: Decimal  # limit − balance, never below zero
+
+
+def credit_summary(dealer: Dealer) -> CreditSummary:
+    balance = (
+        CreditAccount.objects.filter(dealer_id=dealer.pk).values_list("balance", flat=True).first()
+        or ZERO
+    )
+    limit = dealer.credit_limit or ZERO
+    return CreditSummary(
+        currency=dealer.currency, limit=limit, balance=balance, available=max(limit - balance, ZERO)
+    )
+
+
+def available_credit(dealer: Dealer) -> Decimal:
+    """What the dealer may still buy on account (``credit_limit`` − open balance, ≥ 0)."""
+    return credit_summary(dealer).available
+
+
+def credit_entries(dealer: Dealer) -> QuerySet[CreditEntry]:
+    return CreditEntry.objects.filter(dealer_id=dealer.pk).order_by("-occurred_at", "-id")
+
+
+# --- rebates ---------------------------------------------------------------------------------------
+def rebate_balance(dealer: Dealer) -> Decimal:
+    return (
+        RebateAccount.objects.filter(dealer_id=dealer.pk).values_list("balance", flat=True).first()
+        or ZERO
+    )
+
+
+def rebate_entries(dealer: Dealer) -> QuerySet[RebateEntry]:
+    return RebateEntry.objects.filter(dealer_id=dealer.pk).select_related("programme")
+
+
+# --- quotes and lists for the console --------------------------------------------------------------
+def quotes_visible_to(user: User | None, *, api_key=None) -> QuerySet[Quote]:
+    """Staff see every quote; dealer users those of the dealers they may see."""
+    from core.accounts.selectors import filter_by_visible_dealers
+
+    qs = Quote.objects.select_related("dealer").order_by("-created_at", "-id")
+    return filter_by_visible_dealers(qs, user, api_key=api_key)
+
+
+def price_lists_for_dealer(dealer: Dealer, *, at: datetime | None = None) -> QuerySet[PriceList]:
+    """The lists that may price for ``dealer`` now, in resolution order."""
+    ctx = dealer_context(dealer)
+    return PriceList.objects.filter(applicable_lists_q(ctx, at or timezone.now()))
+
+
+def group_by(items: Iterable, key) -> dict:
+    grouped: dict = defaultdict(list)
+    for item in items:
+        grouped[key(item)].append(item)
+    return grouped
