@@ -91,6 +91,10 @@ def tenant_schemas() -> list[str]:
     )
 
 
+def _n(count: int) -> str:
+    return f"{count} schema" if count == 1 else f"{count} schemas"
+
+
 class Command(BaseCommand):
     help = (
         "Migrate the tenant template and the tenant schemas that have unapplied "
@@ -120,7 +124,7 @@ class Command(BaseCommand):
         checked_ms = (time.perf_counter() - started) * 1000
         if verbosity >= 1:
             self.stdout.write(
-                f"Checked {len(schemas)} schemas in {checked_ms:.0f} ms: "
+                f"Checked {_n(len(schemas))} in {checked_ms:.0f} ms: "
                 f"{len(schemas) - len(pending)} up to date, {len(pending)} to migrate."
             )
         if verbosity >= 2 or check:
