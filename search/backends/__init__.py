@@ -1,0 +1,1 @@
+"""Search backends: :mod:`.postgres` (default) and :mod:`.elasticsearch`."""
