@@ -78,6 +78,7 @@ TENANT_APPS = [
     "core.pricing",
     "core.orders",
     "core.events",
+    "search",  # the PostgreSQL search index and the index-lag record
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -254,6 +255,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Search, billing ------------------------------------------------------
 SEARCH_BACKEND = env("SEARCH_BACKEND", "postgres")
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", "")
+# Elasticsearch index names start with this (then the tenant's schema): one cluster, many deployments.
+SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", "dinghuo")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
 
