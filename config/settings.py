@@ -16,6 +16,9 @@ REDIS_URL             use Redis for the cache; unset: the database cache.
 SEARCH_BACKEND        "postgres" (default) or "elasticsearch".
 ELASTICSEARCH_URL     the Elasticsearch endpoint for the elasticsearch backend.
 STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET  Stripe billing; unset: trial plans only.
+STRIPE_API_BASE       another Stripe API address (tests); BILLING_GRACE_PERIOD_DAYS (7) past due -> suspended.
+PLATFORM_URL          the portal's address, for links in e-mails. http://localhost:8000
+EMAIL_BACKEND         Django e-mail backend; the console backend by default.
 AUTH_TOKEN_TTL_SECONDS    lifetime of API login tokens. 86400.
 """
 
@@ -259,6 +262,18 @@ ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", "")
 SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", "dinghuo")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "")  # another Stripe API address (the tests' fake server)
+STRIPE_WEBHOOK_TOLERANCE = int(env("STRIPE_WEBHOOK_TOLERANCE", "300"))  # seconds a signature stays valid
+# Past due (failed payment, ended trial or subscription) for longer than this: suspended.
+BILLING_GRACE_PERIOD_SECONDS = int(float(env("BILLING_GRACE_PERIOD_DAYS", "7")) * 86400)
+BILLING_TRIAL_NOTICE_DAYS = int(env("BILLING_TRIAL_NOTICE_DAYS", "3"))
+SIGNUP_HANDOFF_MAX_AGE = int(env("SIGNUP_HANDOFF_MAX_AGE", "60"))  # seconds, portal -> tenant host login
+PLATFORM_URL = env("PLATFORM_URL", f"http://{BASE_DOMAIN}:8000")  # for links in e-mails
+CELERY_BEAT_SCHEDULE = {
+    "billing-grace-periods": {"task": "tenants.enforce_billing_grace_periods", "schedule": 3600.0},
+}
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"Dinghuo <billing@{BASE_DOMAIN}>")
 
 LOGGING = {
     "version": 1,

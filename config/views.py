@@ -1,6 +1,5 @@
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
-from django.utils.translation import gettext as _
+from django.http import JsonResponse
 
 
 def health(request):
@@ -15,7 +14,3 @@ def live(request):
     requests. The view itself runs no query (``health`` checks the database); the
     only query is the tenant middleware's lookup of the host name."""
     return JsonResponse({"status": "ok"})
-
-
-def home(request):
-    return HttpResponse(_("Dinghuo B2B ordering platform"), content_type="text/plain; charset=utf-8")

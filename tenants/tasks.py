@@ -13,3 +13,21 @@ def ping(token: str | None = None) -> str:
     if token:
         cache.set(f"ping:{token}", connection.schema_name, timeout=300)
     return connection.schema_name
+
+
+@shared_task(name="tenants.send_billing_notice")
+def send_billing_notice(subscription_id: int, kind: str) -> bool:
+    """E-mail the tenant's billing contact about its subscription (``kind``:
+    payment_failed, trial_will_end, trial_ended, canceled, suspended)."""
+    from .notices import send_notice
+
+    return send_notice(subscription_id, kind)
+
+
+@shared_task(name="tenants.enforce_billing_grace_periods")
+def enforce_billing_grace_periods() -> dict:
+    """Periodic (Celery beat): trial reminders, ended trials, suspension after the grace period."""
+    from .billing import enforce_grace_periods
+
+    connection.set_schema_to_public()
+    return enforce_grace_periods()
