@@ -38,6 +38,7 @@ from .engine import (
     PriceSource,
     PromotionEngine,
     PromotionRule,
+    ResolvedPrice,
     SkuInfo,
     apply_promotions,
     build_cart,
@@ -227,15 +228,21 @@ def load_promotions(
 
 # --- price_cart ------------------------------------------------------------------------
 def price_cart(
-    *, dealer: Dealer, lines: Sequence[CartLine], at: datetime | None = None
+    *,
+    dealer: Dealer,
+    lines: Sequence[CartLine],
+    at: datetime | None = None,
+    require_prices: bool = True,
 ) -> PricedCart:
     """Price a dealer's cart: list prices, quantity breaks, promotions, totals.
 
     Every line must be priced by one of the dealer's lists; otherwise a
-    ``NO_PRICE`` error names the line (``lines.<index>``). Quantities must be
-    positive. Runs three SQL statements (four when a free SKU has no price),
-    whatever the number of lines. Amounts are in the dealer's currency, line
-    amounts and discounts rounded to its minor unit.
+    ``NO_PRICE`` error names the line (``lines.<index>``). With
+    ``require_prices=False`` (an order at quoted prices) such a line is priced
+    0 with a source of kind ``"none"`` instead. Quantities must be positive.
+    Runs three SQL statements (four when a free SKU has no price), whatever the
+    number of lines. Amounts are in the dealer's currency, line amounts and
+    discounts rounded to its minor unit.
     """
     at = at or timezone.now()
     ctx = dealer_context(dealer)
@@ -267,6 +274,8 @@ def price_cart(
             base_quantity=line.base_quantity,
             base_unit=info.base_unit,
         )
+        if resolved is None and not require_prices:
+            resolved = _unpriced(line.unit_code, ctx.currency)
         if resolved is None:
             raise DomainError(
                 _("No price for this SKU and unit in your price lists."),
@@ -296,6 +305,22 @@ def price_cart(
     )
     applied, skipped = apply_promotions(engine, promotions)
     return build_cart(dealer=ctx, lines=priced, engine=engine, applied=applied, skipped=skipped)
+
+
+def _unpriced(unit_code: str, currency: str) -> ResolvedPrice:
+    source = PriceSource(
+        price_list_id=0,
+        price_list_code="",
+        kind="none",
+        unit_code=unit_code,
+        min_quantity=1,
+        list_unit_price=ZERO,
+        factor=1,
+        explanation=_("No list price for this SKU and unit."),
+    )
+    return ResolvedPrice(
+        unit_price=ZERO, list_price=ZERO, currency=currency, source=source, breaks=()
+    )
 
 
 def _free_prices(

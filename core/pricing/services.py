@@ -1314,14 +1314,18 @@ def decline_quote(*, quote: Quote, user: User | None, reason: str = "") -> Quote
 
 
 @transaction.atomic
-def accept_quote(*, quote: Quote, user: User | None, now: datetime | None = None) -> Quote:
-    """The dealer accepts an answered quote before it expires.
+def accept_quote(
+    *, quote: Quote, user: User | None, now: datetime | None = None, channel: str = "quote"
+) -> Quote:
+    """The dealer accepts an answered quote before it expires, and it becomes an order.
 
     ``QUOTE_EXPIRED`` once ``expires_at`` has passed (whether or not the expiry
-    task has marked it yet); ``INVALID_STATE`` unless it is answered. The quote
-    becomes an order at the quoted prices through the order service when one is
-    installed (see :func:`quote_order_lines`); its reference is kept in
-    ``order_reference``.
+    task has marked it yet); ``INVALID_STATE`` unless it is answered. The order
+    is placed through :func:`core.orders.services.place_order` at the quoted
+    prices (``price_overrides``), with the idempotency key ``quote:<number>``,
+    in this transaction: if the order is refused (credit, stock), the quote
+    stays answered and the order service's error is raised. The order's number
+    is kept in ``order_reference``.
     """
     now = now or timezone.now()
     quote = _locked_quote(quote)
@@ -1336,10 +1340,29 @@ def accept_quote(*, quote: Quote, user: User | None, now: datetime | None = None
         )
     if quote.status != QuoteStatus.ANSWERED:
         raise _state_error(quote)
+    placed = _place_quote_order(quote, user=user, channel=channel)
     quote.status = QuoteStatus.ACCEPTED
     quote.decided_by, quote.decided_at = user, now
+    quote.order_reference = placed
     quote.save()
     return quote
+
+
+def _place_quote_order(quote: Quote, *, user: User | None, channel: str) -> str:
+    from core.orders.lines import LineInput
+    from core.orders.services import place_order
+
+    lines = list(quote.lines.select_related("sku").order_by("id"))
+    placed = place_order(
+        dealer=quote.dealer,
+        user=user,
+        lines=[LineInput(sku=ln.sku.code, quantity=ln.quantity, unit=ln.unit_code) for ln in lines],
+        channel=channel,
+        idempotency_key=f"quote:{quote.number}",
+        price_overrides={i: ln.quoted_unit_price for i, ln in enumerate(lines)},
+        note=_("Quote %(number)s") % {"number": quote.number},
+    )
+    return placed.order.number
 
 
 def quote_order_lines(quote: Quote) -> list[dict[str, Any]]:
