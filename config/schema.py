@@ -11,8 +11,9 @@ from graphene import relay
 
 from core.accounts import schema as accounts_schema
 from core.catalog import schema as catalog_schema
+from search import schema as search_schema
 
-QUERIES = [accounts_schema.Query, catalog_schema.Query]
+QUERIES = [accounts_schema.Query, catalog_schema.Query, search_schema.Query]
 MUTATIONS = [accounts_schema.Mutation]
 
 

@@ -20,8 +20,22 @@ def _case(name, env):
                      lambda d: d["products"]["totalCount"] == 1
                      and d["products"]["edges"][0]["node"]["skus"][0]["available"] == 100),
         "Dealers": ({}, token_for(staff), lambda d: d["dealers"]["totalCount"] == 1),
+        "Search": (_indexed({"text": "Product", "first": 5}), token_for(buyer),
+                   lambda d: d["search"]["total"] == 1 and d["search"]["errors"] == []
+                   and d["search"]["hits"][0]["product"]["skus"][0]["available"] == 100
+                   and d["search"]["hits"][0]["inStock"]),
     }
     return cases.get(name)
+
+
+def _indexed(variables):
+    """Index the catalogue for the Search operation (the transaction never commits,
+    so the after-commit indexing would not run)."""
+    from core.catalog.models import Product
+    from search.indexing import index_now
+
+    index_now(Product.objects.values_list("id", flat=True))
+    return variables
 
 
 @pytest.mark.parametrize("name", OPERATIONS)
