@@ -14,7 +14,7 @@ from core.catalog import schema as catalog_schema
 from search import schema as search_schema
 
 QUERIES = [accounts_schema.Query, catalog_schema.Query, search_schema.Query]
-MUTATIONS = [accounts_schema.Mutation]
+MUTATIONS = [accounts_schema.Mutation, catalog_schema.Mutation]
 
 
 class Query(*QUERIES, graphene.ObjectType):
