@@ -690,6 +690,7 @@ def charge_order(
     reference: str,
     user: User | None = None,
     occurred_at: datetime | None = None,
+    allow_over_limit: bool = False,
 ) -> CreditEntry:
     """Put an order on the dealer's account; call it inside the order's transaction.
 
@@ -697,6 +698,7 @@ def charge_order(
     open balance would pass the credit limit; concurrent charges are serialised
     on the dealer's credit row, so two that together pass the limit cannot both
     succeed. Charging the same reference again returns the first charge.
+    ``allow_over_limit`` is for an order an approver accepted over the limit.
     """
     reference = _check_reference(reference)
     _check_dealer_currency(dealer, currency)
@@ -715,7 +717,7 @@ def charge_order(
         return existing
     limit = account.dealer.credit_limit
     available = max(limit - account.balance, ZERO)
-    if account.balance + amount > limit:
+    if account.balance + amount > limit and not allow_over_limit:
         raise DomainError(
             _("Not enough credit: %(available)s %(currency)s available.")
             % {"available": available, "currency": dealer.currency},

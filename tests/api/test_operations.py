@@ -24,8 +24,24 @@ def _case(name, env):
                    lambda d: d["search"]["total"] == 1 and d["search"]["errors"] == []
                    and d["search"]["hits"][0]["product"]["skus"][0]["available"] == 100
                    and d["search"]["hits"][0]["inStock"]),
+        "DealerCredit": ({}, token_for(buyer), lambda d: d["dealerCredit"]["available"] == "100000.00"),
+        "DealerPrices": (_base_prices(), token_for(buyer),
+                         lambda d: d["dealerPrices"][0]["unitPrice"] == "12.5000"
+                         and d["dealerPrices"][0]["source"]["priceListCode"] == "BASE"),
     }
     return cases.get(name)
+
+
+def _base_prices():
+    """A base price list pricing every SKU at 12.50; the SKU codes as variables."""
+    from core.catalog.models import Sku
+    from core.testing.factories import PriceListFactory, PriceListItemFactory
+
+    base = PriceListFactory(code="BASE")
+    skus = list(Sku.objects.all())
+    for sku in skus:
+        PriceListItemFactory(price_list=base, sku=sku, unit_price="12.50")
+    return {"skuCodes": [s.code for s in skus]}
 
 
 def _indexed(variables):
