@@ -68,6 +68,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "graphene_django",
     "core.accounts",  # users exist in both: platform operators in public, tenant users in each tenant
+    "plugins",  # per-tenant plugin settings (which plugins a tenant enabled is Tenant.modules)
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -83,6 +84,12 @@ TENANT_APPS = [
     "core.events",
     "search",  # the PostgreSQL search index and the index-lag record
 ]
+# Plugins' own Django apps (entry-point group "dinghuo.plugins": the built-ins in
+# pyproject.toml and vendors' installed packages) live in tenant schemas.
+# Discovery imports the plugin modules but no Django model.
+from plugins.manager import plugin_django_apps  # noqa: E402
+
+TENANT_APPS += [a for a in plugin_django_apps() if a not in TENANT_APPS]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Tenant"

@@ -14,7 +14,9 @@ from core.exceptions import DomainError
 _error_types: dict[str, type[graphene.ObjectType]] = {}
 
 
-def error_type(name: str, codes: Iterable[str], description: str = "") -> type[graphene.ObjectType]:
+def error_type(
+    name: str, codes: Iterable[str], description: str = "", extra: dict | None = None
+) -> type[graphene.ObjectType]:
     """An error object type ``<Name>Error`` with ``field``, ``message`` and ``code: <Name>ErrorCode!``.
 
     Every mutation of a domain returns ``errors: [<Name>Error!]!``; bad input is
@@ -28,9 +30,11 @@ def error_type(name: str, codes: Iterable[str], description: str = "") -> type[g
         "message": graphene.String(required=True, description="What went wrong, in the user's language."),
         "code": graphene.Field(enum, required=True, description="A stable code for programs."),
         "Meta": type("Meta", (), {"description": description or f"An error from a {name} mutation."}),
+        **(extra or {}),
     }
     cls = type(f"{name}Error", (graphene.ObjectType,), attrs)
     cls.codes = frozenset(codes)
+    cls.extra_names = tuple((extra or {}).keys())
     _error_types[name] = cls
     return cls
 
@@ -76,7 +80,8 @@ class BaseMutation(graphene.Mutation):
     @classmethod
     def _as_error(cls, exc: DomainError):
         code = exc.code if exc.code in cls.error_type.codes else "INVALID"
-        return cls.error_type(field=exc.field, message=exc.message, code=code)
+        extra = {name: exc.params.get(name) for name in cls.error_type.extra_names}
+        return cls.error_type(field=exc.field, message=exc.message, code=code, **extra)
 
     @classmethod
     def perform(cls, root, info, **data):  # pragma: no cover - abstract

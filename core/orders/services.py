@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -114,31 +113,35 @@ class PricedLine:
 
 
 def _price(dealer: Dealer, resolved: list[ResolvedLine], overrides: dict[int, Decimal] | None):
-    """Prices, promotions and taxes for the lines, through the pricing services."""
-    from core.pricing import services as pricing
+    """Prices, promotions and taxes for the lines, through the pricing services
+    (a fixed number of queries whatever the line count)."""
+    from dataclasses import asdict
 
-    cart = pricing.price_cart(
+    from core.pricing.engine import CartLine
+    from core.pricing.selectors import price_cart
+
+    cart = price_cart(
         dealer=dealer,
-        lines=[pricing.CartLine(sku_id=r.sku.pk, unit_code=r.unit_code, quantity=r.quantity,
-                                base_quantity=r.base_quantity) for r in resolved],
+        lines=[CartLine(sku_id=r.sku.pk, unit_code=r.unit_code, quantity=r.quantity, base_quantity=r.base_quantity)
+               for r in resolved],
     )
-    currency = cart.currency
     priced: list[PricedLine] = []
     for r, p in zip(resolved, cart.lines, strict=True):
-        unit_price = overrides.get(r.position, p.unit_price) if overrides else p.unit_price
-        if unit_price is None:
-            raise DomainError(_("%(sku)s has no price for you.") % {"sku": r.sku.code},
-                              code="NO_PRICE", field=f"lines.{r.position}.sku")
-        discount = ZERO if overrides and r.position in overrides else p.discount
+        source = {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(p.source).items()}
+        if overrides and r.position in overrides:
+            unit_price, discount = overrides[r.position], ZERO
+            source = {"quote": True, "list": source}
+        else:
+            unit_price, discount = p.unit_price, p.discount
+            if p.discounts:
+                source["promotions"] = [d.promotion_code for d in p.discounts]
         gross = (unit_price * r.quantity).quantize(CENT)
         net = gross - discount
         rate = getattr(r.sku.product, "tax_rate", None) or ZERO
-        priced.append(PricedLine(r, unit_price, p.list_price or unit_price, discount, net, rate,
-                                 (net * rate).quantize(CENT), p.source or {}))
-    free = list(getattr(cart, "free_lines", []) or [])
-    order_discount = ZERO if overrides else (getattr(cart, "order_discount", ZERO) or ZERO)
-    promotion_ids = [] if overrides else list(getattr(cart, "promotion_ids", []) or [])
-    return currency, priced, free, order_discount, promotion_ids, cart
+        priced.append(PricedLine(r, unit_price, p.list_price, discount, net, rate, (net * rate).quantize(CENT), source))
+    if overrides:
+        return cart.currency, priced, [], ZERO, [], cart
+    return cart.currency, priced, list(cart.free_lines), cart.order_discount, list(cart.promotion_ids), cart
 
 
 def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, resolved: list[ResolvedLine]):
@@ -259,16 +262,17 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
     total_due = total - rebate
 
     settings = OrderSettings.current()
+    order_id, number = _next_order_number(settings.number_prefix)
+    # Credit: the charge locks the dealer's credit account, so concurrent orders
+    # cannot together pass the limit. Over the limit, the tenant's policy says
+    # whether the order is refused or waits for approval (charged when approved).
     over_credit = False
-    if payment_method == PaymentMethod.ON_ACCOUNT:
-        available = pricing.available_credit(dealer)
-        if total_due > available:
-            if settings.credit_policy == OrderSettings.CreditPolicy.REFUSE:
-                raise DomainError(
-                    _("The order total %(total)s exceeds the available credit %(available)s.")
-                    % {"total": total_due, "available": available},
-                    code="CREDIT_LIMIT_EXCEEDED", field="lines", available=str(available),
-                )
+    if payment_method == PaymentMethod.ON_ACCOUNT and total_due > 0:
+        try:
+            pricing.charge_order(dealer=dealer, amount=total_due, currency=currency, reference=number)
+        except DomainError as exc:
+            if exc.code != "CREDIT_LIMIT_EXCEEDED" or settings.credit_policy == OrderSettings.CreditPolicy.REFUSE:
+                raise
             over_credit = True
     approvals = _approvals_needed(dealer=dealer, total=total_due, over_credit=over_credit, resolved=resolved)
 
@@ -280,7 +284,6 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
     planned = inventory.plan_allocation(demands, locked, region=dealer.region)
     stock_events = inventory.reserve(planned, locked)
 
-    order_id, number = _next_order_number(settings.number_prefix)
     status = OrderStatus.PENDING_APPROVAL if approvals else OrderStatus.ALLOCATED
     order = Order.objects.create(
         id=order_id, number=number, dealer=dealer, placed_by=user if getattr(user, "pk", None) else None,
@@ -300,10 +303,10 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
     ]
     for index, f in enumerate(free_lines):
         line_rows.append(OrderLine(
-            order=order, position=len(lines) + index, sku_id=f.sku_id, unit_code=f.unit_code,
-            unit_factor=max(1, f.base_quantity // max(1, f.quantity)), quantity=f.quantity,
-            base_quantity=f.base_quantity, unit_price=ZERO, list_price=ZERO, line_total=ZERO, is_free=True,
-            price_source={"promotion": getattr(f, "promotion_id", None)},
+            order=order, position=len(lines) + index, sku_id=f.sku_id, unit_code=f.unit_code, unit_factor=1,
+            quantity=f.base_quantity, base_quantity=f.base_quantity, unit_price=ZERO, list_price=f.unit_price,
+            line_total=ZERO, is_free=True,
+            price_source={"promotion": f.promotion_code, "value": str(f.value)},
         ))
     OrderLine.objects.bulk_create(line_rows)
     line_by_key = {row.position: row for row in line_rows}
@@ -324,11 +327,9 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
             OrderApproval(order=order, rule=rule, reason=reason, approver_role=role) for rule, reason, role in approvals
         ])
     if promotion_ids:
-        pricing.record_promotion_usage(dealer=dealer, cart=cart, order_reference=number)
+        pricing.record_promotion_usage(dealer=dealer, promotion_ids=promotion_ids, reference=number)
     if rebate:
-        pricing.spend_rebate(dealer=dealer, amount=rebate, currency=currency, reference=number)
-    if payment_method == PaymentMethod.ON_ACCOUNT and not over_credit:
-        pricing.charge_order(dealer=dealer, amount=total_due, currency=currency, reference=number)
+        pricing.spend_rebate(dealer=dealer, amount=rebate, reference=number)
     record_many([
         PendingEvent("order.placed", "order", order.pk, _order_payload(order, line_rows)),
         *stock_events,
@@ -428,9 +429,9 @@ def approve_order(*, order: Order, user, comment: str = "") -> Order:
     if order.payment_method == PaymentMethod.ON_ACCOUNT:
         from core.pricing import services as pricing
 
-        if not pricing.has_charge(dealer=order.dealer, reference=order.number):
-            pricing.charge_order(dealer=order.dealer, amount=order.total, currency=order.currency,
-                                 reference=order.number, allow_over_limit=True)
+        # An order over the credit limit is charged when approved: the approval is the override.
+        pricing.charge_order(dealer=order.dealer, amount=order.total, currency=order.currency,
+                             reference=order.number, allow_over_limit=True)
     _transition(order, OrderStatus.ALLOCATED, by=user)
     _event(order, "order.approved")
     return order
@@ -472,10 +473,16 @@ def _cancel(order: Order, *, by, comment: str, event: str) -> None:
     order.shipments.filter(status=ShipmentStatus.PENDING).update(status=ShipmentStatus.CANCELLED)
     from core.pricing import services as pricing
 
-    pricing.release_charge(dealer=order.dealer, reference=order.number)
+    if order.payment_method == PaymentMethod.ON_ACCOUNT and order.total > 0:
+        try:
+            pricing.release_charge(dealer=order.dealer, reference=order.number)
+        except DomainError as exc:  # an over-limit order rejected before it was ever charged
+            if exc.code != "NOT_FOUND":
+                raise
     if order.rebate_applied:
-        pricing.refund_rebate(dealer=order.dealer, amount=order.rebate_applied, currency=order.currency,
-                              reference=order.number)
+        pricing.reverse_rebate_spend(dealer=order.dealer, reference=order.number)
+    if order.promotion_ids:
+        pricing.release_promotion_usage(reference=order.number)
     _transition(order, OrderStatus.CANCELLED, by=by, comment=comment)
     _event(order, event)
 
@@ -580,8 +587,3 @@ def return_goods(*, order: Order, user, items: list[ReturnRequest], reason: str 
     return ret
 
 
-def shipments_summary(order: Order) -> dict[int, int]:
-    totals: dict[int, int] = defaultdict(int)
-    for a in Allocation.objects.filter(line__order=order):
-        totals[a.warehouse_id] += a.quantity
-    return dict(totals)

@@ -1,0 +1,37 @@
+"""Read queries for orders, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from core.accounts.models import Dealer
+
+from .models import Order, OrderLine
+
+
+def visible_dealers(user, api_key=None) -> QuerySet[Dealer]:
+    from core.accounts import selectors
+
+    if hasattr(selectors, "visible_dealer_ids"):
+        return Dealer.objects.filter(pk__in=selectors.visible_dealer_ids(user, api_key=api_key))
+    return selectors.dealers_visible_to(user, api_key=api_key)
+
+
+def orders_visible_to(user, api_key=None) -> QuerySet[Order]:
+    """Staff and integrations with ``orders:read`` see all orders; a dealer's users
+    see their dealer's (a dealer admin its subtree's); a sales rep its dealers'."""
+    return Order.objects.filter(dealer__in=visible_dealers(user, api_key).values("pk"))
+
+
+def orders_for_listing(user, api_key=None, *, status: str | None = None, dealer_id: int | None = None) -> QuerySet[Order]:
+    qs = (
+        orders_visible_to(user, api_key)
+        .select_related("dealer")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("sku").order_by("position")))
+        .order_by("-id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if dealer_id:
+        qs = qs.filter(dealer_id=dealer_id)
+    return qs

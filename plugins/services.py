@@ -1,0 +1,254 @@
+"""Enabling plugins for a tenant, and the tenant's values for plugin settings.
+
+The signup portal, the tenant console, the public admin and the demo loader
+call these; nothing else writes ``Tenant.modules`` or ``TenantPluginConfig``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
+
+from core.exceptions import DomainError
+
+from .manager import DinghuoPluginManager, PluginInfo, get_manager
+from .types import SettingSpec
+
+UNKNOWN_PLUGIN = "UNKNOWN_PLUGIN"
+UNKNOWN_SETTING = "UNKNOWN_SETTING"
+INVALID_SETTING = "INVALID_SETTING"
+
+
+def _manager(manager: DinghuoPluginManager | None) -> DinghuoPluginManager:
+    return manager or get_manager()
+
+
+def available_plugins(*, manager: DinghuoPluginManager | None = None) -> list[PluginInfo]:
+    """Every installed plugin, by name."""
+    m = _manager(manager)
+    return [m.infos[name] for name in m.names]
+
+
+def is_enabled(tenant: Any, name: str) -> bool:
+    return name in (getattr(tenant, "modules", None) or ())
+
+
+def validate_plugin_names(
+    names: list[str] | tuple[str, ...], *, manager: DinghuoPluginManager | None = None
+) -> list[str]:
+    """``names`` without duplicates, or :class:`DomainError` ``UNKNOWN_PLUGIN`` (field ``modules``)."""
+    m = _manager(manager)
+    chosen: list[str] = []
+    for name in names:
+        if name not in m.infos:
+            raise DomainError(
+                _("There is no module named %(name)s.") % {"name": name},
+                code=UNKNOWN_PLUGIN,
+                field="modules",
+            )
+        if name not in chosen:
+            chosen.append(name)
+    return chosen
+
+
+def _check_plan(tenant: Any, name: str) -> None:
+    """The tenant's plan must include the plugin and leave room for one more.
+
+    Plans live in ``tenants.plans`` / ``tenants.limits``; an installation
+    without them has no limits.
+    """
+    try:
+        from tenants import limits, plans
+    except ImportError:
+        return
+    plan = plans.plan_for_tenant(tenant)
+    if plan is not None:
+        allowed = getattr(plan, "allowed_modules", None)
+        if allowed and name not in allowed:
+            raise DomainError(
+                _(
+                    "Your %(plan)s plan does not include the module %(module)s. Choose a larger plan."
+                )
+                % {"plan": plans.plan_label(plan), "module": name},
+                code=plans.PLAN_LIMIT_CODE,
+                field="modules",
+            )
+    limits.enforce_plan_limit("modules", adding=1, tenant=tenant)
+
+
+def enable_plugin(*, tenant: Any, name: str, manager: DinghuoPluginManager | None = None) -> Any:
+    """Enable plugin ``name`` for ``tenant`` (idempotent) and run its ``plugin_enabled`` hook.
+
+    One transaction: the tenant row is locked (two concurrent calls cannot
+    lose each other's module), the plan is checked, ``Tenant.modules`` is
+    saved and the plugin's ``plugin_enabled`` hook runs in the tenant schema;
+    a :class:`DomainError` from any step leaves the tenant as it was.
+    Returns ``tenant``, its ``modules`` updated.
+    """
+    from tenants.models import Tenant
+
+    m = _manager(manager)
+    validate_plugin_names([name], manager=m)
+    if tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        raise DomainError(
+            _("Modules are enabled for tenants, not for the platform."), code="INVALID"
+        )
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        modules = list(locked.modules or [])
+        if name not in modules:
+            _check_plan(locked, name)
+            modules.append(name)
+            locked.modules = modules
+            with schema_context(settings.PUBLIC_SCHEMA_NAME):
+                locked.save(update_fields=["modules"])
+            with schema_context(locked.schema_name):
+                m.call_one(name, "plugin_enabled", tenant=locked)
+    tenant.modules = modules
+    return tenant
+
+
+def disable_plugin(*, tenant: Any, name: str, manager: DinghuoPluginManager | None = None) -> Any:
+    """Disable plugin ``name`` for ``tenant`` (idempotent); its data stays in the schema."""
+    from tenants.models import Tenant
+
+    m = _manager(manager)
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        modules = [n for n in (locked.modules or []) if n != name]
+        if modules != list(locked.modules or []):
+            locked.modules = modules
+            with schema_context(settings.PUBLIC_SCHEMA_NAME):
+                locked.save(update_fields=["modules"])
+            if name in m.infos:
+                with schema_context(locked.schema_name):
+                    m.call_one(name, "plugin_disabled", tenant=locked)
+    tenant.modules = modules
+    return tenant
+
+
+def set_enabled_plugins(
+    *, tenant: Any, names: list[str] | tuple[str, ...], manager: DinghuoPluginManager | None = None
+) -> Any:
+    """Make exactly ``names`` the tenant's plugins (the console's module picker, signup)."""
+    m = _manager(manager)
+    wanted = validate_plugin_names(names, manager=m)
+    with transaction.atomic():
+        for name in [n for n in (tenant.modules or []) if n not in wanted]:
+            disable_plugin(tenant=tenant, name=name, manager=m)
+        for name in wanted:
+            enable_plugin(tenant=tenant, name=name, manager=m)
+    return tenant
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def setting_specs(name: str, *, manager: DinghuoPluginManager | None = None) -> list[SettingSpec]:
+    """The settings plugin ``name`` declares (hook ``plugin_settings``)."""
+    m = _manager(manager)
+    validate_plugin_names([name], manager=m)
+    specs = m.call_one(name, "plugin_settings") or []
+    return list(specs)
+
+
+def _coerce(spec: SettingSpec, value: Any) -> Any:
+    """The value as stored (JSON), or :class:`DomainError` ``INVALID_SETTING``."""
+
+    def bad(message: str) -> DomainError:
+        return DomainError(message, code=INVALID_SETTING, field=spec.name)
+
+    if spec.type == "bool":
+        if not isinstance(value, bool):
+            raise bad(_("Choose yes or no."))
+        return value
+    if spec.type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                value = int(value)
+            else:
+                raise bad(_("Enter a whole number."))
+        number: Any = value
+    elif spec.type == "decimal":
+        try:
+            number = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            raise bad(_("Enter a number.")) from None
+        if not number.is_finite() or isinstance(value, bool | float):
+            raise bad(_("Enter a number."))
+    elif spec.type == "choice":
+        if value not in spec.choices:
+            raise bad(_("Choose one of: %(choices)s.") % {"choices": ", ".join(spec.choices)})
+        return value
+    else:
+        if not isinstance(value, str):
+            raise bad(_("Enter text."))
+        return value
+    if spec.minimum is not None and number < spec.minimum:
+        raise bad(_("Enter %(minimum)s or more.") % {"minimum": spec.minimum})
+    if spec.maximum is not None and number > spec.maximum:
+        raise bad(_("Enter %(maximum)s or less.") % {"maximum": spec.maximum})
+    return str(number) if spec.type == "decimal" else number
+
+
+def _load(spec: SettingSpec, stored: Any) -> Any:
+    return Decimal(stored) if spec.type == "decimal" else stored
+
+
+def plugin_settings(
+    *, tenant: Any, name: str, manager: DinghuoPluginManager | None = None
+) -> dict[str, Any]:
+    """The tenant's values for plugin ``name``'s settings, defaults filled in.
+
+    Cached on the tenant object (one query per request, whatever the number
+    of hook calls that read settings); :func:`set_plugin_settings` refreshes it.
+    """
+    cache = tenant.__dict__.setdefault("_plugin_settings_cache", {})
+    if name in cache:
+        return dict(cache[name])
+    from .models import TenantPluginConfig
+
+    specs = setting_specs(name, manager=manager)
+    row = TenantPluginConfig.objects.filter(tenant_id=tenant.pk, plugin=name).first()
+    stored = row.values if row else {}
+    values = {s.name: _load(s, stored[s.name]) if s.name in stored else s.default for s in specs}
+    cache[name] = values
+    return dict(values)
+
+
+def set_plugin_settings(
+    *, tenant: Any, name: str, values: dict[str, Any], manager: DinghuoPluginManager | None = None
+) -> dict[str, Any]:
+    """Set some of plugin ``name``'s settings for ``tenant``; returns all values.
+
+    Unknown names raise ``UNKNOWN_SETTING``; values of the wrong type or out
+    of bounds raise ``INVALID_SETTING`` (field = the setting); nothing is
+    saved when any value is refused. ``None`` restores a setting's default.
+    """
+    from .models import TenantPluginConfig
+
+    specs = {s.name: s for s in setting_specs(name, manager=manager)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        spec = specs.get(key)
+        if spec is None:
+            raise DomainError(
+                _("The module %(plugin)s has no setting %(name)s.") % {"plugin": name, "name": key},
+                code=UNKNOWN_SETTING,
+                field=key,
+            )
+        changes[key] = None if value is None else _coerce(spec, value)
+    with transaction.atomic():
+        row, _created = TenantPluginConfig.objects.select_for_update().get_or_create(
+            tenant_id=tenant.pk, plugin=name
+        )
+        merged = {**row.values, **changes}
+        row.values = {k: v for k, v in merged.items() if v is not None and k in specs}
+        row.save(update_fields=["values", "updated_at"])
+    tenant.__dict__.get("_plugin_settings_cache", {}).pop(name, None)
+    return plugin_settings(tenant=tenant, name=name, manager=manager)

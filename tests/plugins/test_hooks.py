@@ -1,0 +1,242 @@
+"""Each per-tenant hook: it runs for a tenant that enabled the plugin, never for one that did not,
+and the manager applies its result rules."""
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from plugins import hookimpl
+from plugins.manager import PluginContractError
+from plugins.types import (
+    AllocationPick,
+    LineError,
+    OrderContext,
+    OrderLine,
+    PriceAdjustment,
+    StockCandidate,
+)
+
+from .sample_plugins import Recorder
+
+SKU = SimpleNamespace(pk=1, code="SKU-1")
+
+
+def _setup(manager, two_tenants, *, enabled=("alpha_a", "alpha_b")):
+    plugins = {name: Recorder(name) for name in ("alpha_a", "alpha_b", "beta_only")}
+    for name, plugin in plugins.items():
+        manager.register(plugin, name)
+    first, second = two_tenants(enabled, ["beta_only"])
+    return plugins, first, second
+
+
+def _context(tenant, *quantities):
+    lines = [OrderLine(index=i, sku=SKU, quantity=q) for i, q in enumerate(quantities)]
+    return OrderContext(tenant=tenant, dealer=None, lines=lines)
+
+
+def test_hook_expand_order_lines(manager, two_tenants):
+    plugins, first, second = _setup(manager, two_tenants)
+
+    class CaseToUnits:
+        @hookimpl
+        def expand_order_lines(self, lines):
+            for line in lines:
+                if line.unit == "case":
+                    line.quantity = line.unit_quantity * 12
+            lines.append(OrderLine(index=lines[0].index, sku=SKU, quantity=1, data={"gift": True}))
+
+    manager.register(CaseToUnits(), "alpha_cases")
+    first.modules.append("alpha_cases")
+    context = _context(first, 0)
+    context.lines[0].unit, context.lines[0].unit_quantity = "case", 2
+    lines = manager.hooks_for(first).expand_order_lines(context, context.lines)
+    assert [(ln.index, ln.quantity) for ln in lines] == [(0, 24), (0, 1)]
+    assert plugins["alpha_a"].calls == ["expand_order_lines"]
+    context = _context(second, 3)
+    assert [
+        ln.quantity for ln in manager.hooks_for(second).expand_order_lines(context, context.lines)
+    ] == [3]
+    assert plugins["alpha_a"].calls == ["expand_order_lines"]  # not called for the other tenant
+    assert plugins["beta_only"].calls == ["expand_order_lines"]
+
+
+def test_hook_validate_order_lines(manager, two_tenants):
+    plugins, first, second = _setup(manager, two_tenants)
+    context = _context(first, 1, 2)
+    errors = manager.hooks_for(first).validate_order_lines(context, context.lines)
+    # Every enabled plugin answers; errors carry the plugin's name, sorted by line.
+    assert [(e.index, e.plugin) for e in errors] == [
+        (0, "alpha_a"),
+        (0, "alpha_b"),
+        (1, "alpha_a"),
+        (1, "alpha_b"),
+    ]
+    assert plugins["beta_only"].calls == []
+    errors = manager.hooks_for(second).validate_order_lines(_context(second, 1), [])
+    assert errors == [] and plugins["beta_only"].calls == ["validate_order_lines"]
+    # The plain pluggy call on the tenant's subset runs the same plugins.
+    answers = manager.hooks_for(first).hook.validate_order_lines(
+        context=context, lines=context.lines
+    )
+    assert (
+        sorted(e.message for group in answers for e in group) == ["alpha_a"] * 2 + ["alpha_b"] * 2
+    )
+
+
+def test_hook_validate_order_lines__bad_answer_is_a_contract_error(manager, two_tenants):
+    class Sloppy:
+        @hookimpl
+        def validate_order_lines(self, lines):
+            return ["too many"]
+
+    manager.register(Sloppy(), "alpha_sloppy")
+    first, _second = two_tenants(["alpha_sloppy"])
+    with pytest.raises(PluginContractError, match="alpha_sloppy"):
+        manager.hooks_for(first).validate_order_lines(_context(first, 1), _context(first, 1).lines)
+
+
+def test_hook_adjust_line_price(manager, two_tenants):
+    plugins, first, second = _setup(manager, two_tenants)
+    context = _context(first, 1)
+    line = context.lines[0]
+    # A chain: each plugin takes 1.00 off the previous plugin's price, in name order.
+    assert manager.hooks_for(first).adjust_line_price(context, line, Decimal("10.00")) == Decimal(
+        "8.00"
+    )
+    assert line.unit_price == Decimal("8.00")
+    assert [(a.plugin, a.unit_price) for a in line.adjustments] == [
+        ("alpha_a", Decimal("9.00")),
+        ("alpha_b", Decimal("8.00")),
+    ]
+    line = _context(second, 1).lines[0]
+    first.modules = []
+    assert manager.hooks_for(first).adjust_line_price(context, line, Decimal("10.00")) == Decimal(
+        "10.00"
+    )
+    assert line.adjustments == [] and plugins["beta_only"].calls == []
+
+    class Negative:
+        @hookimpl
+        def adjust_line_price(self, price):
+            return PriceAdjustment(unit_price=-price, reason="oops")
+
+    manager.register(Negative(), "alpha_negative")
+    with pytest.raises(PluginContractError, match="negative"):
+        manager.hooks_for(["alpha_negative"]).adjust_line_price(context, line, Decimal("1"))
+
+
+def test_hook_choose_allocation(manager, two_tenants):
+    class Fefo:
+        @hookimpl
+        def choose_allocation(self, line, candidates):
+            if line.sku.code != "DRUG":
+                return None
+            return [
+                AllocationPick(
+                    warehouse_id=candidates[0].warehouse_id, quantity=line.quantity, batch="B1"
+                )
+            ]
+
+    manager.register(Fefo(), "alpha_fefo")
+    recorder = Recorder("alpha_z")
+    manager.register(recorder, "alpha_z")
+    first, second = two_tenants(["alpha_fefo", "alpha_z"])
+    candidates = [
+        StockCandidate(warehouse_id=7, available=10),
+        StockCandidate(warehouse_id=9, available=5),
+    ]
+    drug = OrderLine(index=0, sku=SimpleNamespace(pk=2, code="DRUG"), quantity=4)
+    hooks = manager.hooks_for(first)
+    # firstresult: the first plugin (by name) that answers wins; the next is not asked.
+    assert hooks.choose_allocation(_context(first), drug, candidates) == [
+        AllocationPick(warehouse_id=7, quantity=4, batch="B1")
+    ]
+    assert recorder.calls == []
+    other = OrderLine(index=1, sku=SKU, quantity=3)
+    assert hooks.choose_allocation(_context(first), other, candidates) == [
+        AllocationPick(warehouse_id=9, quantity=3)
+    ]
+    assert manager.hooks_for(second).choose_allocation(_context(second), drug, candidates) is None
+
+    class Short:
+        @hookimpl(tryfirst=True)
+        def choose_allocation(self, line, candidates):
+            return [AllocationPick(warehouse_id=7, quantity=line.quantity - 1)]
+
+    manager.register(Short(), "alpha_short")
+    with pytest.raises(PluginContractError, match="add up"):
+        manager.hooks_for(["alpha_short"]).choose_allocation(_context(first), drug, candidates)
+
+
+def test_hook_order_event(manager, two_tenants, caplog):
+    plugins, first, second = _setup(manager, two_tenants)
+
+    class Broken:
+        @hookimpl
+        def order_event(self, event):
+            raise RuntimeError("webhook down")
+
+    manager.register(Broken(), "alpha_0broken")
+    first.modules.insert(0, "alpha_0broken")
+    manager.hooks_for(first).order_event(first, "order.submitted", object(), {"id": 1})
+    # The failing plugin is logged; the others still hear about the event.
+    assert plugins["alpha_a"].calls == ["order_event:order.submitted"]
+    assert plugins["alpha_b"].calls == ["order_event:order.submitted"]
+    assert plugins["beta_only"].calls == []
+    assert "alpha_0broken" in caplog.text and "webhook down" in caplog.text
+
+
+def test_hook_search_document_fields(manager, two_tenants):
+    plugins, first, second = _setup(manager, two_tenants)
+    product = SimpleNamespace(pk=5)
+    assert manager.hooks_for(first).search_document_fields(first, product) == {
+        "alpha_a_seen": True,
+        "alpha_b_seen": True,
+    }
+    assert manager.hooks_for(second).search_document_fields(second, product) == {
+        "beta_only_seen": True
+    }
+
+    class Squatter:
+        @hookimpl
+        def search_document_fields(self, product):
+            return {"price": 1}
+
+    manager.register(Squatter(), "alpha_squat")
+    with pytest.raises(PluginContractError, match="must start with 'alpha_squat_'"):
+        manager.hooks_for(["alpha_squat"]).search_document_fields(first, product)
+
+
+def test_hook_search_filters(manager, two_tenants):
+    _plugins, first, second = _setup(manager, two_tenants)
+    assert [f.name for f in manager.hooks_for(first).search_filters(first)] == [
+        "alpha_a",
+        "alpha_b",
+    ]
+    assert [f.name for f in manager.hooks_for(second).search_filters(second)] == ["beta_only"]
+    assert manager.hooks_for([]).search_filters(first) == []
+
+
+def test_hook_load_demo_data(manager, two_tenants):
+    plugins, first, second = _setup(manager, two_tenants)
+    manager.hooks_for(first).load_demo_data(first)
+    assert plugins["alpha_a"].calls == [f"load_demo_data:{first.schema_name}"]
+    assert plugins["beta_only"].calls == []
+
+
+def test_hooks_for_is_cached_per_module_set(manager, two_tenants):
+    _setup(manager, two_tenants)
+    first, second = two_tenants(["alpha_a", "unknown"], ["alpha_a"])
+    # Unknown names (a plugin uninstalled since) are ignored; equal sets share one object.
+    assert manager.hooks_for(first) is manager.hooks_for(second)
+    assert manager.hooks_for(first).enabled == frozenset({"alpha_a"})
+    assert manager.hooks_for(first) is manager.hooks_for(first)
+    before = manager.hooks_for(first)
+    manager.register(Recorder("alpha_new"), "alpha_new")
+    assert manager.hooks_for(first) is not before  # registering clears the cache
+
+
+def test_line_error_and_contexts_are_plain_values():
+    error = LineError(index=0, code="X", message="m")
+    assert error.plugin == "" and error.params == {}
