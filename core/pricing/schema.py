@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 
 import graphene
+from django.utils.translation import gettext as _
 from graphene import relay
 from graphene_django import DjangoConnectionField, DjangoObjectType
-from graphql import GraphQLError
 from graphql_relay import from_global_id
 
 from core.accounts.models import Dealer
@@ -30,6 +30,7 @@ from core.api.types import (
 )
 from core.catalog.models import Sku
 from core.exceptions import DomainError
+from graphql import GraphQLError
 
 from . import selectors, services
 from .models import PriceList, Promotion, Quote, QuoteLine, QuoteStatus
@@ -120,7 +121,7 @@ def _object(model, global_id: str, type_name: str):
         kind, pk = "", ""
     obj = model.objects.filter(pk=pk).first() if kind == type_name and str(pk).isdigit() else None
     if obj is None:
-        raise DomainError("Not found.", code="NOT_FOUND", field="id")
+        raise DomainError(_("Not found."), code="NOT_FOUND", field="id")
     return obj
 
 
@@ -486,7 +487,7 @@ class QuoteAnswer(PricingMutation, error_type=PricingError):
 def _visible_quote(info, id: str) -> Quote:
     quote = _object(Quote, id, "Quote")
     if not selectors.quotes_visible_to(current_user(info)).filter(pk=quote.pk).exists():
-        raise DomainError("Not found.", code="NOT_FOUND", field="id")
+        raise DomainError(_("Not found."), code="NOT_FOUND", field="id")
     return quote
 
 
@@ -564,7 +565,7 @@ class PriceListCreate(PricingMutation, error_type=PricingError):
             missing = [c for c in codes if c not in found]
             if missing:
                 raise DomainError(
-                    "Unknown dealer: %s" % ", ".join(missing),
+                    _("Unknown dealer: %(codes)s") % {"codes": ", ".join(missing)},
                     code="NOT_FOUND",
                     field="dealer_codes",
                 )
@@ -599,10 +600,12 @@ class PricesBulkUpsert(PricingMutation, error_type=PricingError):
     def perform(cls, root, info, price_list_code, prices):
         require_scope(info, "prices:write")
         if len(prices) > 5000:
-            raise DomainError("Send at most 5000 rows at a time.", code="INVALID", field="prices")
+            raise DomainError(
+                _("Send at most 5000 rows at a time."), code="INVALID", field="prices"
+            )
         pl = PriceList.objects.filter(code=price_list_code).first()
         if pl is None:
-            raise DomainError("Unknown price list.", code="NOT_FOUND", field="price_list_code")
+            raise DomainError(_("Unknown price list."), code="NOT_FOUND", field="price_list_code")
         result = services.upsert_prices(
             price_list=pl,
             prices=[
@@ -651,7 +654,9 @@ def _ids_for_codes(model, codes, field):
     found = dict(model.objects.filter(code__in=codes).values_list("code", "pk"))
     missing = [c for c in codes if c not in found]
     if missing:
-        raise DomainError("Unknown: %s" % ", ".join(missing), code="NOT_FOUND", field=field)
+        raise DomainError(
+            _("Unknown: %(codes)s") % {"codes": ", ".join(missing)}, code="NOT_FOUND", field=field
+        )
     return list(found.values())
 
 
