@@ -279,6 +279,11 @@ PLATFORM_URL = env("PLATFORM_URL", f"http://{BASE_DOMAIN}:8000")  # for links in
 CELERY_BEAT_SCHEDULE = {
     "billing-grace-periods": {"task": "tenants.enforce_billing_grace_periods", "schedule": 3600.0},
 }
+CELERY_BEAT_SCHEDULE.update({
+    # Pricing: fan out over tenants; each run is idempotent.
+    "pricing-accrue-rebates": {"task": "pricing.accrue_rebates_all_tenants", "schedule": 6 * 3600.0},
+    "pricing-expire-quotes": {"task": "pricing.expire_quotes_all_tenants", "schedule": 900.0},
+})
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"Dinghuo <billing@{BASE_DOMAIN}>")
 
