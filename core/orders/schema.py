@@ -105,10 +105,10 @@ class OrderNode(DjangoObjectType):
         return root.lines.all()
 
     def resolve_shipments(root, info):
-        return root.shipments.select_related("warehouse")
+        return root.shipments.all()
 
     def resolve_history(root, info):
-        return root.transitions.select_related("by")
+        return root.transitions.all()
 
     def resolve_dealer_code(root, info):
         return root.dealer.code
@@ -228,7 +228,7 @@ class PlaceOrder(BaseMutation, error_type=OrderError):
             payment_method=getattr(payment_method, "value", payment_method) or PaymentMethod.ON_ACCOUNT,
             expected_total=expected_total, use_rebate=use_rebate, note=note or "",
         )
-        return cls(order=placed.order, replayed=placed.replayed)
+        return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
 class QuickOrderPlace(BaseMutation, error_type=OrderError):
@@ -247,7 +247,7 @@ class QuickOrderPlace(BaseMutation, error_type=OrderError):
         dealer = _dealer(info, dealer_id)
         placed = channels.place_quick_order(dealer=dealer, user=current_user(info), text=text,
                                             idempotency_key=idempotency_key)
-        return cls(order=placed.order, replayed=placed.replayed)
+        return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
 class OrderSheetUpload(BaseMutation, error_type=OrderError):
@@ -271,7 +271,7 @@ class OrderSheetUpload(BaseMutation, error_type=OrderError):
             raise DomainError(_("The file is not valid base64."), code="INVALID_FILE", field="contentBase64") from exc
         placed = channels.place_sheet_order(dealer=dealer, user=current_user(info), filename=filename,
                                             content=content, idempotency_key=idempotency_key)
-        return cls(order=placed.order, replayed=placed.replayed)
+        return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
 class CartLineType(graphene.ObjectType):
@@ -321,7 +321,7 @@ class CartCheckout(BaseMutation, error_type=OrderError):
         channel = Channel.SALES_REP if user.role == Role.SALES_REP else Channel.WEB
         placed = channels.checkout_cart(dealer=dealer, user=user, idempotency_key=idempotency_key,
                                         channel=channel, expected_total=expected_total)
-        return cls(order=placed.order, replayed=placed.replayed)
+        return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
 class Reorder(BaseMutation, error_type=OrderError):
@@ -462,7 +462,7 @@ class MarketplaceOrderImport(BaseMutation, error_type=OrderError):
         if not isinstance(payload, dict):
             raise DomainError(_("The payload must be a JSON object."), field="payload")
         placed = channels.import_marketplace_order(source=source, payload=payload, user=current_user(info))
-        return cls(order=placed.order, replayed=placed.replayed)
+        return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
 class Query(graphene.ObjectType):

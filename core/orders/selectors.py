@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from core.accounts.models import Dealer
 
-from .models import Order, OrderLine
+from .models import Order, OrderLine, OrderTransition, Shipment
 
 
 def visible_dealers(user, api_key=None) -> QuerySet[Dealer]:
@@ -27,7 +27,11 @@ def orders_for_listing(user, api_key=None, *, status: str | None = None, dealer_
     qs = (
         orders_visible_to(user, api_key)
         .select_related("dealer")
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("sku").order_by("position")))
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("sku").order_by("position")),
+            Prefetch("shipments", queryset=Shipment.objects.select_related("warehouse").order_by("id")),
+            Prefetch("transitions", queryset=OrderTransition.objects.select_related("by").order_by("id")),
+        )
         .order_by("-id")
     )
     if status:
@@ -35,3 +39,14 @@ def orders_for_listing(user, api_key=None, *, status: str | None = None, dealer_
     if dealer_id:
         qs = qs.filter(dealer_id=dealer_id)
     return qs
+
+
+def with_details(order: Order) -> Order:
+    """Load an order's lines (with SKUs) and shipments (with warehouses) in two queries,
+    for answering a mutation without one query per line."""
+    prefetch_related_objects(
+        [order],
+        Prefetch("lines", queryset=OrderLine.objects.select_related("sku").order_by("position")),
+        Prefetch("shipments", queryset=Shipment.objects.select_related("warehouse").order_by("id")),
+    )
+    return order

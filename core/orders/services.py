@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -144,9 +144,28 @@ def _price(dealer: Dealer, resolved: list[ResolvedLine], overrides: dict[int, De
     return cart.currency, priced, list(cart.free_lines), cart.order_discount, list(cart.promotion_ids), cart
 
 
-def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, resolved: list[ResolvedLine]):
+def _load_policy() -> tuple[OrderSettings, list[ApprovalRule]]:
+    """The tenant's order settings and active approval rules, in one statement."""
+    s_table, r_table = OrderSettings._meta.db_table, ApprovalRule._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT row_to_json(s) FROM (SELECT * FROM {s_table} ORDER BY id LIMIT 1) s), "
+            f"(SELECT coalesce(json_agg(r ORDER BY r.id), '[]'::json) FROM {r_table} r WHERE r.is_active)"
+        )
+        settings_row, rule_rows = cursor.fetchone()
+    if isinstance(settings_row, str):  # psycopg returns json already decoded; be safe either way
+        settings_row = json.loads(settings_row)
+    if isinstance(rule_rows, str):
+        rule_rows = json.loads(rule_rows)
+    settings = OrderSettings(**settings_row) if settings_row else OrderSettings()
+    rules = [ApprovalRule(**{**row, "amount": None if row["amount"] is None else Decimal(str(row["amount"]))})
+             for row in rule_rows]
+    return settings, rules
+
+
+def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, resolved: list[ResolvedLine],
+                      rules: list[ApprovalRule]):
     needed: list[tuple[ApprovalRule | None, str, str]] = []
-    rules = list(ApprovalRule.objects.filter(is_active=True))
     previous_orders = None
     category_ids = {r.sku.product.category_id for r in resolved}
     for rule in rules:
@@ -166,11 +185,28 @@ def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, reso
     return needed
 
 
-def _next_order_number(prefix: str) -> tuple[int, str]:
+def _claim(*, dealer: Dealer, user, key: str, request_hash: str, channel: str, payment_method: str,
+           prefix: str, note: str, external_ref: str) -> tuple[int, str, object] | None:
+    """Insert the order row for this idempotency key, or return ``None`` when the key
+    is taken. ``ON CONFLICT DO NOTHING`` waits for a concurrent holder of the key to
+    commit or roll back, so exactly one submission wins, without an exception (and
+    so without a savepoint). The number is the prefix, the date and the order id."""
+    table = Order._meta.db_table
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Order._meta.db_table])
-        (order_id,) = cursor.fetchone()
-    return order_id, f"{prefix}{timezone.localdate():%y%m%d}{order_id:07d}"
+        cursor.execute(
+            f"WITH n AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id) "
+            f"INSERT INTO {table} (id, number, dealer_id, placed_by_id, channel, status, payment_method, currency, "
+            f"subtotal, discount_total, rebate_applied, tax_total, total, idempotency_key, request_hash, "
+            f"external_ref, note, promotion_ids, created_at, updated_at) "
+            f"SELECT n.id, %s || lpad(n.id::text, 7, '0'), %s, %s, %s, %s, %s, %s, 0, 0, 0, 0, 0, %s, %s, %s, %s, "
+            f"'[]'::jsonb, %s, %s FROM n "
+            f"ON CONFLICT ON CONSTRAINT order_unique_idempotency_key DO NOTHING RETURNING id, number",
+            [table, f"{prefix}{timezone.localdate():%y%m%d}", dealer.pk, getattr(user, "pk", None), channel,
+             OrderStatus.SUBMITTED, payment_method, dealer.currency, key, request_hash, external_ref, note, now, now],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1], now) if row else None
 
 
 # --- placing an order ------------------------------------------------------------------
@@ -207,28 +243,26 @@ def place_order(
     if len(lines) > MAX_LINES:
         raise DomainError(_("An order can hold at most %(n)d lines.") % {"n": MAX_LINES}, code="INVALID", field="lines")
     request_hash = _request_hash(dealer, lines, payment_method, use_rebate)
-    found = _existing(dealer, key, request_hash)
-    if found:
-        return found
-    try:
-        with transaction.atomic():
-            return _place(dealer=dealer, user=user, lines=lines, channel=channel, key=key,
-                          request_hash=request_hash, payment_method=payment_method,
-                          expected_total=expected_total, use_rebate=use_rebate, note=note,
-                          external_ref=external_ref, overrides=price_overrides)
-    except IntegrityError as exc:
-        # A concurrent submission with the same key committed first: return its order.
-        if "order_unique_idempotency_key" not in str(exc):
-            raise
-        found = _existing(dealer, key, request_hash)
-        if found is None:  # pragma: no cover - the winner rolled back; the caller may retry
-            raise DomainError(_("The order could not be placed; try again."), code="RETRY") from exc
-        return found
+    with transaction.atomic():
+        return _place(dealer=dealer, user=user, lines=lines, channel=channel, key=key,
+                      request_hash=request_hash, payment_method=payment_method,
+                      expected_total=expected_total, use_rebate=use_rebate, note=note,
+                      external_ref=external_ref, overrides=price_overrides)
 
 
 def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, expected_total,
            use_rebate, note, external_ref, overrides) -> PlacedOrder:
     check_can_order_for(user, dealer)
+    settings, rules = _load_policy()
+    claimed = _claim(dealer=dealer, user=user, key=key, request_hash=request_hash, channel=channel,
+                     payment_method=payment_method, prefix=settings.number_prefix, note=note,
+                     external_ref=external_ref)
+    if claimed is None:
+        found = _existing(dealer, key, request_hash)
+        if found is None:  # pragma: no cover - the key's holder rolled back between the two statements
+            raise DomainError(_("The order could not be placed; try again."), code="RETRY")
+        return found
+    order_id, number, created_at = claimed
     if dealer.status == DealerStatus.ON_HOLD:
         raise DomainError(_("This dealer's account is on hold; orders cannot be placed."),
                           code="DEALER_ON_HOLD", field="dealer")
@@ -261,20 +295,22 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
         rebate = min(Decimal(use_rebate), total)
     total_due = total - rebate
 
-    settings = OrderSettings.current()
-    order_id, number = _next_order_number(settings.number_prefix)
     # Credit: the charge locks the dealer's credit account, so concurrent orders
     # cannot together pass the limit. Over the limit, the tenant's policy says
     # whether the order is refused or waits for approval (charged when approved).
     over_credit = False
     if payment_method == PaymentMethod.ON_ACCOUNT and total_due > 0:
-        try:
-            pricing.charge_order(dealer=dealer, amount=total_due, currency=currency, reference=number)
-        except DomainError as exc:
-            if exc.code != "CREDIT_LIMIT_EXCEEDED" or settings.credit_policy == OrderSettings.CreditPolicy.REFUSE:
-                raise
+        if not pricing.charge_new_order(dealer=dealer, amount=total_due, currency=currency, reference=number):
+            if settings.credit_policy == OrderSettings.CreditPolicy.REFUSE:
+                available = pricing.available_credit(dealer)
+                raise DomainError(
+                    _("The order total %(total)s exceeds the available credit %(available)s %(currency)s.")
+                    % {"total": total_due, "available": available, "currency": currency},
+                    code="CREDIT_LIMIT_EXCEEDED", field="lines", available=str(available),
+                )
             over_credit = True
-    approvals = _approvals_needed(dealer=dealer, total=total_due, over_credit=over_credit, resolved=resolved)
+    approvals = _approvals_needed(dealer=dealer, total=total_due, over_credit=over_credit, resolved=resolved,
+                                  rules=rules)
 
     # Stock: lock the candidate rows in id order, plan the split, reserve.
     demands = [inventory.Demand(p.resolved.position, p.resolved.sku.pk, p.resolved.base_quantity) for p in priced]
@@ -285,12 +321,17 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
     stock_events = inventory.reserve(planned, locked)
 
     status = OrderStatus.PENDING_APPROVAL if approvals else OrderStatus.ALLOCATED
-    order = Order.objects.create(
+    order = Order(
         id=order_id, number=number, dealer=dealer, placed_by=user if getattr(user, "pk", None) else None,
         channel=channel, status=status, payment_method=payment_method, currency=currency,
         subtotal=subtotal, discount_total=discount_total, rebate_applied=rebate, tax_total=tax_total,
         total=total_due, idempotency_key=key, request_hash=request_hash, external_ref=external_ref,
-        note=note, promotion_ids=promotion_ids,
+        note=note, promotion_ids=promotion_ids, created_at=created_at, updated_at=created_at,
+    )
+    order._state.adding, order._state.db = False, "default"
+    Order.objects.filter(pk=order_id).update(
+        status=status, currency=currency, subtotal=subtotal, discount_total=discount_total,
+        rebate_applied=rebate, tax_total=tax_total, total=total_due, promotion_ids=promotion_ids,
     )
     line_rows = [
         OrderLine(

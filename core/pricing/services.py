@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -1401,3 +1401,40 @@ def cart_lines_for_quote(quote: Quote) -> list[CartLine]:
         )
         for line in quote.lines.order_by("id")
     ]
+
+
+def charge_new_order(*, dealer: Dealer, amount: Decimal, currency: str, reference: str) -> bool:
+    """The order service's hot path: charge a brand-new order's ``reference``.
+
+    One conditional ``UPDATE … WHERE balance + amount <= limit`` (the row lock
+    serialises concurrent charges and the condition is re-checked on the locked
+    row) and one ``INSERT`` of the entry — no savepoint, no exception: returns
+    ``False``, changing nothing, when the charge would pass the credit limit.
+    Call it inside the order's transaction. The first charge of a dealer that
+    has no credit account yet takes the general path (:func:`charge_order`).
+    """
+    _check_dealer_currency(dealer, currency)
+    amount = _money(amount, "amount", dealer.currency)
+    table = CreditAccount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET balance = balance + %s, updated_at = now() "
+            f"WHERE dealer_id = %s AND balance + %s <= %s RETURNING id, balance",
+            [amount, dealer.pk, amount, dealer.credit_limit],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        if CreditAccount.objects.filter(dealer_id=dealer.pk).exists():
+            return False  # over the limit
+        try:
+            charge_order(dealer=dealer, amount=amount, currency=currency, reference=reference)
+        except DomainError as exc:
+            if exc.code == "CREDIT_LIMIT_EXCEEDED":
+                return False
+            raise
+        return True
+    CreditEntry.objects.create(
+        dealer_id=dealer.pk, kind=CreditEntryKind.ORDER_CHARGE, amount=amount, currency=dealer.currency,
+        reference=_check_reference(reference), balance_after=row[1],
+    )
+    return True

@@ -10,26 +10,60 @@ OPERATIONS = sorted(p.stem for p in OPERATIONS_DIR.glob("*.graphql"))
 
 
 def _case(name, env):
-    """Variables, token and a check of the data for each operation."""
+    """Variables, token and a check of the data for each operation (each entry builds its own data)."""
     staff, buyer = env["staff"], env["buyer"]
     cases = {
-        "SignIn": ({"username": buyer.username, "password": TEST_PASSWORD}, None,
+        "SignIn": lambda: ({"username": buyer.username, "password": TEST_PASSWORD}, None,
                    lambda d: d["tokenCreate"]["token"] and d["tokenCreate"]["errors"] == []),
-        "Me": ({}, token_for(buyer), lambda d: d["me"]["dealer"]["code"] == buyer.dealer.code),
-        "Products": ({"first": 5}, token_for(buyer),
+        "Me": lambda: ({}, token_for(buyer), lambda d: d["me"]["dealer"]["code"] == buyer.dealer.code),
+        "Products": lambda: ({"first": 5}, token_for(buyer),
                      lambda d: d["products"]["totalCount"] == 1
                      and d["products"]["edges"][0]["node"]["skus"][0]["available"] == 100),
-        "Dealers": ({}, token_for(staff), lambda d: d["dealers"]["totalCount"] == 1),
-        "Search": (_indexed({"text": "Product", "first": 5}), token_for(buyer),
+        "Dealers": lambda: ({}, token_for(staff), lambda d: d["dealers"]["totalCount"] == 1),
+        "Search": lambda: (_indexed({"text": "Product", "first": 5}), token_for(buyer),
                    lambda d: d["search"]["total"] == 1 and d["search"]["errors"] == []
                    and d["search"]["hits"][0]["product"]["skus"][0]["available"] == 100
                    and d["search"]["hits"][0]["inStock"]),
-        "DealerCredit": ({}, token_for(buyer), lambda d: d["dealerCredit"]["available"] == "100000.00"),
-        "DealerPrices": (_base_prices(), token_for(buyer),
+        "DealerCredit": lambda: ({}, token_for(buyer), lambda d: d["dealerCredit"]["available"] == "100000.00"),
+        "DealerPrices": lambda: (_base_prices(), token_for(buyer),
                          lambda d: d["dealerPrices"][0]["unitPrice"] == "12.5000"
                          and d["dealerPrices"][0]["source"]["priceListCode"] == "BASE"),
+        "PlaceOrder": lambda: _order_case(buyer, {"idempotencyKey": "op-1"},
+                                  lambda d: d["placeOrder"]["errors"] == []
+                                  and d["placeOrder"]["order"]["status"] == "ALLOCATED"),
+        "MyOrders": lambda: _order_case(buyer, None, lambda d: d["orders"]["totalCount"] == 1
+                                and d["orders"]["edges"][0]["node"]["history"][0]["toStatus"] == "submitted"),
+        "QuickOrderPreview": lambda: _order_case(buyer, {"text": "{sku} 2\nNOPE 1"},
+                                         lambda d: d["quickOrderPreview"][0]["unitPrice"] == "9.5000"
+                                         and d["quickOrderPreview"][1]["error"]["code"] == "UNKNOWN_SKU"),
+        "Availability": lambda: _order_case(buyer, {"skuCodes": ["{sku}"]},
+                                    lambda d: d["availability"][0]["available"] == 100),
     }
-    return cases.get(name)
+    # Built lazily: only the operation under test sets up its data.
+    make = cases.get(name)
+    return make() if make else None
+
+
+def _order_case(buyer, variables, check):
+    """A priced SKU with stock for the order operations; ``{sku}`` in variables is its code.
+    ``variables=None`` places an order first (for the listing)."""
+    from core.catalog.models import Sku
+    from core.orders import services
+    from core.orders.lines import LineInput
+    from core.testing.factories import PriceListItemFactory
+
+    sku = Sku.objects.get()
+    PriceListItemFactory(sku=sku, unit_price="9.50")
+    if variables is None:
+        services.place_order(dealer=buyer.dealer, user=buyer, lines=[LineInput(sku.code, 1)],
+                             channel="web", idempotency_key="op-list")
+        variables = {}
+    elif "idempotencyKey" in variables:
+        variables = {**variables, "lines": [{"sku": sku.code, "quantity": 2}]}
+    import json
+
+    variables = json.loads(json.dumps(variables).replace("{sku}", sku.code))
+    return variables, token_for(buyer), check
 
 
 def _base_prices():
