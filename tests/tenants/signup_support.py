@@ -39,11 +39,21 @@ def drop_tenants(*schemas: str) -> None:
             delete_tenant(tenant, confirm=schema)
 
 
+def require_test_database() -> None:
+    """Refuse to run against the development database. pytest-django creates
+    the test database only when the run selects at least one django_db test;
+    committed-access fixtures would otherwise write to the real one."""
+    db = connection.settings_dict
+    if db["NAME"] != db.get("TEST", {}).get("NAME"):
+        pytest.fail("The test database is not set up: select at least one django_db test in this run.")
+
+
 @pytest.fixture(name="made_tenants")
 def made_tenants_fixture(django_db_blocker, django_db_setup):
     """Committed database access (provisioning is DDL) for tests that create
     tenants; every schema named in the yielded list is dropped afterwards."""
     made: list[str] = []
+    require_test_database()
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         try:
