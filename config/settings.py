@@ -80,6 +80,7 @@ TENANT_APPS = [
     "core.catalog",
     "core.inventory",
     "core.pricing",
+    "core.imports",  # spreadsheet import/export jobs (products, dealers, prices, order sheets)
     "core.orders",
     "core.events",
     "search",  # the PostgreSQL search index and the index-lag record

@@ -5,8 +5,8 @@ and a constant number of SQL statements per page."""
 from decimal import Decimal
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from graphql_relay import to_global_id
 
 from core.accounts import services as accounts
