@@ -15,7 +15,8 @@ middleware (the tenant lookup by host name included), so the difference is
 the GraphQL view: authentication, parsing, validation, limits, execution.
 The client is ``wrk`` when ``/usr/bin/wrk`` exists, else a Python client
 (threads, one keep-alive ``http.client`` connection each); the JSON lines say
-which. Every response is checked: a non-200 answer fails the run.
+which. Every response is checked: a non-200 answer fails the run. The bench
+tenant is dropped at the end.
 
 Target: ``graphql_vs_plain_ratio`` >= 0.5.
 """
@@ -277,6 +278,7 @@ def main(argv: list[str]) -> None:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+        _benchdb.drop_tenants()  # the bench tenant; the next run clones it again
 
     graphql_rps = sum(results["graphql"]) / rounds
     plain_rps = sum(results["plain"]) / rounds
