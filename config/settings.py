@@ -20,6 +20,12 @@ STRIPE_API_BASE       another Stripe API address (tests); BILLING_GRACE_PERIOD_D
 PLATFORM_URL          the portal's address, for links in e-mails. http://localhost:8000
 EMAIL_BACKEND         Django e-mail backend; the console backend by default.
 AUTH_TOKEN_TTL_SECONDS    lifetime of API login tokens. 86400.
+DB_POOL_MAX           connections in each process's pool (0: no pool, a connection per request). 20
+GRAPHIQL              "1" to serve GraphiQL at /graphql/ in a browser (defaults to DEBUG).
+CSRF_TRUSTED_ORIGINS  comma separated origins for the console and portal forms.
+CELERY_RESULT_BACKEND where task results go; unset: files in CELERY_DIR (no-server default).
+TIME_ZONE             Asia/Shanghai.  LOG_LEVEL: INFO.
+TENANT_BASE_SCHEMA    the template schema new tenants are cloned from. tenant_template
 """
 
 from __future__ import annotations
@@ -160,12 +166,18 @@ else:
 
     _db = embedded_pg.ensure_running()
 
+# Under ASGI every request runs in a fresh thread, so persistent connections
+# (CONN_MAX_AGE) keep nothing: a connection pool (psycopg_pool, built into
+# Django 5.1+) hands connections back instead. django-tenants sets search_path
+# afresh on each checkout, so pooled connections never leak a tenant's schema.
+DB_POOL_MAX = int(env("DB_POOL_MAX", "20"))
 DATABASES = {
     "default": {
         "ENGINE": "django_tenants.postgresql_backend",
         **_db,
-        "CONN_MAX_AGE": int(env("DB_CONN_MAX_AGE", "60")),
-        "CONN_HEALTH_CHECKS": True,
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        "OPTIONS": {"pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}} if DB_POOL_MAX else {},
         "TEST": {"NAME": env("TEST_DATABASE_NAME", f"test_{_db['NAME']}")},
     }
 }

@@ -132,11 +132,16 @@ def transfer_stock(*, sku, source: Warehouse, destination: Warehouse, quantity: 
 # --- reservation --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Demand:
-    """What one order line needs: ``quantity`` base units of ``sku_id``."""
+    """What one order line needs: ``quantity`` base units of ``sku_id``.
+
+    ``line`` is the position of the line as submitted, for error fields
+    (``lines.<line>.quantity``); by default the demand's own position.
+    """
 
     key: object
     sku_id: int
     quantity: int
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,15 @@ def lock_stock(sku_ids: Sequence[int]) -> list[Stock]:
     )
 
 
+def stock_rank(region: str = ""):
+    """Sort key for stock rows: the dealer's region first, then warehouse priority."""
+
+    def rank(s: Stock):
+        return (0 if region and s.warehouse.region == region else 1, s.warehouse.priority, s.warehouse.code)
+
+    return rank
+
+
 def plan_allocation(demands: Sequence[Demand], stocks: Sequence[Stock], *, region: str = "") -> list[Allocation]:
     """Split demands across warehouses.
 
@@ -166,8 +180,7 @@ def plan_allocation(demands: Sequence[Demand], stocks: Sequence[Stock], *, regio
     otherwise each line takes from the ranked warehouses in turn. Raises
     :class:`ValidationFailed` of :class:`InsufficientStock`, one per short line.
     """
-    def rank(s: Stock):
-        return (0 if region and s.warehouse.region == region else 1, s.warehouse.priority, s.warehouse.code)
+    rank = stock_rank(region)
 
     by_sku: dict[int, list[Stock]] = defaultdict(list)
     for s in sorted(stocks, key=rank):
@@ -200,7 +213,7 @@ def plan_allocation(demands: Sequence[Demand], stocks: Sequence[Stock], *, regio
             available = d.quantity - want
             errors.append(InsufficientStock(
                 _("Only %(available)d units are available.") % {"available": available},
-                field=f"lines.{index}.quantity", available=available,
+                field=f"lines.{index if d.line is None else d.line}.quantity", available=available,
             ))
         allocations.extend(taken)
     if errors:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.catalog.models import Sku, SkuUnit
-from core.catalog.rules import sku_order_quantity
+from core.catalog.rules import check_order_quantity, sku_order_quantity
 from core.catalog.selectors import resolve_sku_units
 from core.exceptions import DomainError
 
@@ -54,8 +54,11 @@ def _located(error: DomainError, where: str) -> DomainError:
     return DomainError(error.message, code=error.code, field=f"{where}.{part}", **params)
 
 
-def resolve_lines(inputs: list[LineInput], *, field_prefix: str = "lines") -> tuple[list[ResolvedLine], list[DomainError]]:
-    """Resolve codes and units; check the quantity, the unit and the SKU's pack rules."""
+def resolve_lines(
+    inputs: list[LineInput], *, field_prefix: str = "lines", pack_rules: bool = True
+) -> tuple[list[ResolvedLine], list[DomainError]]:
+    """Resolve codes and units; check the quantity, the unit and (unless ``pack_rules`` is
+    off, for quoted orders) the SKU's minimum and multiples."""
     tokens = [_token(i) for i in inputs]
     found = resolve_sku_units(tokens)
     # A barcode with an explicit unit: resolve the barcode, then that unit of its SKU.
@@ -82,7 +85,10 @@ def resolve_lines(inputs: list[LineInput], *, field_prefix: str = "lines") -> tu
             continue
         sku, unit = result
         try:
-            base_quantity = sku_order_quantity(sku, unit, item.quantity)
+            if pack_rules:
+                base_quantity = sku_order_quantity(sku, unit, item.quantity)
+            else:
+                base_quantity = check_order_quantity(quantity=item.quantity, factor=unit.factor)
         except DomainError as exc:
             errors.append(_located(exc, where))
             continue

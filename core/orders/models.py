@@ -142,6 +142,7 @@ class Allocation(models.Model):
     quantity = models.PositiveIntegerField()
     shipped_quantity = models.PositiveIntegerField(default=0)
     released_quantity = models.PositiveIntegerField(default=0)
+    data = models.JSONField(default=dict, blank=True, help_text="Plugin data, e.g. the batch a pharma plugin chose.")
 
     class Meta:
         constraints = [

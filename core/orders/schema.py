@@ -15,6 +15,8 @@ from core.accounts.models import Dealer, Role
 from core.api.types import BaseMutation, CountableConnection, current_user, error_type, require_scope, require_user
 from core.exceptions import DomainError, NotFound, PermissionDenied
 
+from plugins.manager import get_manager
+
 from . import channels, selectors, services
 from .lines import LineInput
 from .models import Channel, Order, OrderLine, OrderStatus, OrderTransition, PaymentMethod, Shipment
@@ -27,6 +29,8 @@ ORDER_ERROR_CODES = [
     "INSUFFICIENT_REBATE", "INVALID_FILE", "INVALID_ROW", "MISSING_COLUMNS", "EMPTY", "INVALID_LINE",
     "UNKNOWN_DEALER", "RETRY", "PLUGIN_RULE", "SKU_INACTIVE", "REBATE_INSUFFICIENT", "PROMOTION_EXHAUSTED",
 ]
+# Plugins declare their own codes (hook order_error_codes), e.g. EXPIRED_BATCH.
+ORDER_ERROR_CODES += [c for c in get_manager().order_error_codes() if c not in ORDER_ERROR_CODES]
 OrderError = error_type(
     "Order", ORDER_ERROR_CODES, "Why an order, or one of its lines, cannot be placed or changed.",
     extra={

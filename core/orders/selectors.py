@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum, prefetch_related_objects
 
 from core.accounts.models import Dealer
 
@@ -50,3 +52,22 @@ def with_details(order: Order) -> Order:
         Prefetch("shipments", queryset=Shipment.objects.select_related("warehouse").order_by("id")),
     )
     return order
+
+
+def purchases_by_dealer(start, end) -> dict[int, Decimal]:
+    """What each dealer bought in ``[start, end)``: order totals (on account or prepaid),
+    cancelled and rejected orders excluded, returns credited back. Rebate accrual
+    (``core.pricing``) reads this."""
+    from .models import OrderReturn, OrderStatus
+
+    totals = dict(
+        Order.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(status=OrderStatus.CANCELLED)
+        .values("dealer_id").annotate(amount=Sum("total")).values_list("dealer_id", "amount")
+    )
+    for dealer_id, credit in (
+        OrderReturn.objects.filter(order__created_at__gte=start, order__created_at__lt=end)
+        .values("order__dealer_id").annotate(amount=Sum("credit_amount")).values_list("order__dealer_id", "amount")
+    ):
+        totals[dealer_id] = totals.get(dealer_id, Decimal("0")) - credit
+    return {k: v for k, v in totals.items() if v and v > 0}

@@ -24,6 +24,7 @@ from core.exceptions import DomainError, PermissionDenied, ValidationFailed
 from core.inventory import services as inventory
 
 from .lines import LineInput, ResolvedLine, resolve_lines
+from .plugins import OrderPlugins, notify_after_commit
 from .models import (
     Allocation,
     ApprovalRule,
@@ -112,7 +113,7 @@ class PricedLine:
     is_free: bool = False
 
 
-def _price(dealer: Dealer, resolved: list[ResolvedLine], overrides: dict[int, Decimal] | None):
+def _price(dealer: Dealer, resolved: list[ResolvedLine], overrides: dict[int, Decimal] | None, plugins=None):
     """Prices, promotions and taxes for the lines, through the pricing services
     (a fixed number of queries whatever the line count)."""
     from dataclasses import asdict
@@ -124,6 +125,7 @@ def _price(dealer: Dealer, resolved: list[ResolvedLine], overrides: dict[int, De
         dealer=dealer,
         lines=[CartLine(sku_id=r.sku.pk, unit_code=r.unit_code, quantity=r.quantity, base_quantity=r.base_quantity)
                for r in resolved],
+        require_prices=not overrides,  # quoted SKUs need no list price
     )
     priced: list[PricedLine] = []
     for r, p in zip(resolved, cart.lines, strict=True):
@@ -135,6 +137,10 @@ def _price(dealer: Dealer, resolved: list[ResolvedLine], overrides: dict[int, De
             unit_price, discount = p.unit_price, p.discount
             if p.discounts:
                 source["promotions"] = [d.promotion_code for d in p.discounts]
+            if plugins is not None:
+                unit_price, adjustments = plugins.adjust_price(r, unit_price)
+                if adjustments:
+                    source["plugins"] = adjustments
         gross = (unit_price * r.quantity).quantize(CENT)
         net = gross - discount
         rate = getattr(r.sku.product, "tax_rate", None) or ZERO
@@ -270,13 +276,17 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
         raise DomainError(_("This dealer's account is closed."), code="DEALER_CLOSED", field="dealer")
     _enforce_order_limit()
 
-    resolved, errors = resolve_lines(lines)
-    errors += _plugin_line_errors(dealer, resolved)
+    # A quote's answer may break pack rules; staff agreed to it.
+    resolved, errors = resolve_lines(lines, pack_rules=not overrides)
+    plugins = OrderPlugins(dealer=dealer, user=user, channel=channel)
+    if not errors:
+        resolved, plugin_errors = plugins.prepare(resolved)
+        errors += plugin_errors
     errors += _catalogue_errors(dealer, resolved)
     if errors:
         raise ValidationFailed(errors, message=_("Some lines cannot be ordered."))
 
-    currency, priced, free_lines, order_discount, promotion_ids, cart = _price(dealer, resolved, overrides)
+    currency, priced, free_lines, order_discount, promotion_ids, cart = _price(dealer, resolved, overrides, plugins)
     subtotal = sum((p.unit_price * p.resolved.quantity).quantize(CENT) for p in priced) or ZERO
     line_discounts = sum((p.discount for p in priced), ZERO)
     tax_total = sum((p.tax for p in priced), ZERO)
@@ -302,22 +312,27 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
     if payment_method == PaymentMethod.ON_ACCOUNT and total_due > 0:
         if not pricing.charge_new_order(dealer=dealer, amount=total_due, currency=currency, reference=number):
             if settings.credit_policy == OrderSettings.CreditPolicy.REFUSE:
-                available = pricing.available_credit(dealer)
+                from core.pricing.selectors import available_credit
+
+                available = available_credit(dealer)
                 raise DomainError(
                     _("The order total %(total)s exceeds the available credit %(available)s %(currency)s.")
                     % {"total": total_due, "available": available, "currency": currency},
-                    code="CREDIT_LIMIT_EXCEEDED", field="lines", available=str(available),
+                    code="CREDIT_LIMIT_EXCEEDED", field="lines", available=str(available.quantize(CENT)),
                 )
             over_credit = True
     approvals = _approvals_needed(dealer=dealer, total=total_due, over_credit=over_credit, resolved=resolved,
                                   rules=rules)
 
     # Stock: lock the candidate rows in id order, plan the split, reserve.
-    demands = [inventory.Demand(p.resolved.position, p.resolved.sku.pk, p.resolved.base_quantity) for p in priced]
-    for f in free_lines:
-        demands.append(inventory.Demand(("free", f.sku_id), f.sku_id, f.base_quantity))
+    demands = [inventory.Demand(i, p.resolved.sku.pk, p.resolved.base_quantity, line=p.resolved.position)
+               for i, p in enumerate(priced)]
+    for index, f in enumerate(free_lines):
+        demands.append(inventory.Demand(len(priced) + index, f.sku_id, f.base_quantity))
     locked = inventory.lock_stock([d.sku_id for d in demands])
-    planned = inventory.plan_allocation(demands, locked, region=dealer.region)
+    picked, rest, pick_data = plugins.allocate(demands, locked, rank=inventory.stock_rank(dealer.region))
+    planned = picked + inventory.plan_allocation(rest, locked, region=dealer.region)
+    plugins.release_taken(locked, picked)
     stock_events = inventory.reserve(planned, locked)
 
     status = OrderStatus.PENDING_APPROVAL if approvals else OrderStatus.ALLOCATED
@@ -335,26 +350,24 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
     )
     line_rows = [
         OrderLine(
-            order=order, position=p.resolved.position, sku=p.resolved.sku, unit_code=p.resolved.unit_code,
+            order=order, position=i, sku=p.resolved.sku, unit_code=p.resolved.unit_code,
             unit_factor=p.resolved.unit_factor, quantity=p.resolved.quantity, base_quantity=p.resolved.base_quantity,
             unit_price=p.unit_price, list_price=p.list_price, discount=p.discount, tax_rate=p.tax_rate,
             tax_amount=p.tax, line_total=p.net + p.tax, price_source=p.source,
         )
-        for p in priced
+        for i, p in enumerate(priced)
     ]
     for index, f in enumerate(free_lines):
         line_rows.append(OrderLine(
-            order=order, position=len(lines) + index, sku_id=f.sku_id, unit_code=f.unit_code, unit_factor=1,
+            order=order, position=len(priced) + index, sku_id=f.sku_id, unit_code=f.unit_code, unit_factor=1,
             quantity=f.base_quantity, base_quantity=f.base_quantity, unit_price=ZERO, list_price=f.unit_price,
             line_total=ZERO, is_free=True,
             price_source={"promotion": f.promotion_code, "value": str(f.value)},
         ))
     OrderLine.objects.bulk_create(line_rows)
-    line_by_key = {row.position: row for row in line_rows}
-    for index, f in enumerate(free_lines):
-        line_by_key[("free", f.sku_id)] = line_rows[len(priced) + index]
     Allocation.objects.bulk_create([
-        Allocation(line=line_by_key[a.key], stock_id=a.stock_id, warehouse_id=a.warehouse_id, quantity=a.quantity)
+        Allocation(line=line_rows[a.key], stock_id=a.stock_id, warehouse_id=a.warehouse_id, quantity=a.quantity,
+                   data=pick_data.get((a.key, a.stock_id), {}))
         for a in planned
     ])
     Shipment.objects.bulk_create([Shipment(order=order, warehouse_id=w) for w in sorted({a.warehouse_id for a in planned})])
@@ -371,11 +384,9 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
         pricing.record_promotion_usage(dealer=dealer, promotion_ids=promotion_ids, reference=number)
     if rebate:
         pricing.spend_rebate(dealer=dealer, amount=rebate, reference=number)
-    record_many([
-        PendingEvent("order.placed", "order", order.pk, _order_payload(order, line_rows)),
-        *stock_events,
-    ])
-    _after_commit_hooks(order, "order.placed")
+    payload = _order_payload(order, line_rows)
+    record_many([PendingEvent("order.placed", "order", order.pk, payload), *stock_events])
+    notify_after_commit(order, "order.placed", payload)
     return PlacedOrder(order=order, replayed=False)
 
 
@@ -415,14 +426,6 @@ def _catalogue_errors(dealer: Dealer, resolved: list[ResolvedLine]) -> list[Doma
     ]
 
 
-def _plugin_line_errors(dealer: Dealer, resolved: list[ResolvedLine]) -> list[DomainError]:
-    return []
-
-
-def _after_commit_hooks(order: Order, event: str) -> None:
-    return None
-
-
 # --- life after placement --------------------------------------------------------------
 def _lock(order: Order) -> Order:
     return Order.objects.select_for_update().get(pk=order.pk)
@@ -442,7 +445,9 @@ def _transition(order: Order, to: str, *, by=None, comment: str = "") -> None:
 
 
 def _event(order: Order, type: str, **extra) -> None:
-    record_many([PendingEvent(type, "order", order.pk, {**_order_payload(order), **extra})])
+    payload = {**_order_payload(order), **extra}
+    record_many([PendingEvent(type, "order", order.pk, payload)])
+    notify_after_commit(order, type, payload)
 
 
 def _may_approve(user, approval: OrderApproval) -> bool:

@@ -18,6 +18,12 @@ from core.pricing.purchases import purchases_by_dealer
 from core.pricing.selectors import available_credit, credit_summary, rebate_balance
 from core.testing.factories import DealerFactory
 
+
+@pytest.fixture(autouse=True)
+def _ledger_purchases(settings):
+    """These tests feed accrual from the credit ledger, not from orders."""
+    settings.PRICING_PURCHASES_SOURCE = "core.pricing.purchases.credit_ledger_purchases"
+
 D = Decimal
 
 
