@@ -6,11 +6,39 @@ one call (:func:`core.pricing.selectors.price_products_for_dealer`, a constant
 number of statements), and every later SKU of the page is answered from
 memory. A product fetched alone (``node(id)``) prices just its own SKUs.
 Nothing outlives the request, so no price leaks to another dealer.
+
+The page already holds what the engine needs about each SKU (product, brand,
+base unit, the category's ancestors from its materialised path); when the
+pricing function accepts it (a ``skus`` keyword), it is passed along and the
+engine skips re-reading the SKUs.
 """
 
 from __future__ import annotations
 
+import inspect
+from functools import lru_cache
 from typing import Any
+
+
+@lru_cache(maxsize=1)
+def _pricing_function():
+    try:
+        from core.pricing.selectors import price_products_for_dealer
+    except ImportError:  # pragma: no cover - pricing ships with the platform
+        return None, False
+    return price_products_for_dealer, "skus" in inspect.signature(price_products_for_dealer).parameters
+
+
+def _sku_info(sku, product) -> Any | None:
+    try:
+        from core.pricing.engine import SkuInfo
+    except ImportError:  # pragma: no cover
+        return None
+    category = product.category if product.category_id else None
+    return SkuInfo(
+        id=sku.pk, product_id=product.pk, brand_id=product.brand_id, base_unit=sku.base_unit,
+        category_ids=frozenset(category.lineage_ids) if category is not None else frozenset(),
+    )
 
 
 class PriceLoader:
@@ -19,37 +47,50 @@ class PriceLoader:
         self.prices: dict[int, Any] = {}
         self.loaded: set[int] = set()
 
-    def get(self, sku, page: set[int]) -> Any:
+    def get(self, sku, page: dict[int, Any]) -> Any:
         if sku.pk not in self.loaded:
-            wanted = {sku.pk} | (page - self.loaded)
-            cache = getattr(sku.product, "_prefetched_objects_cache", {}) if hasattr(sku, "product") else {}
-            if "skus" in cache:
-                wanted |= {s.pk for s in cache["skus"]}
-            self.prices.update(_price(self.dealer, sorted(wanted)))
+            wanted = {sku.pk} | (set(page) - self.loaded)
+            self.prices.update(_price(self.dealer, sorted(wanted), page))
             self.loaded |= wanted
         return self.prices.get(sku.pk)
 
 
-def _price(dealer, sku_ids: list[int]) -> dict[int, Any]:
-    try:
-        from core.pricing.selectors import price_products_for_dealer
-    except ImportError:  # pragma: no cover - pricing ships with the platform
+def _price(dealer, sku_ids: list[int], page: dict[int, Any]) -> dict[int, Any]:
+    function, accepts_skus = _pricing_function()
+    if function is None:
         return {}
-    return price_products_for_dealer(dealer, sku_ids)
+    infos = {i: page[i] for i in sku_ids if page.get(i) is not None}
+    if accepts_skus and len(infos) == len(sku_ids):
+        return function(dealer, sku_ids, skus=infos)
+    return function(dealer, sku_ids)
 
 
 def remember_page(info, products) -> None:
     """Note the SKUs of a page of products (their prefetched ``skus``) for batch pricing."""
-    page: set[int] = getattr(info.context, "_catalog_page_skus", set())
+    page: dict[int, Any] = getattr(info.context, "_catalog_page_skus", None) or {}
     for product in products:
         cache = getattr(product, "_prefetched_objects_cache", {})
-        if "skus" in cache:
-            page.update(s.pk for s in cache["skus"])
+        for sku in cache.get("skus", ()):
+            page[sku.pk] = _sku_info(sku, product)
     info.context._catalog_page_skus = page
 
 
-def price_for(info, dealer, sku) -> Any | None:
-    """The dealer's price of ``sku`` (a ``ProductPrice``) or None (no dealer, or no price)."""
+class PriceView:
+    """A ``ProductPrice`` as the pricing schema's ``SkuPrice`` type reads it (with ``sku_code``)."""
+
+    __slots__ = ("sku_code", "_price")
+
+    def __init__(self, sku_code: str, price: Any) -> None:
+        self.sku_code = sku_code
+        self._price = price
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._price, name)
+
+
+def price_for(info, dealer, sku) -> PriceView | None:
+    """The dealer's price of ``sku`` (a ``ProductPrice`` seen as ``SkuPrice``) or None
+    (no dealer, or no price for it)."""
     if dealer is None:
         return None
     loaders: dict[int, PriceLoader] = getattr(info.context, "_price_loaders", None) or {}
@@ -57,4 +98,8 @@ def price_for(info, dealer, sku) -> Any | None:
     loader = loaders.get(dealer.pk)
     if loader is None:
         loader = loaders[dealer.pk] = PriceLoader(dealer)
-    return loader.get(sku, getattr(info.context, "_catalog_page_skus", set()))
+    if sku.pk not in loader.loaded and sku.pk not in getattr(info.context, "_catalog_page_skus", {}):
+        product = sku.product  # a SKU outside a page (node lookup): price it with its siblings
+        remember_page(info, [product])
+    price = loader.get(sku, getattr(info.context, "_catalog_page_skus", {}))
+    return PriceView(sku.code, price) if price is not None else None

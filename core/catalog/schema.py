@@ -31,6 +31,7 @@ from core.api.types import (
     require_user,
 )
 from core.exceptions import DomainError, NotFound
+from core.pricing.schema import PriceBreakType, PromotionSummaryType, SkuPriceType
 from graphql import GraphQLError
 
 from . import selectors, services
@@ -177,51 +178,6 @@ class SkuUnitType(DjangoObjectType):
         description = "A unit a SKU is counted or sold in; factor = base units per unit."
 
 
-class PriceBreakType(graphene.ObjectType):
-    class Meta:
-        name = "SkuPriceBreak"
-        description = "From this many base units on, this unit price applies."
-
-    min_quantity = graphene.Int(required=True)
-    unit_price = graphene.Decimal(required=True)
-
-
-class PromotionSummaryType(graphene.ObjectType):
-    class Meta:
-        name = "SkuPromotion"
-        description = "A promotion that applies to a SKU for the dealer."
-
-    code = graphene.String(required=True)
-    name = graphene.String(required=True)
-    kind = graphene.String(required=True)
-    stackable = graphene.Boolean(required=True)
-
-
-class SkuPriceType(graphene.ObjectType):
-    class Meta:
-        name = "SkuPrice"
-        description = "The dealer's price of one base unit, from its price lists."
-
-    currency = graphene.String(required=True)
-    unit_code = graphene.String(required=True)
-    unit_price = graphene.Decimal(required=True, description="Before promotions.")
-    promoted_unit_price = graphene.Decimal(required=True, description="After line promotions.")
-    price_list_code = graphene.String(description="The list that won.")
-    explanation = graphene.String(description="Why this price.")
-    breaks = graphene.List(graphene.NonNull(PriceBreakType), required=True)
-    promotions = graphene.List(graphene.NonNull(PromotionSummaryType), required=True)
-
-    @staticmethod
-    def resolve_price_list_code(root, info):
-        source = getattr(root, "source", None)
-        return getattr(source, "price_list_code", None)
-
-    @staticmethod
-    def resolve_explanation(root, info):
-        source = getattr(root, "source", None)
-        return getattr(source, "explanation", None)
-
-
 class SkuType(DjangoObjectType):
     available = graphene.Int(required=True, description="Units available to order, in the base unit.")
     is_available = graphene.Boolean(required=True, description="Whether any unit can be ordered now.")
@@ -286,6 +242,8 @@ class ProductNode(DjangoObjectType):
         """What the caller may see: a dealer (or one acted for) its authorised, active
         catalogue; staff and integrations everything."""
         require_catalog_reader(info)
+        if getattr(queryset, "_scoped_for_caller", False):  # products() scoped it already
+            return queryset
         dealer = viewing_dealer(info)
         user = current_user(info)
         if dealer is not None:
@@ -451,7 +409,7 @@ class Query(graphene.ObjectType):
             for f in (attributes or [])
         ]
         try:
-            return selectors.products_for_listing(
+            qs = selectors.products_for_listing(
                 dealer=dealer, search=search,
                 category_id=decode_id(category_id, "Category", field="category_id"),
                 brand_ids=[decode_id(b, "Brand", field="brand_ids") for b in brand_ids or []],
@@ -461,6 +419,8 @@ class Query(graphene.ObjectType):
             )
         except DomainError as exc:
             raise GraphQLError(exc.message, extensions={"code": exc.code, "field": exc.field}) from None
+        qs._scoped_for_caller = True  # the same scope ProductNode.get_queryset applies
+        return qs
 
     def resolve_categories(root, info):
         require_catalog_reader(info)

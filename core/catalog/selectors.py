@@ -154,14 +154,24 @@ SORTS = {
 _ATTR_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-def _active_stock() -> Q:
-    return Q(stocks__warehouse__is_active=True)
-
-
 def skus_with_availability() -> QuerySet[Sku]:
+    """SKUs annotated with ``on_hand_total`` and ``reserved_total`` over active
+    warehouses: correlated sums that use the (sku, warehouse) index, so the cost
+    follows the page, not the size of the stock table."""
+    from django.db.models import IntegerField
+    from django.db.models.functions import Coalesce
+
+    from core.inventory.models import Stock
+
+    def total(column: str) -> Subquery:
+        return Subquery(
+            Stock.objects.filter(sku_id=OuterRef("pk"), warehouse__is_active=True)
+            .order_by().values("sku_id").annotate(total=Sum(column)).values("total"),
+            output_field=IntegerField(),
+        )
+
     return Sku.objects.annotate(
-        on_hand_total=Sum("stocks__on_hand", filter=_active_stock()),
-        reserved_total=Sum("stocks__reserved", filter=_active_stock()),
+        on_hand_total=Coalesce(total("on_hand"), 0), reserved_total=Coalesce(total("reserved"), 0)
     ).order_by("code")
 
 
