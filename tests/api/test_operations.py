@@ -38,6 +38,27 @@ def _case(name, env):
                                          and d["quickOrderPreview"][1]["error"]["code"] == "UNKNOWN_SKU"),
         "Availability": lambda: _order_case(buyer, {"skuCodes": ["{sku}"]},
                                     lambda d: d["availability"][0]["available"] == 100),
+        "ProductPage": lambda: (_base_prices() and {"first": 5}, token_for(buyer),
+                                lambda d: d["products"]["edges"][0]["node"]["isAvailable"]
+                                and d["products"]["edges"][0]["node"]["skus"][0]["price"]["unitPrice"] == "12.5000"
+                                and d["products"]["edges"][0]["node"]["skus"][0]["units"][0]["factor"] == 1),
+        "DealerDetail": lambda: ({"code": buyer.dealer.code}, token_for(buyer),
+                                 lambda d: d["dealer"]["code"] == buyer.dealer.code and d["dealer"]["depth"] == 0),
+        "DealerCreate": lambda: ({"input": {"code": "OP-NEW", "name": "New dealer", "paymentTerms": "NET_30"}},
+                                 token_for(staff), lambda d: d["dealerCreate"]["errors"] == []
+                                 and d["dealerCreate"]["dealer"]["paymentTerms"] == "NET_30"),
+        "ProductCreate": lambda: ({"input": {"code": "OP-P", "name": "Op product", "skus": [
+                                      {"code": "OP-P-1", "units": [{"code": "case", "factor": 12}]}]}},
+                                  token_for(staff), lambda d: d["productCreate"]["errors"] == []
+                                  and len(d["productCreate"]["product"]["skus"][0]["units"]) == 2),
+        "ProductBulkUpsert": lambda: ({"products": [{"code": "OP-B", "name": "B", "skus": [{"code": "OP-B-1"}]}]},
+                                      token_for(staff), lambda d: d["productBulkUpsert"]["created"] == 1
+                                      and d["productBulkUpsert"]["errors"] == []),
+        "SkuLookup": lambda: (_sku_codes("NOPE"), token_for(buyer),
+                              lambda d: d["skuLookup"][0]["sku"] is not None
+                              and d["skuLookup"][1]["errorCode"] == "UNKNOWN_SKU"),
+        "Categories": lambda: (_category(), token_for(buyer),
+                               lambda d: d["categories"][0]["attributeSchema"][0]["code"] == "volume"),
     }
     # Built lazily: only the operation under test sets up its data.
     make = cases.get(name)
@@ -99,3 +120,16 @@ def test_operation_runs(name, tenant_db, tenant_client):
     status, body = gql(tenant_client, query, variables, token=token, operation_name=name)
     assert status == 200 and "errors" not in body, body
     assert check(body["data"]), body
+
+
+def _sku_codes(*extra):
+    from core.catalog.models import Sku
+
+    return {"codes": [*Sku.objects.values_list("code", flat=True), *extra]}
+
+
+def _category():
+    from core.testing.factories import CategoryFactory
+
+    CategoryFactory(attribute_schema=[{"code": "volume", "type": "number", "unit": "ml"}])
+    return {}
