@@ -61,7 +61,7 @@ def check_order_quantity(
     if base % order_multiple:
         raise DomainError(
             _("Order in multiples of %(n)d base units.") % {"n": order_multiple}, field=field,
-            code="NOT_A_MULTIPLE", multiple=order_multiple,
+            code="NOT_MULTIPLE_OF_PACK", multiple=order_multiple,
         )
     return base
 

@@ -170,7 +170,7 @@ def _load_policy() -> tuple[OrderSettings, list[ApprovalRule]]:
 
 
 def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, resolved: list[ResolvedLine],
-                      rules: list[ApprovalRule]):
+                      rules: list[ApprovalRule], order_id: int):
     needed: list[tuple[ApprovalRule | None, str, str]] = []
     previous_orders = None
     category_ids = {r.sku.product.category_id for r in resolved}
@@ -181,7 +181,10 @@ def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, reso
             needed.append((rule, _("Over the available credit"), rule.approver_role))
         elif rule.kind == ApprovalRuleKind.NEW_DEALER:
             if previous_orders is None:
-                previous_orders = Order.objects.filter(dealer=dealer).exclude(status=OrderStatus.CANCELLED).count()
+                previous_orders = (
+                    Order.objects.filter(dealer=dealer).exclude(pk=order_id)
+                    .exclude(status=OrderStatus.CANCELLED).count()
+                )
             if previous_orders < rule.first_orders:
                 needed.append((rule, _("New dealer"), rule.approver_role))
         elif rule.kind == ApprovalRuleKind.CATEGORY and rule.category_id in category_ids:
@@ -322,7 +325,7 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
                 )
             over_credit = True
     approvals = _approvals_needed(dealer=dealer, total=total_due, over_credit=over_credit, resolved=resolved,
-                                  rules=rules)
+                                  rules=rules, order_id=order_id)
 
     # Stock: lock the candidate rows in id order, plan the split, reserve.
     demands = [inventory.Demand(i, p.resolved.sku.pk, p.resolved.base_quantity, line=p.resolved.position)

@@ -44,7 +44,7 @@ def test_clean_gtin_names_the_problem():
 
 
 @pytest.mark.parametrize(("quantity", "factor", "moq", "multiple", "result"), [
-    (24, 1, 24, 6, 24), (2, 12, 24, 6, 24), (1, 12, 24, 6, "BELOW_MINIMUM"), (25, 1, 24, 6, "NOT_A_MULTIPLE"),
+    (24, 1, 24, 6, 24), (2, 12, 24, 6, 24), (1, 12, 24, 6, "BELOW_MINIMUM"), (25, 1, 24, 6, "NOT_MULTIPLE_OF_PACK"),
     (3, 12, 1, 1, 36), (0, 1, 1, 1, "INVALID_QUANTITY"), (-2, 1, 1, 1, "INVALID_QUANTITY"),
 ])
 def test_order_quantities_in_base_units(quantity, factor, moq, multiple, result):
