@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.lookups import StartsWith
+from django.db.models.query import ModelIterable
 from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError
@@ -213,8 +214,9 @@ def products_for_listing(
 
     With ``dealer``, only what its authorised catalogue grants. The scope, the
     category subtree and the filters are conditions of the one products
-    statement; SKUs (with availability) come in a second, units and images in
-    one more each when asked for.
+    statement, and the SKUs (with availability, and units when asked for) come
+    inside it as JSON, materialised as prefetched SKU objects: a page is one
+    statement, images one more when asked for.
     """
     qs = Product.objects.select_related("category", "brand")
     if dealer is not None:
@@ -235,16 +237,89 @@ def products_for_listing(
     if brand_ids:
         qs = qs.filter(brand_id__in=list(brand_ids))
     qs = filter_by_attributes(qs, attributes)
-    sku_qs = skus_with_availability()
-    if not include_inactive:
-        sku_qs = sku_qs.filter(is_active=True)
-    prefetches: list[Any] = []
-    if with_units:
-        sku_qs = sku_qs.prefetch_related(Prefetch("units", queryset=SkuUnit.objects.order_by("factor")))
-    prefetches.append(Prefetch("skus", queryset=sku_qs))
+    qs = qs.annotate(skus_inline=_inline_skus(active_only=not include_inactive, with_units=with_units))
+    qs._iterable_class = _ProductsWithSkus
     if with_images:
-        prefetches.append(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
-    return qs.prefetch_related(*prefetches).order_by(*SORTS.get(sort, SORTS["oldest"]))
+        qs = qs.prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
+    return qs.order_by(*SORTS.get(sort, SORTS["oldest"]))
+
+
+_SKU_FIELDS = ("id", "code", "name", "gtin", "base_unit", "attributes", "min_order_qty", "order_multiple",
+               "is_active")
+_UNIT_FIELDS = ("id", "code", "name", "factor", "gtin", "is_sellable")
+
+
+def _inline_skus(*, active_only: bool, with_units: bool):
+    """The product's SKUs (with availability and, when asked, units) as one JSON array
+    inside the products statement: a page costs one statement, not one per relation."""
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import IntegerField
+    from django.db.models.functions import Coalesce, JSONObject
+
+    from core.inventory.models import Stock
+
+    def total(column: str) -> Subquery:
+        return Coalesce(Subquery(
+            Stock.objects.filter(sku_id=OuterRef("pk"), warehouse__is_active=True)
+            .order_by().values("sku_id").annotate(total=Sum(column)).values("total"),
+            output_field=IntegerField(),
+        ), 0)
+
+    fields = {f: f for f in _SKU_FIELDS}
+    fields.update(on_hand_total=total("on_hand"), reserved_total=total("reserved"))
+    if with_units:
+        fields["units"] = ArraySubquery(
+            SkuUnit.objects.filter(sku_id=OuterRef("pk")).order_by("factor")
+            .values(json=JSONObject(**{f: f for f in _UNIT_FIELDS}))
+        )
+    skus = Sku.objects.filter(product_id=OuterRef("pk"))
+    if active_only:
+        skus = skus.filter(is_active=True)
+    return ArraySubquery(skus.order_by("code").values(json=JSONObject(**fields)))
+
+
+def _materialise_skus(product: Product) -> None:
+    """Turn the inline JSON into SKU (and unit) instances, as a prefetch would have."""
+    rows = getattr(product, "skus_inline", None)
+    if rows is None:
+        return
+    skus = []
+    for row in rows:
+        units = row.pop("units", None)
+        on_hand, reserved = row.pop("on_hand_total"), row.pop("reserved_total")
+        sku = Sku(product_id=product.pk, **row)
+        sku._state.adding, sku._state.db = False, product._state.db
+        sku.on_hand_total, sku.reserved_total = on_hand, reserved
+        sku.product = product
+        if units is not None:
+            objs = []
+            for u in units:
+                unit = SkuUnit(sku_id=sku.pk, **u)
+                unit._state.adding, unit._state.db = False, product._state.db
+                unit.sku = sku
+                objs.append(unit)
+            sku._prefetched_objects_cache = {"units": _prefetched(SkuUnit, objs, sku, "sku")}
+        skus.append(sku)
+    cache = getattr(product, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = product._prefetched_objects_cache = {}
+    cache["skus"] = _prefetched(Sku, skus, product, "product")
+    del product.skus_inline
+
+
+def _prefetched(model, objs: list, instance, field: str) -> QuerySet:
+    """A queryset whose result is ``objs`` (what ``prefetch_related`` leaves in its cache)."""
+    qs = model.objects.filter(**{field: instance})
+    qs._result_cache = objs
+    qs._prefetch_done = True
+    return qs
+
+
+class _ProductsWithSkus(ModelIterable):
+    def __iter__(self):
+        for product in super().__iter__():
+            _materialise_skus(product)
+            yield product
 
 
 def available_quantity(sku: Sku) -> int:

@@ -187,8 +187,26 @@ def test_product_page_statements_do_not_grow_with_the_page(tenant_db, tenant_cli
     token = token_for(DealerUserFactory(dealer=dealer))
     small, large = _page_statements(tenant_client, token, 3), _page_statements(tenant_client, token, 12)
     assert small == large
-    # routing and auth (4), products, SKUs with stock, units, images, pricing (3)
-    assert large <= 11
+    # routing and auth (4), products with their SKUs, stock and units (1), images (1), pricing (3)
+    assert large <= 9
+
+
+def test_forward_pages_follow_the_cursor(tenant_db, tenant_client):
+    for i in range(5):
+        SkuFactory(product=ProductFactory(code=f"P{i}", name=f"Item {i}"))
+    token = token_for(UserFactory(role=Role.STAFF))
+    query = """query($after: String) { products(first: 2, after: $after, sortBy: NAME) {
+      pageInfo { hasNextPage endCursor } edges { node { code skus { code } } } } }"""
+    seen, after = [], None
+    while True:
+        _, body = gql(tenant_client, query, {"after": after}, token=token)
+        page = body["data"]["products"]
+        seen += [e["node"]["code"] for e in page["edges"]]
+        assert all(len(e["node"]["skus"]) == 1 for e in page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == ["P0", "P1", "P2", "P3", "P4"]
 
 
 def test_catalogues_are_per_tenant(catalog, tenant_client, other_tenant, other_tenant_client, in_tenant):
