@@ -293,6 +293,8 @@ CELERY_BEAT_SCHEDULE = {
     "billing-grace-periods": {"task": "tenants.enforce_billing_grace_periods", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE.update({
+    # The outbox relay is sent after every commit that writes events; this is the safety net.
+    "events-relay-outbox": {"task": "events.relay_all_tenants", "schedule": 10.0},
     # Pricing: fan out over tenants; each run is idempotent.
     "pricing-accrue-rebates": {"task": "pricing.accrue_rebates_all_tenants", "schedule": 6 * 3600.0},
     "pricing-expire-quotes": {"task": "pricing.expire_quotes_all_tenants", "schedule": 900.0},

@@ -8,6 +8,6 @@ class SearchConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals
+        from . import signals, subscriptions  # noqa: F401 - subscriptions register outbox handlers
 
         signals.connect()

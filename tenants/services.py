@@ -211,6 +211,21 @@ def delete_tenant(tenant: Tenant, *, confirm: str) -> None:
             _("Type the tenant's schema name (%(name)s) to confirm deletion.")
             % {"name": tenant.schema_name}
         )
+    _drop_search_index(tenant)
     with transaction.atomic():
         connection.set_schema_to_public()
         tenant.delete(force_drop=True)
+
+
+def _drop_search_index(tenant: Tenant) -> None:
+    """The tenant's search index (Elasticsearch) goes with it; PostgreSQL's goes with the schema."""
+    import logging
+
+    try:
+        from search import backend
+
+        with schema_context(tenant.schema_name):
+            backend().drop()
+    except Exception:  # noqa: BLE001 - an unreachable search server must not keep a tenant alive
+        logging.getLogger(__name__).warning("Could not drop the search index of %s", tenant.schema_name,
+                                            exc_info=True)

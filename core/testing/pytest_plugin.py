@@ -37,17 +37,31 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database, with the tenant template schema migrated once."""
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb,
+                    django_db_modify_db_settings):
+    """The test database, always created, with the tenant template schema migrated once.
+
+    pytest-django creates the test database only when some collected test is
+    marked ``django_db`` or uses ``db``; a run of only ``committed_db`` tests
+    would otherwise talk to the development database. So this creates it
+    whatever the selection.
+    """
     from django.conf import settings
+    from django.test.utils import setup_databases, teardown_databases
 
     from tenants.services import ensure_public_tenant, ensure_template_schema
 
     settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    keepdb = django_db_keepdb and not django_db_createdb
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False,
+                                 aliases={"default"}, keepdb=keepdb)
         ensure_public_tenant()
         ensure_template_schema(force=True)
     yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 def _provision(subdomain: str, name: str, modules=()):
