@@ -40,7 +40,7 @@ class Command(BaseCommand):
 
         ensure_public_tenant()
         ensure_template_schema(force=True)
-        call_command("migrate_schemas", tenant=True, interactive=False, verbosity=0)
+        call_command("migrate_tenants", verbosity=0)  # only schemas with unapplied migrations
         call_command("collectstatic", interactive=False, verbosity=0)
         self._ensure_demo()
         connections.close_all()
@@ -117,8 +117,22 @@ class Command(BaseCommand):
                 name="Dinghuo Demo 演示品牌", subdomain=DEMO_SUBDOMAIN, status=TenantStatus.ACTIVE,
                 admin=AdminUser(email=DEMO_ADMIN_EMAIL, password=DEMO_PASSWORD, first_name="Demo"),
             )
+        self._enable_plugins(tenant)
         connection.set_tenant(tenant)
         try:
             seed_demo()
+            from plugins.manager import hooks_for
+
+            # Each enabled industry module adds its demo records (idempotent).
+            hooks_for(tenant).load_demo_data(tenant)
         finally:
             connection.set_schema_to_public()
+
+    def _enable_plugins(self, tenant):
+        """The demo shows every installed industry module."""
+        from plugins.services import available_plugins, set_enabled_plugins
+
+        names = sorted(info.name for info in available_plugins())
+        if names and sorted(tenant.modules or []) != names:
+            set_enabled_plugins(tenant=tenant, names=names)
+            tenant.refresh_from_db()
