@@ -4,8 +4,8 @@ suspend, resume, delete with confirmation. The tenant console never shows it."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_exists
 
@@ -20,6 +20,7 @@ CHANGELIST = "/admin/tenants/tenant/"
 
 
 def operator_client() -> Client:
+    connection.set_schema_to_public()  # operators are public-schema users
     operator, _ = User.objects.get_or_create(
         username="operator", defaults={"is_staff": True, "is_superuser": True, "email": "ops@dinghuo.test"}
     )
@@ -33,7 +34,9 @@ def test_tenant_list_shows_plan_status_and_usage(tenant, in_tenant):
     Subscription.objects.create(tenant=tenant, plan=Plan.objects.get(code="trial"))
     with in_tenant(tenant):
         DealerFactory.create_batch(3)
-    page = operator_client().get(CHANGELIST).content.decode()
+    response = operator_client().get(CHANGELIST)
+    assert response.status_code == 200
+    page = response.content.decode()
     assert "Alpha Brand" in page and "alpha.localhost" in page and "Free trial" in page
     assert "dealers 3/20" in page and "Trial" in page
     assert "none (unlimited)" in page  # beta has no subscription
