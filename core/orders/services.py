@@ -150,25 +150,6 @@ def _price(dealer: Dealer, resolved: list[ResolvedLine], overrides: dict[int, De
     return cart.currency, priced, list(cart.free_lines), cart.order_discount, list(cart.promotion_ids), cart
 
 
-def _load_policy() -> tuple[OrderSettings, list[ApprovalRule]]:
-    """The tenant's order settings and active approval rules, in one statement."""
-    s_table, r_table = OrderSettings._meta.db_table, ApprovalRule._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT row_to_json(s) FROM (SELECT * FROM {s_table} ORDER BY id LIMIT 1) s), "
-            f"(SELECT coalesce(json_agg(r ORDER BY r.id), '[]'::json) FROM {r_table} r WHERE r.is_active)"
-        )
-        settings_row, rule_rows = cursor.fetchone()
-    if isinstance(settings_row, str):  # psycopg returns json already decoded; be safe either way
-        settings_row = json.loads(settings_row)
-    if isinstance(rule_rows, str):
-        rule_rows = json.loads(rule_rows)
-    settings = OrderSettings(**settings_row) if settings_row else OrderSettings()
-    rules = [ApprovalRule(**{**row, "amount": None if row["amount"] is None else Decimal(str(row["amount"]))})
-             for row in rule_rows]
-    return settings, rules
-
-
 def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, resolved: list[ResolvedLine],
                       rules: list[ApprovalRule], order_id: int):
     needed: list[tuple[ApprovalRule | None, str, str]] = []
@@ -195,27 +176,49 @@ def _approvals_needed(*, dealer: Dealer, total: Decimal, over_credit: bool, reso
 
 
 def _claim(*, dealer: Dealer, user, key: str, request_hash: str, channel: str, payment_method: str,
-           prefix: str, note: str, external_ref: str) -> tuple[int, str, object] | None:
-    """Insert the order row for this idempotency key, or return ``None`` when the key
-    is taken. ``ON CONFLICT DO NOTHING`` waits for a concurrent holder of the key to
-    commit or roll back, so exactly one submission wins, without an exception (and
-    so without a savepoint). The number is the prefix, the date and the order id."""
+           note: str, external_ref: str):
+    """Insert the order row for this idempotency key and read the tenant's order policy,
+    in one statement; ``None`` when the key is taken.
+
+    ``ON CONFLICT DO NOTHING`` waits for a concurrent holder of the key to commit
+    or roll back, so exactly one submission wins, without an exception (and so
+    without a savepoint). The number is the tenant's prefix, the date and the
+    order id. Returned with the row: the order settings, the active approval
+    rules and the plan's monthly order limit (``None``: unlimited).
+    """
+    from tenants.models import Plan, Subscription
+
     table = Order._meta.db_table
+    s_table, r_table = OrderSettings._meta.db_table, ApprovalRule._meta.db_table
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH n AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id) "
+            f"WITH s AS (SELECT * FROM {s_table} ORDER BY id LIMIT 1), "
+            f"n AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id) "
             f"INSERT INTO {table} (id, number, dealer_id, placed_by_id, channel, status, payment_method, currency, "
             f"subtotal, discount_total, rebate_applied, tax_total, total, idempotency_key, request_hash, "
             f"external_ref, note, promotion_ids, created_at, updated_at) "
-            f"SELECT n.id, %s || lpad(n.id::text, 7, '0'), %s, %s, %s, %s, %s, %s, 0, 0, 0, 0, 0, %s, %s, %s, %s, "
-            f"'[]'::jsonb, %s, %s FROM n "
-            f"ON CONFLICT ON CONSTRAINT order_unique_idempotency_key DO NOTHING RETURNING id, number",
-            [table, f"{prefix}{timezone.localdate():%y%m%d}", dealer.pk, getattr(user, "pk", None), channel,
-             OrderStatus.SUBMITTED, payment_method, dealer.currency, key, request_hash, external_ref, note, now, now],
+            f"SELECT n.id, coalesce((SELECT number_prefix FROM s), 'SO') || %s || lpad(n.id::text, 7, '0'), "
+            f"%s, %s, %s, %s, %s, %s, 0, 0, 0, 0, 0, %s, %s, %s, %s, '[]'::jsonb, %s, %s FROM n "
+            f"ON CONFLICT ON CONSTRAINT order_unique_idempotency_key DO NOTHING "
+            f"RETURNING id, number, (SELECT row_to_json(s) FROM s), "
+            f"(SELECT coalesce(json_agg(r ORDER BY r.id), '[]'::json) FROM {r_table} r WHERE r.is_active), "
+            f"(SELECT p.max_orders_per_month FROM public.{Subscription._meta.db_table} sub "
+            f"JOIN public.{Plan._meta.db_table} p ON p.id = sub.plan_id WHERE sub.tenant_id = %s)",
+            [table, f"{timezone.localdate():%y%m%d}", dealer.pk, getattr(user, "pk", None), channel,
+             OrderStatus.SUBMITTED, payment_method, dealer.currency, key, request_hash, external_ref, note, now, now,
+             getattr(connection.tenant, "pk", None)],
         )
         row = cursor.fetchone()
-    return (row[0], row[1], now) if row else None
+    if row is None:
+        return None
+    order_id, number, settings_row, rule_rows, order_limit = row
+    settings_row = json.loads(settings_row) if isinstance(settings_row, str) else settings_row
+    rule_rows = json.loads(rule_rows) if isinstance(rule_rows, str) else rule_rows
+    settings = OrderSettings(**settings_row) if settings_row else OrderSettings()
+    rules = [ApprovalRule(**{**r, "amount": None if r["amount"] is None else Decimal(str(r["amount"]))})
+             for r in rule_rows]
+    return order_id, number, now, settings, rules, order_limit
 
 
 # --- placing an order ------------------------------------------------------------------
@@ -262,22 +265,21 @@ def place_order(
 def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, expected_total,
            use_rebate, note, external_ref, overrides) -> PlacedOrder:
     check_can_order_for(user, dealer)
-    settings, rules = _load_policy()
     claimed = _claim(dealer=dealer, user=user, key=key, request_hash=request_hash, channel=channel,
-                     payment_method=payment_method, prefix=settings.number_prefix, note=note,
-                     external_ref=external_ref)
+                     payment_method=payment_method, note=note, external_ref=external_ref)
     if claimed is None:
         found = _existing(dealer, key, request_hash)
         if found is None:  # pragma: no cover - the key's holder rolled back between the two statements
             raise DomainError(_("The order could not be placed; try again."), code="RETRY")
         return found
-    order_id, number, created_at = claimed
+    order_id, number, created_at, settings, rules, order_limit = claimed
     if dealer.status == DealerStatus.ON_HOLD:
         raise DomainError(_("This dealer's account is on hold; orders cannot be placed."),
                           code="DEALER_ON_HOLD", field="dealer")
     if dealer.status != DealerStatus.ACTIVE:
         raise DomainError(_("This dealer's account is closed."), code="DEALER_CLOSED", field="dealer")
-    _enforce_order_limit()
+    if order_limit is not None:  # only plans with a monthly order limit pay for the count
+        _enforce_order_limit(order_limit, order_id)
 
     # A quote's answer may break pack rules; staff agreed to it.
     resolved, errors = resolve_lines(lines, pack_rules=not overrides)
@@ -384,7 +386,7 @@ def _place(*, dealer, user, lines, channel, key, request_hash, payment_method, e
             OrderApproval(order=order, rule=rule, reason=reason, approver_role=role) for rule, reason, role in approvals
         ])
     if promotion_ids:
-        pricing.record_promotion_usage(dealer=dealer, promotion_ids=promotion_ids, reference=number)
+        pricing.record_new_order_promotions(dealer=dealer, promotion_ids=promotion_ids, reference=number)
     if rebate:
         pricing.spend_rebate(dealer=dealer, amount=rebate, reference=number)
     payload = _order_payload(order, line_rows)
@@ -407,12 +409,25 @@ def _order_payload(order: Order, lines: list[OrderLine] | None = None) -> dict:
     return payload
 
 
-def _enforce_order_limit() -> None:
-    try:
-        from tenants.limits import enforce_plan_limit
-    except ImportError:  # pragma: no cover
-        return
-    enforce_plan_limit("orders_per_month")
+def orders_this_month(*, excluding: int | None = None) -> int:
+    """Orders placed since the first of the month (local time), cancelled ones not counted."""
+    from tenants.limits import month_start
+
+    qs = Order.objects.filter(created_at__gte=month_start()).exclude(status=OrderStatus.CANCELLED)
+    if excluding is not None:
+        qs = qs.exclude(pk=excluding)
+    return qs.count()
+
+
+def _enforce_order_limit(limit: int, order_id: int) -> None:
+    """The plan's monthly order limit (the order being placed is already inserted)."""
+    used = orders_this_month(excluding=order_id)
+    if used + 1 > limit:
+        raise DomainError(
+            _("Your plan allows %(limit)d orders a month and %(used)d were placed. Upgrade your plan to order more.")
+            % {"limit": limit, "used": used},
+            code="PLAN_LIMIT_EXCEEDED", field="orders_per_month", limit=limit, used=used,
+        )
 
 
 def _catalogue_errors(dealer: Dealer, resolved: list[ResolvedLine]) -> list[DomainError]:

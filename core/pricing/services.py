@@ -1438,3 +1438,51 @@ def charge_new_order(*, dealer: Dealer, amount: Decimal, currency: str, referenc
         reference=_check_reference(reference), balance_after=row[1],
     )
     return True
+
+
+def record_new_order_promotions(*, dealer: Dealer, promotion_ids: Iterable[int], reference: str) -> None:
+    """The order service's hot path for :func:`record_promotion_usage`: a brand-new
+    order ``reference`` (so no idempotency look-up), inside the order's transaction.
+
+    One conditional ``UPDATE`` moves every promotion's total counter (refusing
+    any that is used up), a conditional upsert per promotion that limits uses
+    per dealer, and one ``INSERT`` of the redemptions (which
+    :func:`release_promotion_usage` gives back on cancellation). Refuses with
+    ``PROMOTION_EXHAUSTED`` (``promotion_id``); the caller's transaction then
+    rolls everything back.
+    """
+    ids = sorted({int(i) for i in promotion_ids})
+    if not ids:
+        return
+    promotions, usages = Promotion._meta.db_table, PromotionDealerUsage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {promotions} SET used_count = used_count + 1 WHERE id = ANY(%s) "
+            f"AND (usage_limit IS NULL OR used_count < usage_limit) RETURNING id, code, usage_limit_per_dealer",
+            [ids],
+        )
+        rows = cursor.fetchall()
+        exhausted = sorted(set(ids) - {r[0] for r in rows})
+        if exhausted:
+            code = Promotion.objects.filter(pk=exhausted[0]).values_list("code", flat=True).first()
+            raise DomainError(
+                _("Promotion %(code)s has been used up.") % {"code": code},
+                code="PROMOTION_EXHAUSTED", field="promotion_ids", promotion_id=exhausted[0],
+            )
+        for pid, code, limit in rows:
+            if limit is None:
+                continue
+            cursor.execute(
+                f"INSERT INTO {usages} (promotion_id, dealer_id, used_count) VALUES (%s, %s, 1) "
+                f"ON CONFLICT (promotion_id, dealer_id) DO UPDATE SET used_count = {usages}.used_count + 1 "
+                f"WHERE {usages}.used_count < %s RETURNING 1",
+                [pid, dealer.pk, limit],
+            )
+            if cursor.fetchone() is None or limit < 1:
+                raise DomainError(
+                    _("You have used promotion %(code)s as often as allowed.") % {"code": code},
+                    code="PROMOTION_EXHAUSTED", field="promotion_ids", promotion_id=pid,
+                )
+    PromotionRedemption.objects.bulk_create(
+        [PromotionRedemption(promotion_id=pid, dealer_id=dealer.pk, reference=reference) for pid in ids]
+    )

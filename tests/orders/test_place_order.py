@@ -151,3 +151,20 @@ def test_barcodes_resolve_to_their_unit(shop):
     SkuUnitFactory(sku=shop.skus[0], code="case", factor=12, gtin="6912345678906")
     placed = place(shop, [LineInput("6912345678906", 1)])
     assert placed.order.lines.get().base_quantity == 12
+
+
+def test_plan_order_limit(shop, tenant):
+    from tenants.models import Plan, Subscription
+
+    plan = Plan.objects.create(code="tiny", name="Tiny", max_orders_per_month=2)
+    Subscription.objects.update_or_create(tenant_id=tenant.pk, defaults={"plan": plan})
+    place(shop, [LineInput("SKU0", 1)], key="a")
+    cancelled = place(shop, [LineInput("SKU0", 1)], key="b").order
+    services.cancel_order(order=cancelled, user=shop.staff)  # cancelled orders do not count
+    place(shop, [LineInput("SKU0", 1)], key="c")
+    with pytest.raises(DomainError) as err:
+        place(shop, [LineInput("SKU0", 1)], key="d")
+    assert err.value.code == "PLAN_LIMIT_EXCEEDED" and err.value.params["limit"] == 2
+    from tenants.limits import usage
+
+    assert usage("orders_per_month", tenant) == 2
