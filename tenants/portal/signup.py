@@ -49,14 +49,22 @@ def signup(
     subscription in one transaction: on any failure nothing is left behind and
     the signup can be retried. Raises :class:`tenants.services.ProvisioningError`
     or :class:`core.exceptions.DomainError` naming the field at fault."""
+    from plugins.services import available_plugins, enable_plugin
+
     modules = check_modules(plan, modules)
+    installed = {info.name for info in available_plugins()}
     ensure_template_schema()
     with transaction.atomic():
         tenant = provision_tenant(
-            name=company_name, subdomain=subdomain, modules=modules, status=TenantStatus.TRIAL,
+            name=company_name, subdomain=subdomain, modules=[m for m in modules if m not in installed],
+            status=TenantStatus.TRIAL,
             admin=AdminUser(email=email, password=password, first_name=admin_name.strip()),
         )
         start_subscription(tenant=tenant, plan=plan, billing_email=email, language=language)
+        # Enabling through the plugin service runs each module's plugin_enabled hook.
+        for name in modules:
+            if name in installed:
+                enable_plugin(tenant=tenant, name=name)
         with schema_context(tenant.schema_name):
             admin = User.objects.get(email=email.lower())
     next_path = "/admin/" if plan.is_free else f"/billing/start/{plan.code}/"
