@@ -59,6 +59,7 @@ def _case(name, env):
                               and d["skuLookup"][1]["errorCode"] == "UNKNOWN_SKU"),
         "Categories": lambda: (_category(), token_for(buyer),
                                lambda d: d["categories"][0]["attributeSchema"][0]["code"] == "volume"),
+        "ElectronicsAlternates": lambda: _electronics_alternates(buyer),
     }
     # Built lazily: only the operation under test sets up its data.
     make = cases.get(name)
@@ -133,3 +134,39 @@ def _category():
 
     CategoryFactory(attribute_schema=[{"code": "volume", "type": "number", "unit": "ml"}])
     return {}
+
+
+def _electronics_alternates(buyer):
+    """The electronics plugin enabled; a 10 kΩ 0603 part and a priced, stocked alternate."""
+    from django.db import connection
+
+    from core.testing.factories import (
+        CategoryFactory,
+        PriceListItemFactory,
+        ProductFactory,
+        SkuFactory,
+        StockFactory,
+    )
+    from plugins.electronics import services
+    from plugins.services import enable_plugin
+    from tenants.models import Tenant
+
+    enable_plugin(tenant=Tenant.objects.get(pk=connection.tenant.pk), name="electronics")
+    resistors = CategoryFactory()
+    for code, quantity in (("resistance", "resistance"), ("tolerance", "tolerance"),
+                           ("package", "package")):
+        services.define_parameter(category=resistors, code=code, label=code, quantity=quantity)
+    for code, value in (("R-OP-1", "10k"), ("R-OP-2", "10.0 kΩ")):
+        sku = SkuFactory(code=code, product=ProductFactory(category=resistors))
+        services.set_part_parameters(product=sku.product,
+                                     values={"resistance": value, "tolerance": "±1%",
+                                             "package": "0603"})
+    alternate = sku
+    PriceListItemFactory(sku=alternate, unit_price="0.0150")
+    StockFactory(sku=alternate, on_hand=5000)
+    return ({"skuCode": "R-OP-1"}, token_for(buyer),
+            lambda d: d["electronicsAlternates"]["errors"] == []
+            and {p["code"]: p["display"] for p in d["electronicsAlternates"]["part"]["parameters"]}
+            == {"resistance": "10kΩ", "tolerance": "±1%", "package": "0603"}
+            and [(a["part"]["skuCode"], a["price"]["unitPrice"], a["available"])
+                 for a in d["electronicsAlternates"]["alternates"]] == [("R-OP-2", "0.0150", 5000)])
