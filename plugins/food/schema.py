@@ -13,11 +13,11 @@ from core.exceptions import DomainError
 from core.inventory.models import Warehouse
 
 from . import selectors, services
-from .models import CasePolicy, Policy
+from .models import CasePolicy
 
 FoodCasePolicy = graphene.Enum(
     "FoodCasePolicy",
-    [("CASE_ONLY", Policy.CASE_ONLY), ("UNITS", Policy.UNITS), ("UNITS_MIN", Policy.UNITS_MIN)],
+    [("CASE_ONLY", "case_only"), ("UNITS", "units"), ("UNITS_MIN", "units_min")],
     description="How a SKU may be ordered: whole cases only, or also single units (拆箱).",
 )
 FoodBestBeforeSource = graphene.Enum(
@@ -99,7 +99,7 @@ class FoodSkuPolicyType(graphene.ObjectType):
     def of(row: CasePolicy) -> FoodSkuPolicyType:
         return FoodSkuPolicyType(
             sku_code=row.sku.code,
-            policy=row.policy,
+            policy=str(row.policy),
             min_units=row.min_units,
             case_unit=row.case_unit.code,
             case_size=row.case_unit.factor,
