@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .models import Batch, BatchReservation, DealerLicence
 from .services import today
@@ -180,23 +181,23 @@ def recall_trace(*, lot: str, sku_code: str | None = None) -> RecallTrace:
 
 def _columns() -> list[tuple[str, str]]:
     return [
-        ("order_number", _("Order")),
-        ("order_status", _("Order status")),
-        ("ordered_at", _("Ordered at")),
-        ("dealer_code", _("Dealer code")),
-        ("dealer_name", _("Dealer")),
-        ("sku_code", _("SKU")),
-        ("lot", _("Lot number")),
-        ("expiry", _("Expiry date")),
-        ("warehouse_code", _("Warehouse")),
-        ("quantity", _("Quantity")),
-        ("state", _("Batch state")),
-        ("shipment_status", _("Shipment status")),
-        ("carrier", _("Carrier")),
-        ("tracking_number", _("Tracking number")),
-        ("shipped_at", _("Shipped at")),
-        ("delivered_at", _("Delivered at")),
-        ("shipped_expired", _("Shipped after expiry")),
+        ("order_number", pgettext("pharma", "Order")),
+        ("order_status", pgettext("pharma", "Order status")),
+        ("ordered_at", pgettext("pharma", "Ordered at")),
+        ("dealer_code", pgettext("pharma", "Dealer code")),
+        ("dealer_name", pgettext("pharma", "Dealer")),
+        ("sku_code", pgettext("pharma", "SKU")),
+        ("lot", pgettext("pharma", "Lot number")),
+        ("expiry", pgettext("pharma", "Expiry date")),
+        ("warehouse_code", pgettext("pharma", "Warehouse")),
+        ("quantity", pgettext("pharma", "Quantity")),
+        ("state", pgettext("pharma", "Batch state")),
+        ("shipment_status", pgettext("pharma", "Shipment status")),
+        ("carrier", pgettext("pharma", "Carrier")),
+        ("tracking_number", pgettext("pharma", "Tracking number")),
+        ("shipped_at", pgettext("pharma", "Shipped at")),
+        ("delivered_at", pgettext("pharma", "Delivered at")),
+        ("shipped_expired", pgettext("pharma", "Shipped after expiry")),
     ]
 
 
@@ -230,7 +231,7 @@ def export_trace(trace: RecallTrace, fmt: str) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Recall trace")[:31]
-    sheet.append([_("Lot number"), trace.lot])
+    sheet.append([pgettext("pharma", "Lot number"), trace.lot])
     sheet.append(
         [
             _("Orders"),
