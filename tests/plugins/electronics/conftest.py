@@ -19,22 +19,54 @@ def passives(plugin_tenant):
     parent = CategoryFactory(name="Passives")
     resistors = CategoryFactory(name="Resistors", parent=parent)
     capacitors = CategoryFactory(name="Capacitors", parent=parent)
-    services.define_parameter(category=parent, code="package", label="Package",
-                              quantity="package", required=True, position=9)
-    services.define_parameter(category=parent, code="tolerance", label="Tolerance",
-                              quantity="tolerance", position=2)
-    services.define_parameter(category=parent, code="voltage", label="Voltage",
-                              quantity="voltage", display_unit="V", position=3)
-    services.define_parameter(category=parent, code="temperature", label="Temperature",
-                              quantity="temperature_range", position=5)
-    services.define_parameter(category=resistors, code="resistance", label="Resistance",
-                              quantity="resistance", display_unit="kΩ", required=True)
-    services.define_parameter(category=resistors, code="power", label="Power",
-                              quantity="power", position=4)
-    services.define_parameter(category=capacitors, code="capacitance", label="Capacitance",
-                              quantity="capacitance", display_unit="nF", required=True)
-    services.define_parameter(category=capacitors, code="dielectric", label="Dielectric",
-                              quantity="choice", position=6)
+    services.define_parameter(
+        category=parent,
+        code="package",
+        label="Package",
+        quantity="package",
+        required=True,
+        position=9,
+    )
+    services.define_parameter(
+        category=parent, code="tolerance", label="Tolerance", quantity="tolerance", position=2
+    )
+    services.define_parameter(
+        category=parent,
+        code="voltage",
+        label="Voltage",
+        quantity="voltage",
+        display_unit="V",
+        position=3,
+    )
+    services.define_parameter(
+        category=parent,
+        code="temperature",
+        label="Temperature",
+        quantity="temperature_range",
+        position=5,
+    )
+    services.define_parameter(
+        category=resistors,
+        code="resistance",
+        label="Resistance",
+        quantity="resistance",
+        display_unit="kΩ",
+        required=True,
+    )
+    services.define_parameter(
+        category=resistors, code="power", label="Power", quantity="power", position=4
+    )
+    services.define_parameter(
+        category=capacitors,
+        code="capacitance",
+        label="Capacitance",
+        quantity="capacitance",
+        display_unit="nF",
+        required=True,
+    )
+    services.define_parameter(
+        category=capacitors, code="dielectric", label="Dielectric", quantity="choice", position=6
+    )
     return {"parent": parent, "resistors": resistors, "capacitors": capacitors}
 
 
@@ -45,8 +77,9 @@ def make_part(passives):
     from plugins.electronics import services
 
     def make(code: str, category: str, values: dict, **product):
-        item = ProductFactory(name=product.pop("name", code), category=passives[category],
-                              **product)
+        item = ProductFactory(
+            name=product.pop("name", code), category=passives[category], **product
+        )
         sku = SkuFactory(product=item, code=code)
         services.set_part_parameters(product=item, values=values)
         return sku

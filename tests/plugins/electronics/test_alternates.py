@@ -75,13 +75,14 @@ def test_for_a_dealer_only_priced_parts_with_price_and_availability(parts, deale
         ("OK-EXACT", Decimal("0.0300"), 6000),
         ("OK-NEAR", Decimal("0.0200"), 0),
     ]
-    assert [a.sku.code for a in selectors.alternates(parts["R0"], dealer=dealer_setup,
-                                                     in_stock_only=True)] == ["OK-EXACT"]
+    assert [
+        a.sku.code
+        for a in selectors.alternates(parts["R0"], dealer=dealer_setup, in_stock_only=True)
+    ] == ["OK-EXACT"]
 
 
 def test_only_the_dealers_authorised_catalogue(parts, dealer_setup):
-    CatalogueFactory(grants={"products": [parts["OK-NEAR"].product],
-                             "dealers": [dealer_setup]})
+    CatalogueFactory(grants={"products": [parts["OK-NEAR"].product], "dealers": [dealer_setup]})
     found = selectors.alternates(parts["R0"], dealer=dealer_setup)
     assert [a.sku.code for a in found] == ["OK-NEAR"]
 
@@ -123,8 +124,12 @@ def test_graphql_alternates_for_a_dealer_user(plugin_client, parts, dealer_setup
     data = body["data"]["electronicsAlternates"]
     assert data["errors"] == []
     own = {p["code"]: p for p in data["part"]["parameters"]}
-    assert own["resistance"] == {"code": "resistance", "display": "10kΩ", "value": 10000.0,
-                                 "unit": "Ω"}
+    assert own["resistance"] == {
+        "code": "resistance",
+        "display": "10kΩ",
+        "value": 10000.0,
+        "unit": "Ω",
+    }
     assert [a["part"]["skuCode"] for a in data["alternates"]] == ["OK-EXACT", "OK-NEAR"]
     first = data["alternates"][0]
     assert first["price"] == {"unitPrice": "0.0300", "currency": "CNY"}
@@ -149,23 +154,42 @@ SEARCH = """query($filters: [ElectronicsFilterInput!]!) {
 
 
 def test_graphql_staff_mutations(plugin_client, plugin_staff_user, parts):
-    status, body = plugin_client.graphql(SET, {"sku": "R0", "parameters": [
-        {"code": "resistance", "value": "4K7"}, {"code": "voltage", "value": "100 V"}]},
-        user=plugin_staff_user)
+    status, body = plugin_client.graphql(
+        SET,
+        {
+            "sku": "R0",
+            "parameters": [
+                {"code": "resistance", "value": "4K7"},
+                {"code": "voltage", "value": "100 V"},
+            ],
+        },
+        user=plugin_staff_user,
+    )
     payload = body["data"]["electronicsSetPartParameters"]
     assert payload["errors"] == []
     shown = {p["code"]: p["display"] for p in payload["part"]["parameters"]}
     assert shown["resistance"] == "4.7kΩ" and shown["voltage"] == "100V"
-    status, body = plugin_client.graphql(SET, {"sku": "R0", "parameters": [
-        {"code": "resistance", "value": "4.7 qΩ"}, {"code": "voltage", "value": "1nF"}]},
-        user=plugin_staff_user)
+    status, body = plugin_client.graphql(
+        SET,
+        {
+            "sku": "R0",
+            "parameters": [
+                {"code": "resistance", "value": "4.7 qΩ"},
+                {"code": "voltage", "value": "1nF"},
+            ],
+        },
+        user=plugin_staff_user,
+    )
     payload = body["data"]["electronicsSetPartParameters"]
     assert payload["part"] is None
     assert sorted((e["field"], e["code"]) for e in payload["errors"]) == [
-        ("resistance", "UNKNOWN_UNIT"), ("voltage", "WRONG_QUANTITY")]
+        ("resistance", "UNKNOWN_UNIT"),
+        ("voltage", "WRONG_QUANTITY"),
+    ]
     status, body = plugin_client.graphql(REEL, {"sku": "R0"}, user=plugin_staff_user)
     assert body["data"]["electronicsSetReelRule"]["errors"] == [
-        {"code": "REQUIRED", "field": "cutTapeFrom"}]
+        {"code": "REQUIRED", "field": "cutTapeFrom"}
+    ]
     buyer = DealerUserFactory()
     status, body = plugin_client.graphql(SET, {"sku": "R0", "parameters": []}, user=buyer)
     assert body["data"]["electronicsSetPartParameters"] is None
@@ -178,27 +202,42 @@ def test_graphql_parametric_search(plugin_client, parts):
 
     index_now(Product.objects.values_list("id", flat=True))
     buyer = DealerUserFactory()
-    status, body = plugin_client.graphql(SEARCH, {"filters": [
-        {"parameter": "resistance", "min": "9.9k", "max": "10.1k"},
-        {"parameter": "package", "values": ["0603", "0402"]},
-        {"parameter": "tolerance", "max": "1%"},
-    ]}, user=buyer)
+    status, body = plugin_client.graphql(
+        SEARCH,
+        {
+            "filters": [
+                {"parameter": "resistance", "min": "9.9k", "max": "10.1k"},
+                {"parameter": "package", "values": ["0603", "0402"]},
+                {"parameter": "tolerance", "max": "1%"},
+            ]
+        },
+        user=buyer,
+    )
     assert status == 200 and "errors" not in body, body
     result = body["data"]["electronicsSearch"]
     assert result["errors"] == []
     assert sorted(h["skuCodes"][0] for h in result["hits"]) == [
-        "OK-EXACT", "OK-NEAR", "OK-WIDE-TEMP", "R0", "X-NO-VOLTAGE", "X-PACKAGE", "X-POWER",
-        "X-TEMP", "X-VOLTAGE",
+        "OK-EXACT",
+        "OK-NEAR",
+        "OK-WIDE-TEMP",
+        "R0",
+        "X-NO-VOLTAGE",
+        "X-PACKAGE",
+        "X-POWER",
+        "X-TEMP",
+        "X-VOLTAGE",
     ]
     packages = next(f for f in result["facets"] if f["key"] == "electronics_package")
     assert packages["values"] == [{"value": "0603", "count": 8}, {"value": "0402", "count": 1}]
     resistance = next(f for f in result["facets"] if f["key"] == "electronics_resistance")
     assert (resistance["kind"], resistance["min"], resistance["max"]) == ("number", 9950, 10050)
     assert sum(b["count"] for b in resistance["buckets"]) == 9
-    status, body = plugin_client.graphql(SEARCH, {"filters": [
-        {"parameter": "resistance", "min": "10 volts"}]}, user=buyer)
+    status, body = plugin_client.graphql(
+        SEARCH, {"filters": [{"parameter": "resistance", "min": "10 volts"}]}, user=buyer
+    )
     assert body["data"]["electronicsSearch"]["errors"] == [
-        {"code": "WRONG_QUANTITY", "field": "resistance"}]
+        {"code": "WRONG_QUANTITY", "field": "resistance"}
+    ]
 
 
 def test_graphql_refused_for_a_disabled_tenant(plugin_disabled_client, plugin_disabled_tenant):
@@ -210,6 +249,5 @@ def test_graphql_refused_for_a_disabled_tenant(plugin_disabled_client, plugin_di
     assert_plugin_disabled(body, "electronicsSearch")
     _, body = plugin_disabled_client.graphql(SET, {"sku": "R0", "parameters": []}, user=staff)
     assert_plugin_disabled(body, "electronicsSetPartParameters")
-    _, body = plugin_disabled_client.graphql(
-        "{ electronicsParameters { code } }", user=staff)
+    _, body = plugin_disabled_client.graphql("{ electronicsParameters { code } }", user=staff)
     assert_plugin_disabled(body, "electronicsParameters")

@@ -16,7 +16,12 @@ from plugins.manager import get_manager
 def test_parameters_are_declared_per_category_and_inherited(passives):
     resistors = selectors.category_parameters(passives["resistors"])
     assert list(resistors) == [
-        "resistance", "tolerance", "voltage", "power", "temperature", "package"
+        "resistance",
+        "tolerance",
+        "voltage",
+        "power",
+        "temperature",
+        "package",
     ]
     assert resistors["resistance"].quantity == "resistance"
     assert resistors["resistance"].match_rule == "within_tolerance"
@@ -27,35 +32,52 @@ def test_parameters_are_declared_per_category_and_inherited(passives):
 
 def test_define_parameter_refuses_bad_input(passives):
     with pytest.raises(DomainError) as exc:
-        services.define_parameter(category=passives["resistors"], code="Bad Code", label="x",
-                                  quantity="resistance")
+        services.define_parameter(
+            category=passives["resistors"], code="Bad Code", label="x", quantity="resistance"
+        )
     assert (exc.value.code, exc.value.field) == ("INVALID", "code")
     with pytest.raises(DomainError) as exc:
-        services.define_parameter(category=passives["resistors"], code="r2", label="x",
-                                  quantity="resistance", display_unit="nF")
+        services.define_parameter(
+            category=passives["resistors"],
+            code="r2",
+            label="x",
+            quantity="resistance",
+            display_unit="nF",
+        )
     assert (exc.value.code, exc.value.field) == ("UNKNOWN_UNIT", "displayUnit")
     with pytest.raises(DomainError) as exc:
-        services.define_parameter(category=passives["resistors"], code="r2", label="x",
-                                  quantity="weight")
+        services.define_parameter(
+            category=passives["resistors"], code="r2", label="x", quantity="weight"
+        )
     assert exc.value.code == "INVALID"
 
 
 def test_quantity_kind_of_a_used_parameter_cannot_change(make_part, passives):
     make_part("R1", "resistors", {"resistance": "10k", "package": "0603"})
     with pytest.raises(DomainError) as exc:
-        services.define_parameter(category=passives["resistors"], code="resistance",
-                                  label="R", quantity="capacitance")
+        services.define_parameter(
+            category=passives["resistors"], code="resistance", label="R", quantity="capacitance"
+        )
     assert exc.value.code == "PARAMETER_IN_USE"
     # Changing the label keeps the kind: allowed.
-    services.define_parameter(category=passives["resistors"], code="resistance",
-                              label="阻值", quantity="resistance")
+    services.define_parameter(
+        category=passives["resistors"], code="resistance", label="阻值", quantity="resistance"
+    )
 
 
 def test_part_parameters_are_stored_normalised(make_part):
-    sku = make_part("R1", "resistors", {
-        "resistance": "10K0", "tolerance": "±1%", "voltage": "50 VDC", "power": "1/10W",
-        "package": "0603", "temperature": "-55°C to +155°C",
-    })
+    sku = make_part(
+        "R1",
+        "resistors",
+        {
+            "resistance": "10K0",
+            "tolerance": "±1%",
+            "voltage": "50 VDC",
+            "power": "1/10W",
+            "package": "0603",
+            "temperature": "-55°C to +155°C",
+        },
+    )
     rows = {p.code: p for p in PartParameter.objects.filter(product=sku.product)}
     assert rows["resistance"].value == Decimal("10000")
     assert rows["resistance"].raw == "10K0"
@@ -70,10 +92,15 @@ def test_part_parameters_are_stored_normalised(make_part):
 def test_every_bad_parameter_is_reported_and_nothing_saved(make_part):
     sku = make_part("R1", "resistors", {"resistance": "10k", "package": "0603"})
     with pytest.raises(ValidationFailed) as exc:
-        services.set_part_parameters(product=sku.product, values={
-            "resistance": "10V", "voltage": "50 furlongs", "capacitance": "1n",
-            "package": "0402",
-        })
+        services.set_part_parameters(
+            product=sku.product,
+            values={
+                "resistance": "10V",
+                "voltage": "50 furlongs",
+                "capacitance": "1n",
+                "package": "0402",
+            },
+        )
     assert sorted((e.field, e.code) for e in exc.value.errors) == [
         ("capacitance", "UNKNOWN_PARAMETER"),
         ("resistance", "WRONG_QUANTITY"),
@@ -90,10 +117,12 @@ def test_required_parameters_and_removal(make_part):
     assert [(e.field, e.code) for e in exc.value.errors] == [("package", "REQUIRED")]
     services.set_part_parameters(product=sku.product, values={"power": None})
     assert not PartParameter.objects.filter(product=sku.product, code="power").exists()
-    services.set_part_parameters(product=sku.product, values={"resistance": "4k7",
-                                                              "package": "0402"}, replace=True)
-    assert set(PartParameter.objects.filter(product=sku.product).values_list("code", flat=True)) \
-        == {"resistance", "package"}
+    services.set_part_parameters(
+        product=sku.product, values={"resistance": "4k7", "package": "0402"}, replace=True
+    )
+    assert set(
+        PartParameter.objects.filter(product=sku.product).values_list("code", flat=True)
+    ) == {"resistance", "package"}
 
 
 def test_reel_rule_service_validates(passives):
@@ -131,8 +160,9 @@ def test_enabled_tenant_runs_the_hooks_disabled_tenant_none(
     # The other tenant has the same tables (and here the same kind of data) but not the plugin.
     connection.set_tenant(plugin_disabled_tenant)
     category = CategoryFactory()
-    services.define_parameter(category=category, code="resistance", label="R",
-                              quantity="resistance")
+    services.define_parameter(
+        category=category, code="resistance", label="R", quantity="resistance"
+    )
     product = ProductFactory(category=category)
     other = SkuFactory(product=product)
     services.set_part_parameters(product=product, values={"resistance": "10k"})

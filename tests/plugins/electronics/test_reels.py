@@ -21,8 +21,8 @@ from core.testing.factories import (
 )
 from core.testing.pytest_plugin import gql, token_for
 from plugins.electronics import services
-from plugins.electronics.rules import check_quantity
 from plugins.electronics.models import ReelRule
+from plugins.electronics.rules import check_quantity
 from plugins.services import set_plugin_settings
 
 
@@ -37,8 +37,13 @@ def _shop():
     for sku in (reel, cut, plain):
         StockFactory(sku=sku, warehouse=warehouse, on_hand=50_000)
     services.set_reel_rule(sku=reel, reel_quantity=5000, mode="reel_only")
-    services.set_reel_rule(sku=cut, reel_quantity=4000, mode="cut_tape_from",
-                           cut_tape_from=10_000, minimum_quantity=100)
+    services.set_reel_rule(
+        sku=cut,
+        reel_quantity=4000,
+        mode="cut_tape_from",
+        cut_tape_from=10_000,
+        minimum_quantity=100,
+    )
     buyer = DealerUserFactory(dealer=DealerFactory(region="east"))
     return buyer
 
@@ -58,8 +63,7 @@ def _shop():
     ],
 )
 def test_rule_table(mode, reel, cut_from, moq, quantity, codes):
-    rule = ReelRule(reel_quantity=reel, mode=mode, cut_tape_from=cut_from,
-                    minimum_quantity=moq)
+    rule = ReelRule(reel_quantity=reel, mode=mode, cut_tape_from=cut_from, minimum_quantity=moq)
     assert [v.code for v in check_quantity(rule, quantity, sku_code="X")] == codes
 
 
@@ -77,8 +81,12 @@ def _reserved() -> int:
 def test_quick_order_refuses_per_line_and_reserves_nothing(plugin_tenant):
     buyer = _shop()
     with pytest.raises(ValidationFailed) as exc:
-        channels.place_quick_order(dealer=buyer.dealer, user=buyer, idempotency_key="q1",
-                                   text="PLAIN 3\nR0603-10K 6000\nC0603-100N 50")
+        channels.place_quick_order(
+            dealer=buyer.dealer,
+            user=buyer,
+            idempotency_key="q1",
+            text="PLAIN 3\nR0603-10K 6000\nC0603-100N 50",
+        )
     assert [(e.field, e.code) for e in exc.value.errors] == [
         ("lines.1.quantity", "NOT_MULTIPLE_OF_REEL"),
         ("lines.2.quantity", "BELOW_MINIMUM"),
@@ -87,8 +95,12 @@ def test_quick_order_refuses_per_line_and_reserves_nothing(plugin_tenant):
     assert exc.value.errors[0].params["reel_quantity"] == 5000
     assert exc.value.errors[1].params["minimum"] == 100
     assert not Order.objects.exists() and _reserved() == 0
-    placed = channels.place_quick_order(dealer=buyer.dealer, user=buyer, idempotency_key="q2",
-                                        text="PLAIN 3\nR0603-10K 10000\nC0603-100N 12000")
+    placed = channels.place_quick_order(
+        dealer=buyer.dealer,
+        user=buyer,
+        idempotency_key="q2",
+        text="PLAIN 3\nR0603-10K 10000\nC0603-100N 12000",
+    )
     assert placed.order.lines.count() == 3 and _reserved() == 22_003
 
 
@@ -105,15 +117,17 @@ def test_sheet_upload_refuses_per_line_and_reserves_nothing(plugin_tenant):
     buyer = _shop()
     bad = _xlsx([["sku", "quantity"], ["C0603-100N", 8000], ["R0603-10K", 2500]])
     with pytest.raises(ValidationFailed) as exc:
-        channels.place_sheet_order(dealer=buyer.dealer, user=buyer, filename="o.xlsx",
-                                   content=bad, idempotency_key="s1")
+        channels.place_sheet_order(
+            dealer=buyer.dealer, user=buyer, filename="o.xlsx", content=bad, idempotency_key="s1"
+        )
     assert [(e.field, e.code) for e in exc.value.errors] == [
         ("lines.1.quantity", "NOT_MULTIPLE_OF_REEL")
     ]
     assert not Order.objects.exists() and _reserved() == 0
     good = _xlsx([["sku", "quantity"], ["C0603-100N", 8000], ["R0603-10K", 5000]])
-    order = channels.place_sheet_order(dealer=buyer.dealer, user=buyer, filename="o.xlsx",
-                                       content=good, idempotency_key="s2").order
+    order = channels.place_sheet_order(
+        dealer=buyer.dealer, user=buyer, filename="o.xlsx", content=good, idempotency_key="s2"
+    ).order
     assert order.channel == "import" and _reserved() == 13_000
 
 
@@ -125,7 +139,8 @@ PLACE = """mutation($lines: [OrderLineInput!]!, $key: String!) {
 def test_graphql_place_order_gets_typed_codes(plugin_tenant, plugin_client):
     buyer = _shop()
     status, body = plugin_client.graphql(
-        PLACE, {"key": "g1", "lines": [{"sku": "R0603-10K", "quantity": 4999}]}, user=buyer)
+        PLACE, {"key": "g1", "lines": [{"sku": "R0603-10K", "quantity": 4999}]}, user=buyer
+    )
     assert status == 200, body
     payload = body["data"]["placeOrder"]
     assert payload["order"] is None
@@ -135,28 +150,35 @@ def test_graphql_place_order_gets_typed_codes(plugin_tenant, plugin_client):
     assert "5000" in payload["errors"][0]["message"]
     assert _reserved() == 0
     status, body = plugin_client.graphql(
-        PLACE, {"key": "g2", "lines": [{"sku": "R0603-10K", "quantity": 5000}]}, user=buyer)
+        PLACE, {"key": "g2", "lines": [{"sku": "R0603-10K", "quantity": 5000}]}, user=buyer
+    )
     assert body["data"]["placeOrder"]["errors"] == [] and _reserved() == 5000
 
 
 def test_setting_turns_enforcement_off(plugin_tenant):
     buyer = _shop()
-    set_plugin_settings(tenant=plugin_tenant, name="electronics",
-                        values={"enforce_reel_rules": False})
-    placed = channels.place_quick_order(dealer=buyer.dealer, user=buyer, idempotency_key="q",
-                                        text="R0603-10K 7")
+    set_plugin_settings(
+        tenant=plugin_tenant, name="electronics", values={"enforce_reel_rules": False}
+    )
+    placed = channels.place_quick_order(
+        dealer=buyer.dealer, user=buyer, idempotency_key="q", text="R0603-10K 7"
+    )
     assert placed.order.lines.get().quantity == 7
 
 
 def test_disabled_tenant_orders_ignore_the_rules(plugin_disabled_tenant, other_tenant_client):
     connection.set_tenant(plugin_disabled_tenant)
     buyer = _shop()
-    placed = channels.place_quick_order(dealer=buyer.dealer, user=buyer, idempotency_key="q",
-                                        text="R0603-10K 7\nC0603-100N 1")
+    placed = channels.place_quick_order(
+        dealer=buyer.dealer, user=buyer, idempotency_key="q", text="R0603-10K 7\nC0603-100N 1"
+    )
     assert placed.order.lines.count() == 2
-    _, body = gql(other_tenant_client, PLACE,
-                  {"key": "g", "lines": [{"sku": "R0603-10K", "quantity": 3}]},
-                  token=token_for(buyer))
+    _, body = gql(
+        other_tenant_client,
+        PLACE,
+        {"key": "g", "lines": [{"sku": "R0603-10K", "quantity": 3}]},
+        token=token_for(buyer),
+    )
     assert body["data"]["placeOrder"]["errors"] == []
 
 
@@ -176,8 +198,9 @@ def test_sql_per_order_does_not_grow_with_lines(plugin_tenant):
     def count(n: int, key: str) -> int:
         text = "\n".join(f"X{i} 10" for i in range(n))
         with CaptureQueriesContext(connection) as ctx:
-            channels.place_quick_order(dealer=buyer.dealer, user=buyer, idempotency_key=key,
-                                       text=text)
+            channels.place_quick_order(
+                dealer=buyer.dealer, user=buyer, idempotency_key=key, text=text
+            )
         return len([q for q in ctx.captured_queries if "electronics_reelrule" in q["sql"]])
 
     assert count(1, "a") == count(8, "b") == 1

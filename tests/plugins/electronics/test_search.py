@@ -38,18 +38,27 @@ def backend(request, plugin_tenant):
 @pytest.fixture
 def parts(make_part, backend):
     skus = {
-        "R1": make_part("R1", R, {"resistance": "10k", "package": "0603", "tolerance": "1%",
-                                  "temperature": "-55~155°C"}),
-        "R2": make_part("R2", R, {"resistance": "10 kΩ", "package": "0402", "tolerance": "1%",
-                                  "temperature": "-40~85°C"}),
+        "R1": make_part(
+            "R1",
+            R,
+            {"resistance": "10k", "package": "0603", "tolerance": "1%", "temperature": "-55~155°C"},
+        ),
+        "R2": make_part(
+            "R2",
+            R,
+            {
+                "resistance": "10 kΩ",
+                "package": "0402",
+                "tolerance": "1%",
+                "temperature": "-40~85°C",
+            },
+        ),
         "R3": make_part("R3", R, {"resistance": "10000 ohm", "package": "0805"}),
         "R4": make_part("R4", R, {"resistance": "4K7", "package": "0603"}),
         "R5": make_part("R5", R, {"resistance": "9K95", "package": "sot23"}),
         "R6": make_part("R6", R, {"resistance": "10.1k", "package": "0603"}),
-        "C1": make_part("C1", C, {"capacitance": "0.1µF", "package": "0603",
-                                  "dielectric": "x7r"}),
-        "C2": make_part("C2", C, {"capacitance": "100n", "package": "0402",
-                                  "dielectric": "C0G"}),
+        "C1": make_part("C1", C, {"capacitance": "0.1µF", "package": "0603", "dielectric": "x7r"}),
+        "C2": make_part("C2", C, {"capacitance": "100n", "package": "0402", "dielectric": "C0G"}),
     }
     docs, missing = build_documents([s.product_id for s in skus.values()])
     backend.index(docs)
@@ -84,7 +93,8 @@ def test_range_and_set_filter_with_facets(parts, backend):
             ParameterFilter("resistance", min="9.9k", max="10.1k"),
             ParameterFilter("package", values=("0603", "0402")),
         ],
-        limit=50, using=backend,
+        limit=50,
+        using=backend,
     )
     assert _codes(parts, result) == {"R1", "R2", "R6"}
     assert result.total == 3
@@ -102,9 +112,12 @@ def test_units_in_filters_are_normalised(parts, backend):
     )
     assert _codes(parts, by_ohms) == {"R1", "R2", "R3", "R5", "R6"}
     caps = selectors.parametric_search(
-        [ParameterFilter("capacitance", min="0.1uF", max="100nF"),
-         ParameterFilter("dielectric", values=("X7R",))],
-        limit=50, using=backend,
+        [
+            ParameterFilter("capacitance", min="0.1uF", max="100nF"),
+            ParameterFilter("dielectric", values=("X7R",)),
+        ],
+        limit=50,
+        using=backend,
     )
     assert _codes(parts, caps) == {"C1"}
     sot = selectors.parametric_search(
@@ -113,9 +126,12 @@ def test_units_in_filters_are_normalised(parts, backend):
     assert _codes(parts, sot) == {"R5"}
     # The operating range covers -40…85 °C: lowest at most -40, highest at least 85.
     covering = selectors.parametric_search(
-        [ParameterFilter("temperature_min", max="-40°C"),
-         ParameterFilter("temperature_max", min="85")],
-        limit=50, using=backend,
+        [
+            ParameterFilter("temperature_min", max="-40°C"),
+            ParameterFilter("temperature_max", min="85"),
+        ],
+        limit=50,
+        using=backend,
     )
     assert _codes(parts, covering) == {"R1", "R2"}
 
@@ -124,7 +140,10 @@ def test_facets_without_filters_count_every_part(parts, backend):
     result = selectors.parametric_search([], limit=50, using=backend)
     packages = _facet(result, "electronics_package")
     assert {v.value: v.count for v in packages.values} == {
-        "0603": 4, "0402": 2, "0805": 1, "SOT-23": 1
+        "0603": 4,
+        "0402": 2,
+        "0805": 1,
+        "SOT-23": 1,
     }
     capacitance = _facet(result, "electronics_capacitance")
     assert capacitance.min == pytest.approx(1e-7) and capacitance.max == pytest.approx(1e-7)
@@ -133,8 +152,11 @@ def test_facets_without_filters_count_every_part(parts, backend):
 
 def test_the_plain_search_query_accepts_the_fields(parts, backend):
     result = search(
-        SearchQuery(ranges={"electronics_resistance": Range(9900, 10100)},
-                    terms={"electronics_package": ("0603", "0402")}, limit=50),
+        SearchQuery(
+            ranges={"electronics_resistance": Range(9900, 10100)},
+            terms={"electronics_package": ("0603", "0402")},
+            limit=50,
+        ),
         using=backend,
     )
     assert _codes(parts, result) == {"R1", "R2", "R6"}
@@ -145,15 +167,15 @@ def test_bad_filters_are_typed_errors(parts, backend):
         selectors.parametric_search([ParameterFilter("resistance", min="10V")], using=backend)
     assert (exc.value.code, exc.value.field) == ("WRONG_QUANTITY", "resistance")
     with pytest.raises(ParameterError) as exc:
-        selectors.parametric_search([ParameterFilter("capacitance", max="1 zorg")],
-                                    using=backend)
+        selectors.parametric_search([ParameterFilter("capacitance", max="1 zorg")], using=backend)
     assert exc.value.code == "UNKNOWN_UNIT"
     with pytest.raises(DomainError) as exc:
         selectors.parametric_search([ParameterFilter("weight", min="1")], using=backend)
     assert exc.value.code == "UNKNOWN_PARAMETER"
     with pytest.raises(SearchError) as exc:
-        selectors.parametric_search([ParameterFilter("resistance", min="10k", max="1k")],
-                                    using=backend)
+        selectors.parametric_search(
+            [ParameterFilter("resistance", min="10k", max="1k")], using=backend
+        )
     assert exc.value.code == "INVALID_RANGE"
 
 
@@ -161,8 +183,9 @@ def test_tenant_without_the_plugin(plugin_disabled_tenant, backend):
     connection.set_tenant(plugin_disabled_tenant)
     backend.drop()
     category = CategoryFactory()
-    services.define_parameter(category=category, code="resistance", label="R",
-                              quantity="resistance")
+    services.define_parameter(
+        category=category, code="resistance", label="R", quantity="resistance"
+    )
     product = ProductFactory(category=category)
     SkuFactory(product=product)
     services.set_part_parameters(product=product, values={"resistance": "10k"})
@@ -171,8 +194,7 @@ def test_tenant_without_the_plugin(plugin_disabled_tenant, backend):
     assert not any(k.startswith("electronics_") for k in docs[0]["attrs"])
     backend.index(docs)
     with pytest.raises(SearchError) as exc:
-        search(SearchQuery(ranges={"electronics_resistance": Range(9900, 10100)}),
-               using=backend)
+        search(SearchQuery(ranges={"electronics_resistance": Range(9900, 10100)}), using=backend)
     assert (exc.value.code, exc.value.field) == ("UNKNOWN_FILTER", "electronics_resistance")
     with pytest.raises(SearchError) as exc:
         search(SearchQuery(terms={"electronics_package": ("0603",)}), using=backend)

@@ -144,3 +144,12 @@ def test_display_in_engineering_notation_or_the_display_unit():
     assert display_value("tolerance", Decimal("1"), None) == "±1%"
     assert unit_scale("resistance", "kΩ") == 3
     assert unit_scale("capacitance", "kΩ") is None
+
+
+def test_errors_are_translated():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        with pytest.raises(ParameterError) as exc:
+            parse_value("capacitance", "10V", parameter="capacitance")
+    assert exc.value.message == "capacitance：“10V”是电压，不是容值。"
