@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.utils import schema_exists, schema_context
+from django_tenants.utils import schema_context, schema_exists
 
 from .clone import clone_template
 from .models import Domain, Tenant, TenantStatus

@@ -28,7 +28,6 @@ from core.exceptions import DomainError
 from .auth import authenticate_request
 from .limits import query_cost, validation_rules
 
-
 logger = logging.getLogger(__name__)
 
 

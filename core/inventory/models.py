@@ -95,6 +95,9 @@ class StockMovement(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["stock", "-id"], name="movement_stock_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.quantity:+d} ({self.reference or self.pk})"
+
 
 class TransferStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
@@ -120,3 +123,6 @@ class Transfer(models.Model):
             models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_distinct_warehouses"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}: {self.source_id} → {self.destination_id} × {self.quantity}"

@@ -60,10 +60,8 @@ class OrderSettings(models.Model):
         verbose_name = _("order settings")
         verbose_name_plural = _("order settings")
 
-    @classmethod
-    def current(cls) -> OrderSettings:
-        obj = cls.objects.first()
-        return obj if obj is not None else cls()
+    def __str__(self) -> str:
+        return f"{self.number_prefix} · {self.get_credit_policy_display()}"
 
 
 class Order(models.Model):
@@ -132,6 +130,9 @@ class OrderLine(models.Model):
                                    name="order_line_returned_within_quantity"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.position} {self.sku_id} × {self.quantity} {self.unit_code}"
+
 
 class Allocation(models.Model):
     """Base units of a line reserved in one warehouse's stock."""
@@ -151,6 +152,9 @@ class Allocation(models.Model):
                 name="allocation_shipped_within_quantity",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} @ {self.warehouse_id} × {self.quantity}"
 
     @property
     def open_quantity(self) -> int:
@@ -181,6 +185,9 @@ class Shipment(models.Model):
         ordering = ["order", "id"]
         constraints = [models.UniqueConstraint(fields=["order", "warehouse"], name="shipment_one_per_warehouse")]
 
+    def __str__(self) -> str:
+        return f"{self.order_id} from {self.warehouse_id} ({self.status})"
+
 
 class OrderTransition(models.Model):
     """Every status change, with who and when."""
@@ -194,6 +201,9 @@ class OrderTransition(models.Model):
 
     class Meta:
         ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"
 
 
 class ApprovalRuleKind(models.TextChoices):
@@ -246,6 +256,9 @@ class OrderApproval(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.reason} ({self.status})"
+
 
 class OrderReturn(models.Model):
     """Goods sent back: restocked, and credited to the dealer."""
@@ -256,12 +269,18 @@ class OrderReturn(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"RMA-{self.pk} for {self.order_id}"
+
 
 class ReturnLine(models.Model):
     order_return = models.ForeignKey(OrderReturn, on_delete=models.CASCADE, related_name="lines")
     line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
     base_quantity = models.PositiveIntegerField()
     warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.order_return_id}: {self.line_id} × {self.base_quantity}"
 
 
 class ExternalSkuMapping(models.Model):
@@ -277,6 +296,9 @@ class ExternalSkuMapping(models.Model):
         verbose_name_plural = _("external SKU mappings")
         constraints = [models.UniqueConstraint(fields=["source", "external_code"], name="external_sku_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_code} → {self.sku_id}"
+
 
 class Cart(models.Model):
     """A user's working cart for one dealer (web, scan, reorder and quick order fill it)."""
@@ -287,6 +309,9 @@ class Cart(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["dealer", "user"], name="cart_one_per_dealer_user")]
+
+    def __str__(self) -> str:
+        return f"cart of {self.user_id} for {self.dealer_id}"
 
 
 class CartLine(models.Model):
@@ -301,3 +326,6 @@ class CartLine(models.Model):
             models.UniqueConstraint(fields=["cart", "sku", "unit_code"], name="cart_line_unique"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="cart_line_quantity_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} × {self.quantity} {self.unit_code}"

@@ -12,9 +12,15 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 from graphql_relay import from_global_id
 
 from core.accounts.models import Dealer, Role
-from core.api.types import BaseMutation, CountableConnection, current_user, error_type, require_scope, require_user
+from core.api.types import (
+    BaseMutation,
+    CountableConnection,
+    current_user,
+    error_type,
+    require_scope,
+    require_user,
+)
 from core.exceptions import DomainError, NotFound, PermissionDenied
-
 from plugins.manager import get_manager
 
 from . import channels, selectors, services

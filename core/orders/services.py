@@ -24,7 +24,6 @@ from core.exceptions import DomainError, PermissionDenied, ValidationFailed
 from core.inventory import services as inventory
 
 from .lines import LineInput, ResolvedLine, resolve_lines
-from .plugins import OrderPlugins, notify_after_commit
 from .models import (
     Allocation,
     ApprovalRule,
@@ -43,6 +42,7 @@ from .models import (
     Shipment,
     ShipmentStatus,
 )
+from .plugins import OrderPlugins, notify_after_commit
 from .state import CANCELLABLE, RETURNABLE, SHIPPABLE, can_transition
 
 MAX_LINES = 20_000

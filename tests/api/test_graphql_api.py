@@ -10,7 +10,6 @@ from core.accounts.models import ApiKey, Role
 from core.accounts.services import create_api_key
 from core.testing.factories import TEST_PASSWORD, DealerUserFactory, ProductFactory, UserFactory
 from core.testing.pytest_plugin import gql, token_for
-from django.db import connection
 
 SIGN_IN = """mutation($u: String!, $p: String!) { tokenCreate(username: $u, password: $p) {
   token errors { field code message } } }"""
@@ -35,7 +34,7 @@ def test_sign_in_and_use_the_token(tenant_db, tenant_client):
 
 
 def test_sign_in_by_email(tenant_db, tenant_client):
-    user = UserFactory(email="Someone@Brand.test")
+    UserFactory(email="Someone@Brand.test")
     _, body = gql(tenant_client, SIGN_IN, {"u": "someone@brand.test", "p": TEST_PASSWORD})
     assert body["data"]["tokenCreate"]["token"]
 
@@ -80,7 +79,7 @@ def test_password_change_revokes_tokens(tenant_db, tenant_client):
 
 
 def test_brute_force_is_throttled_per_tenant(tenant_db, tenant_client, other_tenant, other_tenant_client, in_tenant):
-    user = UserFactory(username="target")
+    UserFactory(username="target")
     with override_settings(LOGIN_THROTTLE_ATTEMPTS=3):
         for _ in range(3):
             _, body = gql(tenant_client, SIGN_IN, {"u": "target", "p": "bad"})

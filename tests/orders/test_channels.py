@@ -58,7 +58,7 @@ def test_sheet_upload_good_and_bad(shop):
         channels.place_sheet_order(dealer=shop.dealer, user=shop.buyer, filename="o.xlsx",
                                    content=_xlsx([["code", "qty"]]), idempotency_key="sheet-3")
     assert err.value.errors[0].code == "MISSING_COLUMNS"
-    unknown = "sku,quantity\nSKU0,1\nNOPE,1\n".encode()
+    unknown = b"sku,quantity\nSKU0,1\nNOPE,1\n"
     with pytest.raises(ValidationFailed) as err:
         channels.place_sheet_order(dealer=shop.dealer, user=shop.buyer, filename="o.csv", content=unknown,
                                    idempotency_key="sheet-4")

@@ -3,8 +3,6 @@
 import base64
 import io
 
-import pytest
-from django.db import connection
 from graphql_relay import to_global_id
 from openpyxl import Workbook
 

@@ -66,8 +66,11 @@ def test_bad_subdomains_create_nothing(committed, subdomain, code):
 
 
 def test_failed_provisioning_rolls_back_and_can_be_retried(committed):
-    with pytest.raises(Exception):
+    from core.exceptions import DomainError
+
+    with pytest.raises(DomainError) as err:
         provision_tenant(name="Weak", subdomain="weakpw", admin=AdminUser(email="a@b.test", password="123"))
+    assert err.value.code == "PASSWORD_TOO_WEAK"
     assert not Tenant.objects.filter(schema_name="weakpw").exists()
     assert not schema_exists("weakpw")
     tenant = provision_tenant(name="Weak", subdomain="weakpw", admin=AdminUser(email="a@b.test", password="Much-Better-91"))
