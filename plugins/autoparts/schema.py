@@ -15,6 +15,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from graphene import relay
 from graphene_django import DjangoObjectType
+from graphql import GraphQLError
 
 from core.accounts.schema import CamelErrorsMutation, camel_field, decode_id, visible_dealer
 from core.api.types import error_type, require_scope
@@ -23,7 +24,6 @@ from core.catalog.models import Product
 from core.catalog.schema import require_catalog_reader, viewing_dealer
 from core.exceptions import DomainError, NotFound
 from core.pricing.schema import SkuPriceType
-from graphql import GraphQLError
 from plugins.schema import current_tenant
 
 from . import selectors, services
@@ -148,7 +148,7 @@ class AutopartsPartNumberType(DjangoObjectType):
         cache = getattr(root, "_prefetched_objects_cache", {})
         if "products" not in cache:
             require_scope(info, "catalog:read")  # staff: unprefetched, one query
-        return [p.code for p in root.products.all()]
+        return sorted(p.code for p in root.products.all())
 
 
 class AutopartsCrossReferenceType(DjangoObjectType):

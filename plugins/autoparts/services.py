@@ -254,15 +254,18 @@ def set_part_number(
     note: str | None = None,
 ) -> tuple[PartNumber, bool]:
     """Create or update the number ``brand`` + ``number`` (matched normalised) and link
-    it to the products (added to its links, or replacing them with ``replace_products``)."""
+    it to the products (added to its links, or replacing them with ``replace_products``).
+    ``kind`` defaults to ``oe`` for a new number and is kept for an existing one."""
+    given_kind = kind
     kind, brand, number = _number_fields(kind, brand, number)
     products = _products(product_codes or [])
     with transaction.atomic():
         row = get_number(brand, number)
         created = row is None
         if row is None:
-            row = PartNumber(brand=brand)
-        row.kind, row.number = kind, number
+            row = PartNumber(brand=brand, number=number, kind=kind)
+        elif given_kind:  # an existing number keeps the form it was first typed in
+            row.kind = kind
         if note is not None:
             row.note = note.strip()[:200]
         row.save()
