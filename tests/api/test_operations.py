@@ -60,6 +60,7 @@ def _case(name, env):
         "Categories": lambda: (_category(), token_for(buyer),
                                lambda d: d["categories"][0]["attributeSchema"][0]["code"] == "volume"),
         "ElectronicsAlternates": lambda: _electronics_alternates(buyer),
+        "FoodProductInfo": lambda: _food_product_info(buyer),
     }
     # Built lazily: only the operation under test sets up its data.
     make = cases.get(name)
@@ -170,3 +171,33 @@ def _electronics_alternates(buyer):
             == {"resistance": "10kΩ", "tolerance": "±1%", "package": "0603"}
             and [(a["part"]["skuCode"], a["price"]["unitPrice"], a["available"])
                  for a in d["electronicsAlternates"]["alternates"]] == [("R-OP-2", "0.0150", 5000)])
+
+
+def _food_product_info(buyer):
+    """The food plugin enabled; a drink sold by the case of 24 (case price only), single
+    units from 6 at the case price per unit + 5%, with a production date."""
+    import datetime
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from core.inventory.models import Stock
+    from core.testing.factories import PriceListItemFactory, SkuUnitFactory
+    from plugins.food import services
+    from plugins.services import enable_plugin
+    from tenants.models import Tenant
+
+    enable_plugin(tenant=Tenant.objects.get(pk=connection.tenant.pk), name="food")
+    stock = Stock.objects.select_related("sku", "warehouse").get()
+    case = SkuUnitFactory(sku=stock.sku, code="case", factor=24)
+    PriceListItemFactory(sku=stock.sku, unit_code="case", unit_price="72.00")
+    services.set_case_policy(sku=stock.sku, policy="units_min", min_units=6, shelf_life_days=270)
+    produced = timezone.localdate() - datetime.timedelta(days=20)
+    services.set_production_date(sku=stock.sku, warehouse=stock.warehouse, production_date=produced)
+    return ({"skuCodes": [stock.sku.code]}, token_for(buyer),
+            lambda d: d["foodProductInfo"][0]["caseUnit"] == case.code
+            and d["foodProductInfo"][0]["policy"] == "UNITS_MIN"
+            and d["foodProductInfo"][0]["casePrice"] == "72.0000"
+            and d["foodProductInfo"][0]["unitPrice"] == "3.1500"
+            and d["foodProductInfo"][0]["daysLeft"] == 250
+            and d["foodProductInfo"][0]["bestBeforeSource"] == "LOT")
