@@ -61,6 +61,8 @@ def _case(name, env):
                                lambda d: d["categories"][0]["attributeSchema"][0]["code"] == "volume"),
         "ElectronicsAlternates": lambda: _electronics_alternates(buyer),
         "FoodProductInfo": lambda: _food_product_info(buyer),
+        "PartsByVin": lambda: _autoparts_case(buyer, "vin"),
+        "PartsByOeNumber": lambda: _autoparts_case(buyer, "number"),
     }
     # Built lazily: only the operation under test sets up its data.
     make = cases.get(name)
@@ -201,3 +203,34 @@ def _food_product_info(buyer):
             and d["foodProductInfo"][0]["unitPrice"] == "3.1500"
             and d["foodProductInfo"][0]["daysLeft"] == 250
             and d["foodProductInfo"][0]["bestBeforeSource"] == "LOT")
+
+
+def _autoparts_case(buyer, kind):
+    """The auto parts plugin enabled, the stocked SKU priced, fitted to a Lavida and carrying
+    a Toyota OE number; look it up by VIN or by the number typed with spaces."""
+    from django.db import connection
+
+    from core.catalog.models import Sku
+    from core.testing.factories import PriceListItemFactory
+    from plugins.autoparts import services as autoparts
+    from plugins.autoparts.vin import with_check_digit
+    from plugins.services import enable_plugin
+    from tenants.models import Tenant
+
+    enable_plugin(tenant=Tenant.objects.get(pk=connection.tenant.pk), name="autoparts")
+    sku = Sku.objects.get()
+    PriceListItemFactory(sku=sku, unit_price="88.00")
+    lavida = autoparts.create_vehicle(make="Volkswagen", model="Lavida", year_from=2018)
+    autoparts.add_fitment(vehicle=lavida, sku_code=sku.code, position="front")
+    autoparts.set_part_number(brand="Toyota", number="04465-33450", product_codes=[sku.product.code])
+    if kind == "vin":
+        return ({"vin": with_check_digit("LSVAB41Z0J2123456")}, token_for(buyer),
+                lambda d: d["autopartsPartsByVin"]["errors"] == []
+                and d["autopartsPartsByVin"]["decodedVin"]["modelYear"] == 2018
+                and d["autopartsPartsByVin"]["parts"][0]["skuCode"] == sku.code
+                and d["autopartsPartsByVin"]["parts"][0]["price"]["unitPrice"] == "88.0000"
+                and d["autopartsPartsByVin"]["parts"][0]["available"] == 100)
+    return ({"number": "04465 33450"}, token_for(buyer),
+            lambda d: d["autopartsPartsByNumber"]["errors"] == []
+            and d["autopartsPartsByNumber"]["parts"][0]["skuCode"] == sku.code
+            and d["autopartsPartsByNumber"]["parts"][0]["numbers"][0]["number"] == "04465-33450")
