@@ -61,6 +61,7 @@ def _case(name, env):
                                lambda d: d["categories"][0]["attributeSchema"][0]["code"] == "volume"),
         "ElectronicsAlternates": lambda: _electronics_alternates(buyer),
         "FoodProductInfo": lambda: _food_product_info(buyer),
+        "PharmaRecallTrace": lambda: _pharma_recall_trace(staff, buyer),
         "PartsByVin": lambda: _autoparts_case(buyer, "vin"),
         "PartsByOeNumber": lambda: _autoparts_case(buyer, "number"),
     }
@@ -234,3 +235,43 @@ def _autoparts_case(buyer, kind):
             lambda d: d["autopartsPartsByNumber"]["errors"] == []
             and d["autopartsPartsByNumber"]["parts"][0]["skuCode"] == sku.code
             and d["autopartsPartsByNumber"]["parts"][0]["numbers"][0]["number"] == "04465-33450")
+
+
+def _pharma_recall_trace(staff, buyer):
+    """The pharma plugin enabled; lot PH-1 of the stocked SKU received, ordered by the buyer
+    (FEFO takes PH-1) and shipped; the staff user traces the lot."""
+    import datetime
+
+    from django.db import connection
+
+    from core.catalog.models import Sku
+    from core.inventory.models import Stock
+    from core.orders import services
+    from core.orders.lines import LineInput
+    from core.testing.factories import PriceListItemFactory
+    from plugins.pharma.services import receive_batch, today
+    from plugins.services import enable_plugin
+    from tenants.models import Tenant
+
+    original = connection.tenant
+    enabled = enable_plugin(tenant=Tenant.objects.get(pk=original.pk), name="pharma")
+    connection.set_tenant(enabled)  # the order service runs the plugin's hooks for this copy
+    try:
+        stock = Stock.objects.select_related("sku", "warehouse").get()
+        PriceListItemFactory(sku=stock.sku, unit_price="9.50")
+        receive_batch(sku=stock.sku, warehouse=stock.warehouse, lot="PH-1",
+                      manufactured_on=today() - datetime.timedelta(days=30),
+                      expires_on=today() + datetime.timedelta(days=400), quantity=10)
+        order = services.place_order(dealer=buyer.dealer, user=buyer, lines=[LineInput(stock.sku.code, 4)],
+                                     channel="web", idempotency_key="pharma-op").order
+        services.ship(shipment=order.shipments.get(), user=staff, carrier="SF", tracking_number="SF-1")
+    finally:
+        connection.set_tenant(original)
+    sku_code = Sku.objects.get().code
+    return ({"lot": "PH-1", "skuCode": sku_code}, token_for(staff),
+            lambda d: d["pharmaRecallTrace"]["orderCount"] == 1
+            and d["pharmaRecallTrace"]["shippedQuantity"] == 4
+            and d["pharmaRecallTrace"]["rows"][0]["orderNumber"] == order.number
+            and d["pharmaRecallTrace"]["rows"][0]["dealerCode"] == buyer.dealer.code
+            and d["pharmaRecallTrace"]["rows"][0]["trackingNumber"] == "SF-1"
+            and d["pharmaRecallTrace"]["batches"][0]["onHand"] == 10)

@@ -1,0 +1,98 @@
+"""Orders racing for the last in-date units of a batch, on real concurrent connections."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from core.exceptions import DomainError
+from core.inventory.models import Stock
+from core.orders import services
+from core.orders.lines import LineInput
+from core.orders.models import Order
+from plugins.services import disable_plugin, enable_plugin
+
+from .conftest import build_pharmacy
+
+
+@pytest.fixture
+def pharma_committed(committed_db, tenant):
+    """The test tenant with the plugin enabled, committed (undone afterwards)."""
+    was_enabled = "pharma" in (tenant.modules or [])
+    enable_plugin(tenant=tenant, name="pharma")
+    connection.set_tenant(tenant)
+    try:
+        yield tenant
+    finally:
+        connection.set_schema_to_public()
+        if not was_enabled:
+            disable_plugin(tenant=tenant, name="pharma")
+        tenant.__dict__.pop("_plugin_settings_cache", None)
+
+
+def _race(n, target):
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def worker(i):
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except DomainError as exc:
+            results[i] = exc.errors[0].code if hasattr(exc, "errors") else exc.code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_racing_orders_never_over_reserve_a_batch(pharma_committed):
+    from plugins.pharma.models import Batch
+
+    tenant = pharma_committed
+    shop = build_pharmacy()
+    last = shop.receive("LAST", 5, 300)  # the only in-date units
+    shop.receive("OLD", 20, -10)  # the core's stock row says 25 are there
+    assert Stock.objects.get(sku=shop.sku).on_hand == 25
+
+    def buy(i):
+        connection.set_tenant(tenant)
+        services.place_order(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("AMOX-250", 2)],
+                             channel="web", idempotency_key=f"race-{i}")
+        return "ok"
+
+    results = _race(4, buy)
+    connection.set_tenant(tenant)
+    assert sorted(results) == ["EXPIRED_BATCH", "EXPIRED_BATCH", "ok", "ok"], results
+    last.refresh_from_db()
+    assert (last.on_hand, last.reserved) == (5, 4)
+    assert Batch.objects.get(lot="OLD").reserved == 0
+    assert Stock.objects.get(sku=shop.sku).reserved == 4
+    assert Order.objects.count() == 2
+
+
+def test_two_orders_for_the_last_units_one_wins(pharma_committed):
+    from plugins.pharma.models import Batch
+
+    tenant = pharma_committed
+    shop = build_pharmacy()
+    shop.receive("ONLY", 3, 300)
+
+    def buy(i):
+        connection.set_tenant(tenant)
+        services.place_order(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("AMOX-250", 3)],
+                             channel="web", idempotency_key=f"last-{i}")
+        return "ok"
+
+    results = _race(2, buy)
+    connection.set_tenant(tenant)
+    assert sorted(results) == ["INSUFFICIENT_STOCK", "ok"], results
+    batch = Batch.objects.get()
+    assert (batch.on_hand, batch.reserved) == (3, 3)
