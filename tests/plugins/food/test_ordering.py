@@ -263,7 +263,10 @@ def test_unit_price_and_case_price(drinks):
 
 def test_unit_price_derived_from_the_case_price_with_a_surcharge(drinks, plugin_tenant):
     """JUICE is priced per case of 12 only (60.00): a unit costs 60/12 = 5.00 + 5%."""
-    order = place(drinks, ("JUICE", 3, "each"), ("JUICE", 1, "case"))
+    from django.utils import translation
+
+    with translation.override("en"):
+        order = place(drinks, ("JUICE", 3, "each"), ("JUICE", 1, "case"))
     units, case = order.lines.order_by("position")
     assert units.unit_price == Decimal("5.2500") and order.subtotal == Decimal("75.75")
     assert units.price_source["plugins"] == [
@@ -355,3 +358,11 @@ def test_order_sql_does_not_grow_with_lines(drinks, plugin_tenant):
     with CaptureQueriesContext(connection) as large:
         place(drinks, *many, key="many")
     assert len(large) == len(small), "\n".join(q["sql"][:150] for q in large.captured_queries)
+
+
+def test_messages_in_chinese(drinks):
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(ValidationFailed) as exc:
+        place(drinks, ("FIZZ-LEMON", 24, "each"))
+    assert exc.value.errors[0].message == "FIZZ-LEMON 仅整箱销售：请订购 1 case。"
