@@ -152,3 +152,12 @@ def test_make_aliases():
         "Škoda",
         "斯柯达",
     ]
+
+
+def test_messages_are_translated():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        with pytest.raises(InvalidVin) as exc:
+            decode_vin("LSV123")
+    assert exc.value.message == "VIN 应为 17 位；此 VIN 为 6 位。"
