@@ -42,12 +42,17 @@ class Pharmacy:
     sku: Any
     price_list: Any
 
-    def receive(self, lot: str, quantity: int, expires_in: int, warehouse: Any = None, sku: Any = None):
+    def receive(
+        self, lot: str, quantity: int, expires_in: int, warehouse: Any = None, sku: Any = None
+    ):
         from plugins.pharma.services import receive_batch
 
         return receive_batch(
-            sku=sku or self.sku, warehouse=warehouse or self.east, lot=lot,
-            manufactured_on=days(min(expires_in, 0) - 400), expires_on=days(expires_in),
+            sku=sku or self.sku,
+            warehouse=warehouse or self.east,
+            lot=lot,
+            manufactured_on=days(min(expires_in, 0) - 400),
+            expires_on=days(expires_in),
             quantity=quantity,
         )
 
@@ -64,8 +69,13 @@ def build_pharmacy() -> Pharmacy:
     sku = SkuFactory(code="AMOX-250")
     item = PriceListItemFactory(sku=sku, unit_price=Decimal("10.00"))
     return Pharmacy(
-        east=east, west=west, dealer=dealer, buyer=DealerUserFactory(dealer=dealer),
-        staff=UserFactory(role="tenant_admin"), sku=sku, price_list=item.price_list,
+        east=east,
+        west=west,
+        dealer=dealer,
+        buyer=DealerUserFactory(dealer=dealer),
+        staff=UserFactory(role="tenant_admin"),
+        sku=sku,
+        price_list=item.price_list,
     )
 
 
@@ -85,8 +95,10 @@ def place(pharmacy):
 
     def run(lines, *, key="k1", channel="web", dealer=None, user=None):
         return services.place_order(
-            dealer=dealer or pharmacy.dealer, user=user or pharmacy.buyer,
-            lines=[LineInput(code, qty) for code, qty in lines], channel=channel,
+            dealer=dealer or pharmacy.dealer,
+            user=user or pharmacy.buyer,
+            lines=[LineInput(code, qty) for code, qty in lines],
+            channel=channel,
             idempotency_key=key,
         ).order
 

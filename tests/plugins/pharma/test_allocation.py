@@ -41,8 +41,15 @@ def test_fefo_takes_the_earliest_expiry_first_with_warehouse_order_as_tie_break(
     west, east = allocations[pharmacy.west.pk], allocations[pharmacy.east.pk]
     assert (west.quantity, west.data["batch"], west.data["batch_id"]) == (4, "L-FIRST", earliest.pk)
     assert west.data["expiry"] == days(150).isoformat()
-    assert [(e["lot"], e["quantity"]) for e in west.data["batches"]] == [("L-FIRST", 2), ("L-SOON-W", 2)]
-    assert (east.quantity, east.data["batch"], east.data["batch_id"]) == (3, "L-SOON-E", soon_east.pk)
+    assert [(e["lot"], e["quantity"]) for e in west.data["batches"]] == [
+        ("L-FIRST", 2),
+        ("L-SOON-W", 2),
+    ]
+    assert (east.quantity, east.data["batch"], east.data["batch_id"]) == (
+        3,
+        "L-SOON-E",
+        soon_east.pk,
+    )
     # The core's stock rows were reserved in step with the batches.
     stocks = {s.warehouse_id: s for s in Stock.objects.filter(sku=pharmacy.sku)}
     assert stocks[pharmacy.east.pk].reserved == 3 and stocks[pharmacy.west.pk].reserved == 4
@@ -62,7 +69,11 @@ def test_expired_batch_is_never_allocated(pharmacy, place):
     with pytest.raises(ValidationFailed) as exc:
         place([("AMOX-250", 5)])
     [error] = exc.value.errors
-    assert (error.code, error.field, error.params["available"]) == ("EXPIRED_BATCH", "lines.0.quantity", 3)
+    assert (error.code, error.field, error.params["available"]) == (
+        "EXPIRED_BATCH",
+        "lines.0.quantity",
+        3,
+    )
     assert not Order.objects.exists()
     assert set(Batch.objects.values_list("reserved", flat=True)) == {0}
     assert set(Stock.objects.values_list("reserved", flat=True)) == {0}
@@ -73,8 +84,9 @@ def test_expired_batch_is_never_allocated(pharmacy, place):
 
 
 def test_a_batch_expiring_today_is_still_in_date(pharmacy, place):
-    set_plugin_settings(tenant=connection.tenant, name="pharma",
-                        values={"min_remaining_shelf_life_days": 0})
+    set_plugin_settings(
+        tenant=connection.tenant, name="pharma", values={"min_remaining_shelf_life_days": 0}
+    )
     pharmacy.receive("TODAY", 2, 0)
     assert _batch_quantities(place([("AMOX-250", 2)])) == [("TODAY", 2)]
 
@@ -110,8 +122,9 @@ def test_plugin_level_default_minimum(pharmacy, place):
     pharmacy.receive("MID", 10, 60)
     with pytest.raises(ValidationFailed):
         place([("AMOX-250", 1)])
-    set_plugin_settings(tenant=connection.tenant, name="pharma",
-                        values={"min_remaining_shelf_life_days": 45})
+    set_plugin_settings(
+        tenant=connection.tenant, name="pharma", values={"min_remaining_shelf_life_days": 45}
+    )
     assert _batch_quantities(place([("AMOX-250", 1)], key="k2")) == [("MID", 1)]
 
 
@@ -210,12 +223,15 @@ def test_shipping_consumes_the_shipped_warehouses_batches(
         order = place([("AMOX-250", 8)])
     west_shipment = order.shipments.get(warehouse=pharmacy.west)
     with django_capture_on_commit_callbacks(execute=True):
-        orders.ship(shipment=west_shipment, user=pharmacy.staff, carrier="SF", tracking_number="SF1")
+        orders.ship(
+            shipment=west_shipment, user=pharmacy.staff, carrier="SF", tracking_number="SF1"
+        )
     west, east = Batch.objects.get(lot="W"), Batch.objects.get(lot="E")
     assert (west.on_hand, west.reserved) == (0, 0)
     assert (east.on_hand, east.reserved) == (10, 5)
     assert dict(BatchReservation.objects.values_list("batch__lot", "status")) == {
-        "W": "shipped", "E": "reserved",
+        "W": "shipped",
+        "E": "reserved",
     }
     # Delivered twice (a retried event): consumed once.
     from plugins.manager import hooks_for
@@ -227,7 +243,9 @@ def test_shipping_consumes_the_shipped_warehouses_batches(
     assert west.on_hand == 0
     east_shipment = order.shipments.get(warehouse=pharmacy.east)
     with django_capture_on_commit_callbacks(execute=True):
-        orders.ship(shipment=east_shipment, user=pharmacy.staff, carrier="SF", tracking_number="SF2")
+        orders.ship(
+            shipment=east_shipment, user=pharmacy.staff, carrier="SF", tracking_number="SF2"
+        )
     east.refresh_from_db()
     assert (east.on_hand, east.reserved) == (5, 0)
     for stock in Stock.objects.filter(sku=pharmacy.sku):
@@ -262,17 +280,22 @@ def test_returned_goods_go_back_to_their_batch(pharmacy, place, django_capture_o
     pharmacy.receive("A", 10, 300)
     with django_capture_on_commit_callbacks(execute=True):
         order = place([("AMOX-250", 4)])
-        orders.ship(shipment=order.shipments.get(), user=pharmacy.staff, carrier="SF",
-                    tracking_number="1")
+        orders.ship(
+            shipment=order.shipments.get(), user=pharmacy.staff, carrier="SF", tracking_number="1"
+        )
     line = order.lines.get()
     with django_capture_on_commit_callbacks(execute=True):
-        ret = orders.return_goods(order=order, user=pharmacy.staff,
-                                  items=[orders.ReturnRequest(line_id=line.pk, base_quantity=3)])
+        ret = orders.return_goods(
+            order=order,
+            user=pharmacy.staff,
+            items=[orders.ReturnRequest(line_id=line.pk, base_quantity=3)],
+        )
     batch = Batch.objects.get()
     assert batch.on_hand == 9
     from plugins.manager import hooks_for
 
-    hooks_for(connection.tenant).order_event(connection.tenant, "order.returned", order,
-                                             {"return_id": ret.pk})
+    hooks_for(connection.tenant).order_event(
+        connection.tenant, "order.returned", order, {"return_id": ret.pk}
+    )
     batch.refresh_from_db()
     assert batch.on_hand == 9 == Stock.objects.get(sku=pharmacy.sku).on_hand

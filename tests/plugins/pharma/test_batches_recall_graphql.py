@@ -60,8 +60,14 @@ def test_receiving_raises_the_core_stock_to_the_sum_of_batches(pharmacy):
 def test_receiving_refuses_bad_input(pharmacy, kwargs, code, field):
     from plugins.pharma.services import receive_batch
 
-    args = {"sku": pharmacy.sku, "warehouse": pharmacy.east, "lot": "L", "manufactured_on": days(-10),
-            "expires_on": days(300), "quantity": 5}
+    args = {
+        "sku": pharmacy.sku,
+        "warehouse": pharmacy.east,
+        "lot": "L",
+        "manufactured_on": days(-10),
+        "expires_on": days(300),
+        "quantity": 5,
+    }
     args.update(kwargs)
     if args["expires_on"] == "made":
         args["expires_on"] = args["manufactured_on"]
@@ -86,24 +92,44 @@ def test_database_constraints_guard_batches(pharmacy):
         with pytest.raises(IntegrityError), transaction.atomic():
             Batch.objects.filter(pk=batch.pk).update(**change)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Batch.objects.create(sku=pharmacy.sku, warehouse=pharmacy.east, lot="A",
-                             manufactured_on=days(-1), expires_on=days(9))
+        Batch.objects.create(
+            sku=pharmacy.sku,
+            warehouse=pharmacy.east,
+            lot="A",
+            manufactured_on=days(-1),
+            expires_on=days(9),
+        )
 
 
 def test_staff_receive_a_batch_through_graphql(pharmacy, plugin_client):
-    variables = {"sku": "AMOX-250", "wh": "EAST", "lot": "G-1", "made": days(-30).isoformat(),
-                 "exp": days(400).isoformat(), "qty": 24}
+    variables = {
+        "sku": "AMOX-250",
+        "wh": "EAST",
+        "lot": "G-1",
+        "made": days(-30).isoformat(),
+        "exp": days(400).isoformat(),
+        "qty": 24,
+    }
     status, body = plugin_client.graphql(RECEIVE, variables, user=pharmacy.staff)
     assert status == 200, body
     assert body["data"]["pharmaReceiveBatch"] == {
-        "batch": {"lot": "G-1", "onHand": 24, "reserved": 0, "available": 24,
-                  "expiresOn": days(400).isoformat(), "warehouseCode": "EAST", "skuCode": "AMOX-250",
-                  "isExpired": False},
+        "batch": {
+            "lot": "G-1",
+            "onHand": 24,
+            "reserved": 0,
+            "available": 24,
+            "expiresOn": days(400).isoformat(),
+            "warehouseCode": "EAST",
+            "skuCode": "AMOX-250",
+            "isExpired": False,
+        },
         "errors": [],
     }
     assert Stock.objects.get(sku=pharmacy.sku, warehouse=pharmacy.east).on_hand == 24
     status, body = plugin_client.graphql(RECEIVE, {**variables, "wh": "NOPE"}, user=pharmacy.staff)
-    assert body["data"]["pharmaReceiveBatch"]["errors"] == [{"field": "warehouseCode", "code": "NOT_FOUND"}]
+    assert body["data"]["pharmaReceiveBatch"]["errors"] == [
+        {"field": "warehouseCode", "code": "NOT_FOUND"}
+    ]
     status, body = plugin_client.graphql(RECEIVE, variables, user=pharmacy.buyer)
     assert body["data"]["pharmaReceiveBatch"] is None and body["errors"]
     assert Batch.objects.get().on_hand == 24
@@ -114,21 +140,36 @@ def test_batches_and_licences_through_graphql(pharmacy, plugin_client):
     pharmacy.receive("SOON", 5, 100, warehouse=pharmacy.west)
     pharmacy.receive("GONE", 5, -3)
     status, body = plugin_client.graphql(BATCHES, {"sku": "AMOX-250"}, user=pharmacy.staff)
-    assert [(b["lot"], b["isExpired"], b["daysToExpiry"]) for b in body["data"]["pharmaBatches"]] == [
-        ("GONE", True, -3), ("SOON", False, 100), ("LATE", False, 400),
+    assert [
+        (b["lot"], b["isExpired"], b["daysToExpiry"]) for b in body["data"]["pharmaBatches"]
+    ] == [
+        ("GONE", True, -3),
+        ("SOON", False, 100),
+        ("LATE", False, 400),
     ]
     status, body = plugin_client.graphql(BATCHES, {"sku": "AMOX-250"}, user=pharmacy.buyer)
     assert body["data"]["pharmaBatches"] is None  # staff only
 
     gsp = LicenceType.objects.get(code="GSP")
-    DealerLicence.objects.create(dealer=pharmacy.dealer, licence_type=gsp, number="GSP-1",
-                                 valid_from=days(-100), expires_on=days(-1))
+    DealerLicence.objects.create(
+        dealer=pharmacy.dealer,
+        licence_type=gsp,
+        number="GSP-1",
+        valid_from=days(-100),
+        expires_on=days(-1),
+    )
     other = DealerFactory()
-    DealerLicence.objects.create(dealer=other, licence_type=gsp, number="GSP-2",
-                                 valid_from=days(-100), expires_on=days(100))
+    DealerLicence.objects.create(
+        dealer=other, licence_type=gsp, number="GSP-2", valid_from=days(-100), expires_on=days(100)
+    )
     status, body = plugin_client.graphql(LICENCES, user=pharmacy.buyer)
     assert body["data"]["pharmaMyLicences"] == [
-        {"number": "GSP-1", "licenceType": "GSP", "isValid": False, "expiresOn": days(-1).isoformat()}
+        {
+            "number": "GSP-1",
+            "licenceType": "GSP",
+            "isValid": False,
+            "expiresOn": days(-1).isoformat(),
+        }
     ]
 
 
@@ -145,8 +186,12 @@ def recalled(pharmacy, place, django_capture_on_commit_callbacks):
         shipped = place([("AMOX-250", 6)], key="a")  # 4 east + 2 west of R-1
     with django_capture_on_commit_callbacks(execute=True):
         for shipment in shipped.shipments.order_by("pk"):
-            orders.ship(shipment=shipment, user=pharmacy.staff, carrier="SF",
-                        tracking_number=f"SF{shipment.pk}")
+            orders.ship(
+                shipment=shipment,
+                user=pharmacy.staff,
+                carrier="SF",
+                tracking_number=f"SF{shipment.pk}",
+            )
     with django_capture_on_commit_callbacks(execute=True):
         open_order = place([("AMOX-250", 3)], key="b", dealer=second, user=second_buyer)
     with django_capture_on_commit_callbacks(execute=True):
@@ -160,7 +205,9 @@ def test_recall_trace_finds_every_order_dealer_and_shipment(recalled):
     shipped, open_order, cancelled, second = recalled
     trace = selectors.recall_trace(lot="R-1")
     assert len(trace.batches) == 2
-    rows = [(r.order_number, r.dealer_code, r.warehouse_code, r.quantity, r.state) for r in trace.rows]
+    rows = [
+        (r.order_number, r.dealer_code, r.warehouse_code, r.quantity, r.state) for r in trace.rows
+    ]
     assert (shipped.number, shipped.dealer.code, "EAST", 4, "shipped") in rows
     assert (shipped.number, shipped.dealer.code, "WEST", 2, "shipped") in rows
     assert (open_order.number, second.code, "WEST", 3, "reserved") in rows
@@ -168,7 +215,9 @@ def test_recall_trace_finds_every_order_dealer_and_shipment(recalled):
     assert trace.orders == 4 and trace.dealers == 2
     assert trace.shipped_quantity == 6
     assert all(r.lot == "R-1" for r in trace.rows)
-    east_row = next(r for r in trace.rows if r.order_number == shipped.number and r.warehouse_code == "EAST")
+    east_row = next(
+        r for r in trace.rows if r.order_number == shipped.number and r.warehouse_code == "EAST"
+    )
     assert east_row.shipment_status == "shipped" and east_row.tracking_number.startswith("SF")
     assert selectors.recall_trace(lot="NOPE").rows == []
     assert selectors.recall_trace(lot="R-1", sku_code="OTHER-SKU").batches == []
@@ -206,8 +255,12 @@ def test_recall_trace_exports_from_the_console(recalled, pharmacy, plugin_client
     assert values[0][:2] == ["批号", "R-1"]
     assert values[3][0] == "订单" and len(values) == 4 + 5
 
-    assert plugin_client.get("/console/plugins/pharma/recall/export.pdf",
-                             data={"lot": "R-1"}).status_code == 400
+    assert (
+        plugin_client.get(
+            "/console/plugins/pharma/recall/export.pdf", data={"lot": "R-1"}
+        ).status_code
+        == 400
+    )
 
 
 def test_console_pages_are_for_staff(pharmacy, plugin_client):
@@ -229,10 +282,17 @@ def test_expiry_page_warns_about_expiring_batches(pharmacy, plugin_client):
 def test_admin_receives_a_batch_through_the_service(pharmacy, plugin_client):
     admin_user = UserFactory(role="tenant_admin", is_staff=True, is_superuser=True)
     plugin_client.client.force_login(admin_user)
-    response = plugin_client.client.post("/admin/pharma/batch/add/", {
-        "sku": pharmacy.sku.pk, "warehouse": pharmacy.west.pk, "lot": "ADM-1",
-        "manufactured_on": days(-5).isoformat(), "expires_on": days(500).isoformat(), "quantity": 7,
-    })
+    response = plugin_client.client.post(
+        "/admin/pharma/batch/add/",
+        {
+            "sku": pharmacy.sku.pk,
+            "warehouse": pharmacy.west.pk,
+            "lot": "ADM-1",
+            "manufactured_on": days(-5).isoformat(),
+            "expires_on": days(500).isoformat(),
+            "quantity": 7,
+        },
+    )
     connection.set_tenant(plugin_client.tenant)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Batch.objects.get(lot="ADM-1").on_hand == 7
@@ -263,12 +323,23 @@ def test_disabled_tenant_runs_no_hook_and_gets_no_data(
     shop = build_pharmacy()
     # Only expired stock, no licence, a controlled category: the plugin would refuse all of it.
     Stock.objects.create(sku=shop.sku, warehouse=shop.east, on_hand=10)
-    Batch.objects.create(sku=shop.sku, warehouse=shop.east, lot="X", manufactured_on=days(-900),
-                         expires_on=days(-5), on_hand=10)
+    Batch.objects.create(
+        sku=shop.sku,
+        warehouse=shop.east,
+        lot="X",
+        manufactured_on=days(-900),
+        expires_on=days(-5),
+        on_hand=10,
+    )
     hooks = get_manager().hooks_for(plugin_disabled_tenant)
     assert not hooks.has("choose_allocation") and not hooks.has("validate_order_lines")
-    placed = orders.place_order(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("AMOX-250", 4)],
-                                channel="web", idempotency_key="off")
+    placed = orders.place_order(
+        dealer=shop.dealer,
+        user=shop.buyer,
+        lines=[LineInput("AMOX-250", 4)],
+        channel="web",
+        idempotency_key="off",
+    )
     allocation = placed.order.lines.get().allocations.get()
     assert allocation.data == {}  # the core allocated it; no batch was touched
     assert Batch.objects.get().reserved == 0
@@ -277,13 +348,27 @@ def test_disabled_tenant_runs_no_hook_and_gets_no_data(
         (BATCHES, {"sku": "AMOX-250"}, "pharmaBatches"),
         (LICENCES, None, "pharmaMyLicences"),
         (TRACE, {"lot": "X"}, "pharmaRecallTrace"),
-        (RECEIVE, {"sku": "AMOX-250", "wh": "EAST", "lot": "Y", "made": days(-1).isoformat(),
-                   "exp": days(99).isoformat(), "qty": 1}, "pharmaReceiveBatch"),
+        (
+            RECEIVE,
+            {
+                "sku": "AMOX-250",
+                "wh": "EAST",
+                "lot": "Y",
+                "made": days(-1).isoformat(),
+                "exp": days(99).isoformat(),
+                "qty": 1,
+            },
+            "pharmaReceiveBatch",
+        ),
     ]:
         status, body = plugin_disabled_client.graphql(query, variables, user=shop.staff)
         assert_plugin_disabled(body, field)
     assert not Batch.objects.filter(lot="Y").exists()
     plugin_disabled_client.client.force_login(shop.staff)
     assert plugin_disabled_client.get("/console/plugins/pharma/recall/").status_code == 404
-    assert plugin_disabled_client.get("/console/plugins/pharma/recall/export.csv",
-                                      data={"lot": "X"}).status_code == 404
+    assert (
+        plugin_disabled_client.get(
+            "/console/plugins/pharma/recall/export.csv", data={"lot": "X"}
+        ).status_code
+        == 404
+    )

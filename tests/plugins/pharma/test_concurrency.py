@@ -64,8 +64,13 @@ def test_racing_orders_never_over_reserve_a_batch(pharma_committed):
 
     def buy(i):
         connection.set_tenant(tenant)
-        services.place_order(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("AMOX-250", 2)],
-                             channel="web", idempotency_key=f"race-{i}")
+        services.place_order(
+            dealer=shop.dealer,
+            user=shop.buyer,
+            lines=[LineInput("AMOX-250", 2)],
+            channel="web",
+            idempotency_key=f"race-{i}",
+        )
         return "ok"
 
     results = _race(4, buy)
@@ -87,8 +92,13 @@ def test_two_orders_for_the_last_units_one_wins(pharma_committed):
 
     def buy(i):
         connection.set_tenant(tenant)
-        services.place_order(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("AMOX-250", 3)],
-                             channel="web", idempotency_key=f"last-{i}")
+        services.place_order(
+            dealer=shop.dealer,
+            user=shop.buyer,
+            lines=[LineInput("AMOX-250", 3)],
+            channel="web",
+            idempotency_key=f"last-{i}",
+        )
         return "ok"
 
     results = _race(2, buy)

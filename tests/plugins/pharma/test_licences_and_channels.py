@@ -32,8 +32,12 @@ def rx(pharmacy):
     narcotics = CategoryFactory(name="Narcotics")
     licence = LicenceType.objects.get(code="DRUG_DISTRIBUTION")
     permit = LicenceType.objects.get(code="CONTROLLED")
-    ControlledCategory.objects.create(category=prescription, kind="prescription", required_licence=licence)
-    ControlledCategory.objects.create(category=narcotics, kind="controlled", required_licence=permit)
+    ControlledCategory.objects.create(
+        category=prescription, kind="prescription", required_licence=licence
+    )
+    ControlledCategory.objects.create(
+        category=narcotics, kind="controlled", required_licence=permit
+    )
     pharmacy.sku.product.category = antibiotics
     pharmacy.sku.product.save()
     morphine = SkuFactory(code="MORPH-10", product=ProductFactory(category=narcotics))
@@ -51,7 +55,9 @@ def _codes(exc):
 
 def test_plugin_enabled_created_the_usual_licence_types(plugin_tenant):
     assert set(LicenceType.objects.values_list("code", flat=True)) >= {
-        "DRUG_DISTRIBUTION", "GSP", "CONTROLLED",
+        "DRUG_DISTRIBUTION",
+        "GSP",
+        "CONTROLLED",
     }
 
 
@@ -68,8 +74,13 @@ def test_unlicensed_dealer_is_refused_per_line_and_nothing_is_reserved(pharmacy,
 
 def test_expired_licence_and_licence_of_the_wrong_type(pharmacy, rx, place):
     licence, permit = rx
-    DealerLicence.objects.create(dealer=pharmacy.dealer, licence_type=licence, number="RX-1",
-                                 valid_from=days(-800), expires_on=days(-1))
+    DealerLicence.objects.create(
+        dealer=pharmacy.dealer,
+        licence_type=licence,
+        number="RX-1",
+        valid_from=days(-800),
+        expires_on=days(-1),
+    )
     with pytest.raises(ValidationFailed) as exc:
         place([("AMOX-250", 2), ("MORPH-10", 1)])
     assert _codes(exc) == [("LICENCE_EXPIRED", "lines.0.sku"), ("LICENCE_REQUIRED", "lines.1.sku")]
@@ -78,18 +89,33 @@ def test_expired_licence_and_licence_of_the_wrong_type(pharmacy, rx, place):
 
 def test_valid_licences_let_the_order_through(pharmacy, rx, place):
     licence, permit = rx
-    DealerLicence.objects.create(dealer=pharmacy.dealer, licence_type=licence, number="RX-2",
-                                 valid_from=days(-10), expires_on=days(0))  # valid through today
-    DealerLicence.objects.create(dealer=pharmacy.dealer, licence_type=permit, number="CS-2",
-                                 valid_from=days(-10), expires_on=days(300))
+    DealerLicence.objects.create(
+        dealer=pharmacy.dealer,
+        licence_type=licence,
+        number="RX-2",
+        valid_from=days(-10),
+        expires_on=days(0),
+    )  # valid through today
+    DealerLicence.objects.create(
+        dealer=pharmacy.dealer,
+        licence_type=permit,
+        number="CS-2",
+        valid_from=days(-10),
+        expires_on=days(300),
+    )
     order = place([("AMOX-250", 2), ("MORPH-10", 1)])
     assert order.status == "allocated"
 
 
 def test_licence_not_yet_valid_is_no_licence(pharmacy, rx, place):
     licence, _permit = rx
-    DealerLicence.objects.create(dealer=pharmacy.dealer, licence_type=licence, number="RX-3",
-                                 valid_from=days(5), expires_on=days(300))
+    DealerLicence.objects.create(
+        dealer=pharmacy.dealer,
+        licence_type=licence,
+        number="RX-3",
+        valid_from=days(5),
+        expires_on=days(300),
+    )
     with pytest.raises(ValidationFailed) as exc:
         place([("AMOX-250", 2)])
     assert _codes(exc) == [("LICENCE_REQUIRED", "lines.0.sku")]
@@ -101,9 +127,7 @@ def test_uncontrolled_products_need_no_licence(pharmacy, place):
 
 
 # --- channels -------------------------------------------------------------------------
-def test_graphql_place_order_reports_licence_and_expiry_codes(
-    pharmacy, rx, plugin_client
-):
+def test_graphql_place_order_reports_licence_and_expiry_codes(pharmacy, rx, plugin_client):
     status, body = plugin_client.graphql(
         PLACE, {"lines": [{"sku": "MORPH-10", "quantity": 1}], "key": "g1"}, user=pharmacy.buyer
     )
@@ -113,8 +137,13 @@ def test_graphql_place_order_reports_licence_and_expiry_codes(
         ("LICENCE_REQUIRED", "lines.0.sku")
     ]
     licence, permit = rx
-    DealerLicence.objects.create(dealer=pharmacy.dealer, licence_type=permit, number="CS-9",
-                                 valid_from=days(-1), expires_on=days(100))
+    DealerLicence.objects.create(
+        dealer=pharmacy.dealer,
+        licence_type=permit,
+        number="CS-9",
+        valid_from=days(-1),
+        expires_on=days(100),
+    )
     Batch.objects.filter(lot="MO-1").update(expires_on=days(-1))
     status, body = plugin_client.graphql(
         PLACE, {"lines": [{"sku": "MORPH-10", "quantity": 1}], "key": "g2"}, user=pharmacy.buyer
@@ -132,17 +161,27 @@ def test_graphql_place_order_reports_licence_and_expiry_codes(
 
 def test_quick_order_applies_the_rules(pharmacy, rx):
     with pytest.raises(ValidationFailed) as exc:
-        channels.place_quick_order(dealer=pharmacy.dealer, user=pharmacy.buyer,
-                                   text="AMOX-250 2", idempotency_key="q1")
+        channels.place_quick_order(
+            dealer=pharmacy.dealer, user=pharmacy.buyer, text="AMOX-250 2", idempotency_key="q1"
+        )
     assert _codes(exc) == [("LICENCE_REQUIRED", "lines.0.sku")]
     licence, _permit = rx
-    DealerLicence.objects.create(dealer=pharmacy.dealer, licence_type=licence, number="RX-Q",
-                                 valid_from=days(-1), expires_on=days(100))
+    DealerLicence.objects.create(
+        dealer=pharmacy.dealer,
+        licence_type=licence,
+        number="RX-Q",
+        valid_from=days(-1),
+        expires_on=days(100),
+    )
     pharmacy.receive("AM-0", 5, 120)  # expires before AM-1: taken first
-    placed = channels.place_quick_order(dealer=pharmacy.dealer, user=pharmacy.buyer,
-                                        text="AMOX-250 7", idempotency_key="q2")
+    placed = channels.place_quick_order(
+        dealer=pharmacy.dealer, user=pharmacy.buyer, text="AMOX-250 7", idempotency_key="q2"
+    )
     allocation = placed.order.lines.get().allocations.get()
-    assert [(e["lot"], e["quantity"]) for e in allocation.data["batches"]] == [("AM-0", 5), ("AM-1", 2)]
+    assert [(e["lot"], e["quantity"]) for e in allocation.data["batches"]] == [
+        ("AM-0", 5),
+        ("AM-1", 2),
+    ]
 
 
 def _sheet(rows):
@@ -158,17 +197,31 @@ def _sheet(rows):
 
 def test_sheet_upload_applies_the_rules(pharmacy, rx):
     licence, _permit = rx
-    DealerLicence.objects.create(dealer=pharmacy.dealer, licence_type=licence, number="RX-S",
-                                 valid_from=days(-1), expires_on=days(100))
+    DealerLicence.objects.create(
+        dealer=pharmacy.dealer,
+        licence_type=licence,
+        number="RX-S",
+        valid_from=days(-1),
+        expires_on=days(100),
+    )
     Batch.objects.filter(lot="AM-1").update(expires_on=days(30))  # below the 90-day minimum
     with pytest.raises(ValidationFailed) as exc:
-        channels.place_sheet_order(dealer=pharmacy.dealer, user=pharmacy.buyer, filename="o.xlsx",
-                                   content=_sheet([["AMOX-250", 4, ""]]), idempotency_key="s1")
+        channels.place_sheet_order(
+            dealer=pharmacy.dealer,
+            user=pharmacy.buyer,
+            filename="o.xlsx",
+            content=_sheet([["AMOX-250", 4, ""]]),
+            idempotency_key="s1",
+        )
     assert _codes(exc) == [("SHELF_LIFE_TOO_SHORT", "lines.0.quantity")]
     assert Batch.objects.get(lot="AM-1").reserved == 0
     Batch.objects.filter(lot="AM-1").update(expires_on=days(300))
-    placed = channels.place_sheet_order(dealer=pharmacy.dealer, user=pharmacy.buyer,
-                                        filename="o.xlsx", content=_sheet([["AMOX-250", 4, ""]]),
-                                        idempotency_key="s2")
+    placed = channels.place_sheet_order(
+        dealer=pharmacy.dealer,
+        user=pharmacy.buyer,
+        filename="o.xlsx",
+        content=_sheet([["AMOX-250", 4, ""]]),
+        idempotency_key="s2",
+    )
     assert placed.order.channel == "import"
     assert Batch.objects.get(lot="AM-1").reserved == 4
