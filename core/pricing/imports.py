@@ -17,7 +17,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from core.exceptions import DomainError, ValidationFailed
-from core.imports.spec import DECIMAL, INTEGER, ApplyResult, Column, ImportKind, Row, RowError, RowErrors
+from core.imports.spec import (
+    DECIMAL,
+    INTEGER,
+    ApplyResult,
+    Column,
+    ImportKind,
+    Row,
+    RowError,
+    RowErrors,
+)
 
 from .models import PriceList, PriceListItem
 from .services import PriceInput, upsert_prices, validate_prices
