@@ -243,7 +243,9 @@ def load_demo_data() -> None:
     )
     base_list = PriceList.objects.filter(kind="base", is_active=True).order_by("pk").first()
     if base_list is None:
-        base_list = PriceList.objects.create(code="BASE", name="Base", kind="base", currency="CNY")
+        base_list, _created = PriceList.objects.get_or_create(
+            code="BASE", defaults={"name": "Base", "kind": "base", "currency": "CNY"}
+        )
     warehouses = list(Warehouse.objects.filter(code__in=["SH", "CD"]))
     today = timezone.localdate()
     for code, (body, size, policy, minimum, shelf_life, price) in DEMO.items():
