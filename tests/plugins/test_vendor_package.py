@@ -86,7 +86,7 @@ def test_the_example_is_discovered_checked_and_runs_for_its_tenant_only(on_path,
         "dinghuo_example_vendor.plugin",
         "dinghuo-example-vendor 0.1.0",
     )
-    assert manager.django_apps() == ["dinghuo_example_vendor.apps.ExampleVendorConfig"]
+    assert "dinghuo_example_vendor.apps.ExampleVendorConfig" in manager.django_apps()  # with the built-ins
     first, second = two_tenants([], [])
     enable_plugin(tenant=first, name="example_vendor", manager=manager)
     assert [f.field for f in manager.hooks_for(first).search_filters(first)] == [
@@ -100,7 +100,7 @@ def test_the_template_package_installs_and_passes_the_checks(on_path):
     on_path("template")
     manager = DinghuoPluginManager()
     assert "my_plugin" in manager.discover()
-    assert manager.django_apps() == ["dinghuo_plugin_template.apps.MyPluginConfig"]
+    assert "dinghuo_plugin_template.apps.MyPluginConfig" in manager.django_apps()
 
 
 def test_the_example_vendors_own_suite_passes_with_its_app_in_tenant_schemas(
