@@ -61,7 +61,23 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
+            _end_other_sessions()
             teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+
+
+def _end_other_sessions() -> None:
+    """Before the test database is dropped: end sessions other processes (a worker,
+    a live server still shutting down) or pooled connections still hold on it."""
+    from django.db import connections
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connections.close_all()
+    if getattr(connection, "pool", None) is not None:
+        connection.close_pool()
 
 
 def _provision(subdomain: str, name: str, modules=()):

@@ -18,7 +18,12 @@ def _shared_only_leaf() -> tuple[str, str]:
     from django.conf import settings
     from django.db.migrations.loader import MigrationLoader
 
-    tenant_labels = {apps.get_app_config(a.rsplit(".", 1)[-1]).label for a in settings.TENANT_APPS}
+    tenant_apps = set(settings.TENANT_APPS)
+    tenant_labels = {
+        cfg.label for cfg in apps.get_app_configs()
+        # An entry is a module path or an AppConfig class path.
+        if cfg.name in tenant_apps or f"{type(cfg).__module__}.{type(cfg).__name__}" in tenant_apps
+    }
     graph = MigrationLoader(None, ignore_no_migrations=True).graph
     leaves = [k for k in graph.leaf_nodes() if k[0] not in tenant_labels]
     assert leaves, "the tenants app always has migrations"
