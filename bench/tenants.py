@@ -39,7 +39,11 @@ def _tenant_migration_count() -> int:
     from django.conf import settings
     from django.db.migrations.loader import MigrationLoader
 
-    labels = {apps.get_app_config(a.rsplit(".", 1)[-1]).label for a in settings.TENANT_APPS}
+    tenant_apps = set(settings.TENANT_APPS)  # module paths or AppConfig class paths
+    labels = {
+        cfg.label for cfg in apps.get_app_configs()
+        if cfg.name in tenant_apps or f"{type(cfg).__module__}.{type(cfg).__name__}" in tenant_apps
+    }
     loader = MigrationLoader(None, ignore_no_migrations=True)
     return sum(1 for app_label, _name in loader.disk_migrations if app_label in labels)
 
