@@ -21,7 +21,7 @@ NAME = "autoparts"
 
 @hookimpl
 def django_apps() -> list[str]:
-    return ["plugins.autoparts.apps.AutopartsConfig"]
+    return ["plugins.autoparts"]  # its AppConfig (label "autoparts") is found in apps.py
 
 
 @hookimpl
