@@ -19,7 +19,7 @@ NAME = "electronics"
 
 @hookimpl
 def django_apps() -> list[str]:
-    return ["plugins.electronics.apps.ElectronicsConfig"]
+    return ["plugins.electronics"]
 
 
 @hookimpl
