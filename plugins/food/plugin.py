@@ -20,7 +20,7 @@ from .rules import ERROR_CODES, NAME
 
 @hookimpl
 def django_apps() -> list[str]:
-    return ["plugins.food.apps.FoodConfig"]
+    return ["plugins.food"]
 
 
 @hookimpl
