@@ -163,14 +163,22 @@ def _caller(info, scope: str = "orders:write"):
     return require_user(info), None
 
 
+def _pk(global_id: str, type_name: str, field: str, message: str) -> str:
+    """The primary key in a Relay ID of ``type_name``, or ``NOT_FOUND`` naming ``field``."""
+    try:
+        found_type, pk = from_global_id(global_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise NotFound(message, field=field) from exc
+    if found_type != type_name or not pk:
+        raise NotFound(message, field=field)
+    return pk
+
+
 def _dealer(info, dealer_id: str | None) -> Dealer:
     user, key = _caller(info)
     if dealer_id:
-        try:
-            type_name, pk = from_global_id(dealer_id)
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise NotFound(_("Unknown dealer."), field="dealerId") from exc
-        dealer = selectors.visible_dealers(user, key).filter(pk=pk).first() if type_name == "Dealer" else None
+        pk = _pk(dealer_id, "Dealer", "dealerId", _("Unknown dealer."))
+        dealer = selectors.visible_dealers(user, key).filter(pk=pk).first()
         if dealer is None:
             raise NotFound(_("Unknown dealer."), field="dealerId")
         return dealer
@@ -195,11 +203,8 @@ def _order(info, order_id: str, *, staff: bool = False) -> Order:
     user, key = _caller(info)
     if staff and key is None and not user.is_staff_role:
         raise PermissionDenied(_("Only staff can do this."))
-    try:
-        type_name, pk = from_global_id(order_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise NotFound(_("Unknown order."), field="orderId") from exc
-    order = selectors.orders_visible_to(user, key).filter(pk=pk).first() if type_name == "Order" else None
+    pk = _pk(order_id, "Order", "orderId", _("Unknown order."))
+    order = selectors.orders_visible_to(user, key).filter(pk=pk).first()
     if order is None:
         raise NotFound(_("Unknown order."), field="orderId")
     return order
@@ -419,11 +424,8 @@ def _shipment(info, shipment_id: str) -> Shipment:
     user, key = _caller(info)
     if key is None and not user.is_staff_role:
         raise PermissionDenied(_("Only staff can do this."))
-    try:
-        type_name, pk = from_global_id(shipment_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise NotFound(_("Unknown shipment."), field="shipmentId") from exc
-    shipment = Shipment.objects.filter(pk=pk).first() if type_name == "Shipment" else None
+    pk = _pk(shipment_id, "Shipment", "shipmentId", _("Unknown shipment."))
+    shipment = Shipment.objects.filter(pk=pk).first()
     if shipment is None:
         raise NotFound(_("Unknown shipment."), field="shipmentId")
     return shipment
