@@ -228,11 +228,8 @@ def database_url_for_subprocess() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, tenant, other_tenant):
-    """A real Celery worker process on the test database and this run's broker.
-
-    Tests that use it must commit what the worker should see (``committed_db``).
-    """
+def _celery_worker_session(django_db_setup, tenant, other_tenant):
+    """One real Celery worker process for the run (see ``celery_worker_process``)."""
     import subprocess
     import sys
     import time
@@ -262,3 +259,28 @@ def celery_worker_process(django_db_setup, tenant, other_tenant):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def celery_worker_process(_celery_worker_session):
+    """A real Celery worker process on the test database and this run's broker.
+
+    Tests that use it must commit what the worker should see (``committed_db``).
+    Messages earlier tests left queued (indexing and outbox work for data that
+    is gone) are purged first, so the test waits only for its own tasks.
+    """
+    import time
+
+    from config.celery import app
+    from tenants.tasks import ping
+
+    app.control.purge()
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            ping.delay().get(timeout=10)
+            break
+        except Exception:  # noqa: BLE001 - still finishing the task it had in hand
+            if _celery_worker_session.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("The Celery worker does not answer") from None
+    return _celery_worker_session

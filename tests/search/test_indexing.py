@@ -29,6 +29,7 @@ def _wait(predicate, seconds: float = 30.0) -> bool:
 @pytest.mark.usefixtures("committed_db")
 def test_an_edit_becomes_searchable_through_the_worker(celery_worker_process, tenant, other_tenant):
     connection.set_tenant(tenant)
+    SearchDocument.objects.all().delete()  # what earlier worker tests' products left in the index
     with transaction.atomic():
         sku = SkuFactory(product__name="维生素C泡腾片")
         StockFactory(sku=sku, on_hand=5)
