@@ -45,21 +45,19 @@ def record_many(events: Iterable[PendingEvent]) -> None:
 
 
 def _schedule_relay() -> None:
-    # One relay per transaction is enough: it drains everything unpublished.
-    conn = connection
-    if getattr(conn, "_dinghuo_relay_scheduled", False) and conn.in_atomic_block:
+    """Send the relay once the transaction commits; one per transaction is enough (it
+    drains everything unpublished). Nothing is sent for a transaction rolled back."""
+    if connection.in_atomic_block and any(entry[1] is _send_relay for entry in connection.run_on_commit):
         return
-    conn._dinghuo_relay_scheduled = True
+    transaction.on_commit(_send_relay)
 
-    def send():
-        conn._dinghuo_relay_scheduled = False
-        from .tasks import relay_outbox
 
-        try:
-            relay_outbox.delay()
-        except Exception:  # noqa: BLE001 - the periodic relay picks the events up later
-            import logging
+def _send_relay() -> None:
+    from .tasks import relay_outbox
 
-            logging.getLogger(__name__).warning("Could not enqueue the outbox relay", exc_info=True)
+    try:
+        relay_outbox.delay()
+    except Exception:  # noqa: BLE001 - the periodic relay picks the events up later
+        import logging
 
-    transaction.on_commit(send)
+        logging.getLogger(__name__).warning("Could not enqueue the outbox relay", exc_info=True)

@@ -31,3 +31,4 @@ def test_events_of_an_order_are_published_in_sequence(celery_worker_process, ten
     assert all(published), "the relay did not publish every event"
     assert published == sorted(published)
     connection.set_schema_to_public()
+
