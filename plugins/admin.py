@@ -11,6 +11,8 @@ from typing import Any
 
 from django.contrib import admin
 
+from .manager import enabled_modules
+
 
 class PluginModelAdmin(admin.ModelAdmin):
     """A ``ModelAdmin`` shown only to tenants that enabled ``plugin_name``."""
@@ -19,9 +21,7 @@ class PluginModelAdmin(admin.ModelAdmin):
 
     def plugin_enabled(self, request: Any) -> bool:
         tenant = getattr(request, "tenant", None)
-        return bool(self.plugin_name) and self.plugin_name in (
-            getattr(tenant, "modules", None) or ()
-        )
+        return bool(self.plugin_name) and self.plugin_name in enabled_modules(tenant)
 
     def has_module_permission(self, request: Any) -> bool:
         return self.plugin_enabled(request) and super().has_module_permission(request)

@@ -227,7 +227,11 @@ def validate_order_lines(context: OrderContext, lines: list[OrderLine]) -> list[
     ``expand_order_lines`` and the core's own checks, before prices are
     resolved and before anything is reserved; all enabled plugins are called.
     Any error refuses the whole order (nothing reserved) and is returned to
-    the client per line.
+    the client per line. Also called, after ``expand_order_lines``, before
+    anything is submitted, with ``context.preview`` true: by the quick-order
+    preview (the error is shown on its line) and by the cart (add, scan, set
+    a line: the addition is refused); a plugin may then also report what only
+    its allocation would find, reading without locks.
 
     Arguments: ``context``: :class:`plugins.types.OrderContext`; ``lines``:
     the order's lines, with ``quantity`` in base units.
@@ -249,7 +253,10 @@ def adjust_line_price(
 
     Arguments: ``context``; ``line``: the :class:`plugins.types.OrderLine`;
     ``price``: the current unit price per base unit (``Decimal``, in
-    ``line.currency``).
+    ``line.currency``). When none of the dealer's lists prices the line's unit,
+    the line comes with ``price`` 0 (and no line promotion): a plugin that can
+    price it (food: single units from the case price) returns the price; if no
+    plugin does, the order is refused ``NO_PRICE`` and nothing is reserved.
 
     Returns: a :class:`plugins.types.PriceAdjustment` with the new unit price
     and a reason shown to the dealer, or ``None`` to leave the price.
@@ -268,6 +275,11 @@ def choose_allocation(
     priority. A plugin that tracks batches may lock and reserve its own batch
     rows here (same transaction); raising ``DomainError`` (e.g. code
     ``EXPIRED_BATCH``) refuses the order and nothing is reserved.
+
+    Free goods a promotion adds (buy X get Y) are allocated through this hook
+    too, after the submitted lines: they are in ``context.lines`` from the
+    first call, with an ``index`` after the submitted lines' (the position of
+    the free line on the order) and ``line.data["free"] = True``.
 
     Arguments: ``context``; ``line``; ``candidates``: the warehouses' stock for
     the line's SKU (:class:`plugins.types.StockCandidate`), best first by the
@@ -290,6 +302,47 @@ def order_event(tenant: Any, event: str, order: Any, payload: dict[str, Any]) ->
 
     Arguments: ``tenant``; ``event``: the event type; ``order``: the
     ``core.orders`` order; ``payload``: the outbox event's payload.
+
+    Returns: nothing.
+    """
+
+
+# --- Inventory: per tenant, inside the stock service's transaction ----------------
+
+
+@hookspec
+def stock_changed(
+    tenant: Any,
+    reason: str,
+    sku: Any,
+    warehouse: Any,
+    quantity: int,
+    destination: Any,
+    reference: str,
+    user: Any,
+) -> None:
+    """Stock of a SKU was received, counted or moved between warehouses.
+
+    Called: per tenant, by ``core.inventory.services`` (``receive_stock``,
+    ``adjust_stock``, ``transfer_stock``: the console, GraphQL and imports all
+    end there) inside the service's transaction, right after the core changed
+    its ``Stock`` rows (already locked). A plugin that holds stock in finer
+    rows (batches, serial numbers) moves them here so they keep adding up to
+    the warehouse's stock; raising :class:`core.exceptions.DomainError` (e.g.
+    code ``BATCH_REQUIRED``) refuses the change and the whole transaction,
+    the core's rows included, rolls back. Order reservations, shipping and
+    returns are not reported here (see ``choose_allocation`` and
+    ``order_event``).
+
+    Arguments: ``tenant``; ``reason``: ``"receipt"``, ``"adjustment"`` (a
+    stock-take) or ``"transfer"``; ``sku``: the ``core.catalog`` SKU;
+    ``warehouse``: the ``core.inventory`` warehouse whose stock changed (the
+    source of a transfer); ``quantity``: base units, positive in and negative
+    out for receipts and adjustments (the counted difference), the units
+    moved (positive) for a transfer; ``destination``: the receiving warehouse
+    of a transfer, else ``None``; ``reference``: the movement's reference
+    (``TR-12`` for transfer 12, a receipt's document number, or ``""``);
+    ``user``: who did it, or ``None``.
 
     Returns: nothing.
     """

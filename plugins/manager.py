@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import logging
 import re
 import sys
@@ -312,8 +313,7 @@ class DinghuoPluginManager:
     # per-tenant hooks ----------------------------------------------------------------
     def hooks_for(self, tenant_or_modules: Any) -> TenantHooks:
         """The hooks of the plugins a tenant has enabled (a ``Tenant`` or a list of names)."""
-        modules = getattr(tenant_or_modules, "modules", tenant_or_modules) or ()
-        key = tuple(modules)
+        key = enabled_modules(tenant_or_modules)
         hooks = self._by_modules.get(key)
         if hooks is None:
             enabled = frozenset(m for m in key if m in self.infos)
@@ -481,6 +481,25 @@ class TenantHooks:
 
 def _args(call: _Call, **kwargs: Any) -> dict[str, Any]:
     return {a: kwargs[a] for a in call.argnames}
+
+
+def enabled_modules(tenant_or_modules: Any) -> tuple[str, ...]:
+    """The plugin names a tenant enabled (``Tenant.modules``), or those of a list.
+
+    ``modules`` may still be in its database form, a JSON string, on a tenant
+    built from a raw row without the field's converters (the request routing
+    does that): it is decoded, never read as a sequence of one-letter names
+    (nothing enabled) nor searched for substrings (``"food" in '["foodx"]'``).
+    """
+    modules = getattr(tenant_or_modules, "modules", tenant_or_modules)
+    if isinstance(modules, str | bytes):
+        try:
+            modules = json.loads(modules)
+        except ValueError:
+            return ()
+    if not modules or isinstance(modules, dict):
+        return ()
+    return tuple(m for m in modules if isinstance(m, str))
 
 
 # --- the process-wide manager ------------------------------------------------------------

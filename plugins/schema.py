@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 import graphene
 from django.db import connection
 from django.utils.translation import gettext as _
 from graphene.types.structures import Structure
-
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from .manager import DinghuoPluginManager, PluginContractError, get_manager
+from core.api.types import BaseMutation, error_type, require_user
+
+from .manager import DinghuoPluginManager, PluginContractError, enabled_modules, get_manager
+from .services import UNKNOWN_PLUGIN
 
 PLUGIN_DISABLED = "PLUGIN_DISABLED"
 
@@ -48,7 +51,7 @@ def plugin_disabled_error(name: str) -> GraphQLError:
 def ensure_plugin_enabled(info: GraphQLResolveInfo | None, name: str) -> None:
     """Raise the ``PLUGIN_DISABLED`` error unless the current tenant enabled ``name``."""
     tenant = current_tenant(info)
-    if name not in (getattr(tenant, "modules", None) or ()):
+    if name not in enabled_modules(tenant):
         raise plugin_disabled_error(name)
 
 
@@ -153,10 +156,155 @@ def _contributions(hook: str, manager: DinghuoPluginManager | None) -> list[type
 
 
 def plugin_queries(manager: DinghuoPluginManager | None = None) -> list[type]:
-    """Every installed plugin's gated Query class, for ``config.schema.QUERIES``."""
-    return _contributions("graphql_query", manager)
+    """The plugin system's own ``Query`` (the tenant's plugins) and every installed
+    plugin's gated Query class, for ``config.schema.QUERIES``."""
+    return [Query, *_contributions("graphql_query", manager)]
 
 
 def plugin_mutations(manager: DinghuoPluginManager | None = None) -> list[type]:
-    """Every installed plugin's gated Mutation class, for ``config.schema.MUTATIONS``."""
-    return _contributions("graphql_mutation", manager)
+    """The plugin system's own ``Mutation`` (enable, disable) and every installed
+    plugin's gated Mutation class, for ``config.schema.MUTATIONS``."""
+    return [Mutation, *_contributions("graphql_mutation", manager)]
+
+
+# --- the tenant's plugins: listing, enabling, disabling (tenant admins) ----------------------
+def require_tenant_admin(info: GraphQLResolveInfo) -> Any:
+    """The signed-in tenant admin, or a ``PERMISSION_DENIED`` error (dealers, staff, API keys)."""
+    from core.accounts.models import Role
+
+    user = require_user(info)
+    if user.role != Role.TENANT_ADMIN and not user.is_superuser:
+        raise GraphQLError(
+            _("Only the account's administrators can manage its modules."),
+            extensions={"code": "PERMISSION_DENIED"},
+        )
+    return user
+
+
+def _json_value(value: Any) -> Any:
+    """A setting's value for JSON: decimals as strings (no float rounding)."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+class PluginSettingType(graphene.ObjectType):
+    class Meta:
+        name = "PluginSetting"
+        description = "One setting a plugin declares, with the tenant's value."
+
+    name = graphene.String(required=True)
+    type = graphene.String(required=True, description="bool, int, decimal, str or choice.")
+    value = graphene.JSONString(
+        description="The tenant's value (the default when it set none); decimals as strings."
+    )
+    default = graphene.JSONString()
+    description = graphene.String(required=True)
+    choices = graphene.List(graphene.NonNull(graphene.String), required=True)
+    minimum = graphene.String(description="Lowest value allowed (int and decimal settings).")
+    maximum = graphene.String(description="Highest value allowed (int and decimal settings).")
+
+
+class PluginType(graphene.ObjectType):
+    class Meta:
+        name = "Plugin"
+        description = "An industry module installed on the platform, as this account sees it."
+
+    name = graphene.String(required=True, description="The module's name (entry-point name).")
+    description = graphene.String(required=True)
+    version = graphene.String(required=True, description="Empty for built-in modules.")
+    enabled = graphene.Boolean(required=True, description="Whether this account enabled it.")
+    settings = graphene.List(graphene.NonNull(PluginSettingType), required=True)
+
+    @staticmethod
+    def of(state: Any) -> PluginType:
+        return PluginType(
+            name=state.info.name,
+            description=state.info.description,
+            version=state.info.version,
+            enabled=state.enabled,
+            settings=[
+                PluginSettingType(
+                    name=spec.name,
+                    type=spec.type,
+                    value=_json_value(state.values.get(spec.name)),
+                    default=_json_value(spec.default),
+                    description=str(spec.description),
+                    choices=list(spec.choices),
+                    minimum=None if spec.minimum is None else str(spec.minimum),
+                    maximum=None if spec.maximum is None else str(spec.maximum),
+                )
+                for spec in state.specs
+            ],
+        )
+
+
+PluginError = error_type(
+    "Plugin",
+    [UNKNOWN_PLUGIN, "PLAN_LIMIT_EXCEEDED", "INVALID"],
+    "Why a module cannot be enabled or disabled.",
+)
+
+
+def _tenant_for(info: GraphQLResolveInfo) -> Any:
+    tenant = current_tenant(info)
+    if tenant is None:  # pragma: no cover - the endpoint is only routed for tenants
+        raise GraphQLError(_("No account."), extensions={"code": "NOT_FOUND"})
+    return tenant
+
+
+class PluginEnable(BaseMutation, error_type=PluginError):
+    """Enable a module for this account (tenant admins). Idempotent; the plan must include it."""
+
+    class Arguments:
+        name = graphene.String(required=True, description="The module's name, e.g. food.")
+
+    plugin = graphene.Field(PluginType)
+
+    @classmethod
+    def perform(cls, root, info, name):
+        from . import services
+
+        require_tenant_admin(info)
+        tenant = _tenant_for(info)
+        services.enable_plugin(tenant=tenant, name=name.strip())
+        (state,) = services.tenant_plugins(tenant=tenant, names=[name.strip()])
+        return cls(plugin=PluginType.of(state))
+
+
+class PluginDisable(BaseMutation, error_type=PluginError):
+    """Disable a module for this account (tenant admins). Idempotent; its data is kept."""
+
+    class Arguments:
+        name = graphene.String(required=True, description="The module's name, e.g. food.")
+
+    plugin = graphene.Field(PluginType)
+
+    @classmethod
+    def perform(cls, root, info, name):
+        from . import services
+
+        require_tenant_admin(info)
+        tenant = _tenant_for(info)
+        services.validate_plugin_names([name.strip()])
+        services.disable_plugin(tenant=tenant, name=name.strip())
+        (state,) = services.tenant_plugins(tenant=tenant, names=[name.strip()])
+        return cls(plugin=PluginType.of(state))
+
+
+class Query(graphene.ObjectType):
+    plugins = graphene.List(
+        graphene.NonNull(PluginType),
+        required=True,
+        description="Every industry module installed on the platform, whether this account "
+        "enabled it, and its settings (tenant admins).",
+    )
+
+    def resolve_plugins(root, info):
+        from . import services
+
+        require_tenant_admin(info)
+        return [PluginType.of(s) for s in services.tenant_plugins(tenant=_tenant_for(info))]
+
+
+class Mutation(graphene.ObjectType):
+    plugin_enable = PluginEnable.Field()
+    plugin_disable = PluginDisable.Field()

@@ -6,6 +6,7 @@ call these; nothing else writes ``Tenant.modules`` or ``TenantPluginConfig``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,12 +17,13 @@ from django_tenants.utils import schema_context
 
 from core.exceptions import DomainError
 
-from .manager import DinghuoPluginManager, PluginInfo, get_manager
+from .manager import DinghuoPluginManager, PluginInfo, enabled_modules, get_manager
 from .types import SettingSpec
 
 UNKNOWN_PLUGIN = "UNKNOWN_PLUGIN"
 UNKNOWN_SETTING = "UNKNOWN_SETTING"
 INVALID_SETTING = "INVALID_SETTING"
+_STORED = ""  # key of the tenant's stored settings rows in its settings cache
 
 
 def _manager(manager: DinghuoPluginManager | None) -> DinghuoPluginManager:
@@ -35,7 +37,7 @@ def available_plugins(*, manager: DinghuoPluginManager | None = None) -> list[Pl
 
 
 def is_enabled(tenant: Any, name: str) -> bool:
-    return name in (getattr(tenant, "modules", None) or ())
+    return name in enabled_modules(tenant)
 
 
 def validate_plugin_names(
@@ -139,11 +141,41 @@ def set_enabled_plugins(
     m = _manager(manager)
     wanted = validate_plugin_names(names, manager=m)
     with transaction.atomic():
-        for name in [n for n in (tenant.modules or []) if n not in wanted]:
+        for name in [n for n in enabled_modules(tenant) if n not in wanted]:
             disable_plugin(tenant=tenant, name=name, manager=m)
         for name in wanted:
             enable_plugin(tenant=tenant, name=name, manager=m)
     return tenant
+
+
+@dataclass(frozen=True)
+class TenantPlugin:
+    """An installed plugin as one tenant sees it (the console's and the API's list)."""
+
+    info: PluginInfo
+    enabled: bool
+    specs: tuple[SettingSpec, ...]
+    values: dict[str, Any]  # the tenant's values, defaults filled in
+
+
+def tenant_plugins(
+    *, tenant: Any, names: list[str] | None = None, manager: DinghuoPluginManager | None = None
+) -> list[TenantPlugin]:
+    """Every installed plugin (or those of ``names``) with the tenant's state and settings.
+
+    One query for the settings of all of them (:func:`plugin_settings`).
+    """
+    m = _manager(manager)
+    chosen = m.names if names is None else validate_plugin_names(names, manager=m)
+    return [
+        TenantPlugin(
+            info=m.infos[name],
+            enabled=is_enabled(tenant, name),
+            specs=tuple(setting_specs(name, manager=m)),
+            values=plugin_settings(tenant=tenant, name=name, manager=m),
+        )
+        for name in chosen
+    ]
 
 
 # --- settings -------------------------------------------------------------------------
@@ -205,8 +237,11 @@ def plugin_settings(
 ) -> dict[str, Any]:
     """The tenant's values for plugin ``name``'s settings, defaults filled in.
 
-    Cached on the tenant object (one query per request, whatever the number
-    of hook calls that read settings); :func:`set_plugin_settings` refreshes it.
+    The first call reads the stored values of every plugin of the tenant in
+    one query and keeps them on the tenant object, which lives for one request
+    (or one task): however many hooks and plugins read settings, a request
+    pays one query, and only if something reads a setting.
+    :func:`set_plugin_settings` refreshes it.
     """
     cache = tenant.__dict__.setdefault("_plugin_settings_cache", {})
     if name in cache:
@@ -214,8 +249,13 @@ def plugin_settings(
     from .models import TenantPluginConfig
 
     specs = setting_specs(name, manager=manager)
-    row = TenantPluginConfig.objects.filter(tenant_id=tenant.pk, plugin=name).first()
-    stored = row.values if row else {}
+    stored_by_plugin = cache.get(_STORED)  # "" is no plugin's name: the tenant's stored rows
+    if stored_by_plugin is None:
+        stored_by_plugin = dict(
+            TenantPluginConfig.objects.filter(tenant_id=tenant.pk).values_list("plugin", "values")
+        )
+        cache[_STORED] = stored_by_plugin
+    stored = stored_by_plugin.get(name) or {}
     values = {s.name: _load(s, stored[s.name]) if s.name in stored else s.default for s in specs}
     cache[name] = values
     return dict(values)
@@ -250,5 +290,8 @@ def set_plugin_settings(
         merged = {**row.values, **changes}
         row.values = {k: v for k, v in merged.items() if v is not None and k in specs}
         row.save(update_fields=["values", "updated_at"])
-    tenant.__dict__.get("_plugin_settings_cache", {}).pop(name, None)
+    cache = tenant.__dict__.get("_plugin_settings_cache", {})
+    cache.pop(name, None)
+    if _STORED in cache:
+        cache[_STORED][name] = row.values
     return plugin_settings(tenant=tenant, name=name, manager=manager)

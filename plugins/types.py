@@ -79,6 +79,12 @@ class OrderContext:
     it needs for every line in one query on its first call and keep it in
     ``cache[<plugin name>]`` for the calls that follow (the order service's
     SQL budget per order does not grow with the number of lines).
+
+    ``preview`` is true when nothing will be placed: the quick-order preview and
+    the cart check lines through ``expand_order_lines`` and
+    ``validate_order_lines`` so the dealer sees errors before submitting; a
+    plugin may then also report what only allocation would find (no stock in
+    date), without locking or reserving anything.
     """
 
     tenant: Any  # tenants.models.Tenant
@@ -89,6 +95,7 @@ class OrderContext:
     order: Any | None = None  # the order, once it exists
     lines: list[OrderLine] = _field(default_factory=list)
     cache: dict[str, Any] = _field(default_factory=dict)
+    preview: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from django.http import Http404
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext as _
 
-from .manager import DinghuoPluginManager, PluginContractError, get_manager
+from .manager import DinghuoPluginManager, PluginContractError, enabled_modules, get_manager
 
 
 def requires_plugin_view(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -31,7 +31,7 @@ def requires_plugin_view(name: str) -> Callable[[Callable[..., Any]], Callable[.
         @functools.wraps(view)
         def gated(request, *args: Any, **kwargs: Any) -> Any:
             tenant = getattr(request, "tenant", None)
-            if name not in (getattr(tenant, "modules", None) or ()):
+            if name not in enabled_modules(tenant):
                 raise Http404(_("This module is not enabled."))
             return view(request, *args, **kwargs)
 

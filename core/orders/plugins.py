@@ -28,12 +28,13 @@ def tenant_hooks():
 
 
 class OrderPlugins:
-    def __init__(self, *, dealer, user, channel: str):
+    def __init__(self, *, dealer, user, channel: str, preview: bool = False):
         self.hooks = tenant_hooks()
         self.active = any(self.hooks.has(name) for name in ORDER_HOOKS)
         self.context = OrderContext(
             tenant=getattr(connection, "tenant", None), dealer=dealer,
             user=user if getattr(user, "pk", None) else None, channel=channel, currency=dealer.currency,
+            preview=preview,
         )
         self.lines: dict[int, PluginLine] = {}
 
@@ -97,8 +98,9 @@ class OrderPlugins:
         rest: list[Demand] = []
         data: dict[tuple, dict] = {}
         plines = {pl.index: pl for pl in self.context.lines}
+        free = self._free_lines([d for d in demands if d.line is None], plines)
         for d in demands:
-            pl = plines.get(d.line) if d.line is not None else None
+            pl = plines.get(d.line) if d.line is not None else free.get(d.key)
             if pl is None or pl.sku.pk != d.sku_id:
                 rest.append(d)
                 continue
@@ -113,7 +115,7 @@ class OrderPlugins:
                 stock = stock_of.get(pick.warehouse_id)
                 if stock is None or remaining[stock.pk] < pick.quantity:
                     raise InsufficientStock(
-                        "Not enough stock in the chosen warehouse.", field=f"lines.{d.line}.quantity",
+                        "Not enough stock in the chosen warehouse.", field=f"lines.{pl.index}.quantity",
                         available=remaining.get(stock.pk, 0) if stock else 0,
                     )
                 remaining[stock.pk] -= pick.quantity
@@ -123,6 +125,29 @@ class OrderPlugins:
         for stock in locked:
             stock.reserved += stock.available - remaining[stock.pk]
         return picked, rest, data
+
+    def _free_lines(self, demands: list[Demand], plines: dict[int, PluginLine]) -> dict[object, PluginLine]:
+        """Plugin lines for the free goods promotions added (demands without a submitted
+        line), appended to ``context.lines`` before the first ``choose_allocation`` call:
+        index = the free line's position on the order, ``data["free"] = True``."""
+        if not demands:
+            return {}
+        from core.catalog.models import Sku
+
+        skus = {pl.sku.pk: pl.sku for pl in self.context.lines}
+        missing = {d.sku_id for d in demands} - skus.keys()
+        if missing:
+            skus.update(Sku.objects.select_related("product").in_bulk(sorted(missing)))
+        top = max(plines, default=-1)
+        out: dict[object, PluginLine] = {}
+        for offset, d in enumerate(demands, start=1):
+            index = d.key if isinstance(d.key, int) and d.key not in plines else top + offset
+            sku = skus[d.sku_id]
+            pl = PluginLine(index=index, sku=sku, quantity=d.quantity, unit=sku.base_unit,
+                            unit_quantity=d.quantity, currency=self.context.currency, data={"free": True})
+            self.context.lines.append(pl)
+            out[d.key] = pl
+        return out
 
     def release_taken(self, locked, picked: list[Allocation]) -> None:
         """Undo the in-memory holds :meth:`allocate` put on the locked rows."""
@@ -140,3 +165,16 @@ def notify_after_commit(order, event: str, payload: dict) -> None:
         return
     tenant = getattr(connection, "tenant", None)
     transaction.on_commit(lambda: hooks.order_event(tenant, event, order, payload))
+
+
+def stock_changed(*, reason: str, sku, warehouse, quantity: int, destination=None, reference: str = "",
+                  user=None) -> None:
+    """Tell the enabled plugins that stock was received, counted or transferred (hook
+    ``stock_changed``), inside the inventory service's transaction: a plugin's
+    :class:`DomainError` rolls the change back. Free when no enabled plugin listens."""
+    hooks = tenant_hooks()
+    if not hooks.has("stock_changed"):
+        return
+    hooks.call("stock_changed", tenant=getattr(connection, "tenant", None), reason=reason, sku=sku,
+               warehouse=warehouse, quantity=quantity, destination=destination, reference=reference,
+               user=user if getattr(user, "pk", None) else None)

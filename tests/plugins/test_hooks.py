@@ -240,3 +240,131 @@ def test_hooks_for_is_cached_per_module_set(manager, two_tenants):
 def test_line_error_and_contexts_are_plain_values():
     error = LineError(index=0, code="X", message="m")
     assert error.plugin == "" and error.params == {}
+
+
+def test_hook_stock_changed(register_plugin, two_tenants, in_tenant):
+    """Receipts, stock-takes and transfers reach the enabled plugins inside the
+    inventory transaction; a refusal rolls the core's change back; the tenant
+    without the plugin is not told."""
+    from core.exceptions import DomainError
+    from core.inventory import services as inventory
+    from core.inventory.models import Stock, StockMovement
+    from core.testing.factories import SkuFactory, WarehouseFactory
+
+    seen = []
+
+    class Follower:
+        @hookimpl
+        def stock_changed(self, reason, sku, warehouse, quantity, destination, reference):
+            seen.append(
+                (
+                    reason,
+                    sku.code,
+                    warehouse.code,
+                    quantity,
+                    destination.code if destination else None,
+                    reference,
+                )
+            )
+            if quantity == 13:
+                raise DomainError("No thirteens.", code="BATCH_REQUIRED", field="quantity")
+
+    register_plugin(Follower(), "alpha_stock")
+    first, second = two_tenants(["alpha_stock"], [])
+    with in_tenant(first):
+        sku = SkuFactory(code="ST-1")
+        a, b = WarehouseFactory(code="WA"), WarehouseFactory(code="WB")
+        inventory.receive_stock(sku=sku, warehouse=a, quantity=10, reference="GRN-1")
+        inventory.adjust_stock(sku=sku, warehouse=a, counted=8)
+        transfer = inventory.transfer_stock(sku=sku, source=a, destination=b, quantity=3)
+        assert seen == [
+            ("receipt", "ST-1", "WA", 10, None, "GRN-1"),
+            ("adjustment", "ST-1", "WA", -2, None, ""),
+            ("transfer", "ST-1", "WA", 3, "WB", f"TR-{transfer.pk}"),
+        ]
+        movements = StockMovement.objects.count()
+        with pytest.raises(DomainError, match="thirteens"):
+            inventory.receive_stock(sku=sku, warehouse=a, quantity=13)
+        # Refused: the core's row and history are as before.
+        assert Stock.objects.get(sku=sku, warehouse=a).on_hand == 5
+        assert StockMovement.objects.count() == movements
+    seen.clear()
+    with in_tenant(second):
+        sku = SkuFactory(code="ST-2")
+        inventory.receive_stock(sku=sku, warehouse=WarehouseFactory(code="WC"), quantity=13)
+    assert seen == []
+
+
+def test_hook_choose_allocation__free_goods_are_offered_after_the_bought_lines(
+    register_plugin, two_tenants, in_tenant
+):
+    """Through the order service: a promotion's free goods reach ``choose_allocation``
+    flagged ``data["free"]``, in ``context.lines`` from the first call, and the plugin's
+    picks are what the order's free line is allocated from."""
+    from decimal import Decimal
+
+    from core.orders import services as orders
+    from core.orders.lines import LineInput
+    from core.orders.models import Allocation
+    from core.pricing.services import save_promotion
+    from core.testing.factories import (
+        DealerFactory,
+        DealerUserFactory,
+        PriceListItemFactory,
+        SkuFactory,
+        StockFactory,
+        WarehouseFactory,
+    )
+
+    seen = []
+
+    class LastWarehouse:
+        @hookimpl
+        def choose_allocation(self, context, line, candidates):
+            seen.append(
+                (
+                    line.index,
+                    line.sku.code,
+                    line.quantity,
+                    dict(line.data),
+                    [(ln.sku.code, ln.data.get("free", False)) for ln in context.lines],
+                )
+            )
+            return [
+                AllocationPick(warehouse_id=candidates[-1].warehouse_id, quantity=line.quantity)
+            ]
+
+    register_plugin(LastWarehouse(), "alpha_last")
+    first, _second = two_tenants(["alpha_last"])
+    with in_tenant(first):
+        near, far = (
+            WarehouseFactory(code="NEAR", priority=1),
+            WarehouseFactory(code="FAR", priority=9),
+        )
+        bought, gift = SkuFactory(code="BUY-1"), SkuFactory(code="GIFT-1")
+        item = PriceListItemFactory(sku=bought, unit_price=Decimal("5.00"))
+        PriceListItemFactory(price_list=item.price_list, sku=gift, unit_price=Decimal("1.00"))
+        for sku in (bought, gift):
+            StockFactory(sku=sku, warehouse=near, on_hand=50)
+            StockFactory(sku=sku, warehouse=far, on_hand=50)
+        save_promotion(
+            code="G1",
+            name="G1",
+            kind="buy_x_get_y",
+            sku_ids=[bought.pk],
+            rule={"buy_quantity": 3, "get_quantity": 1, "get_sku_id": gift.pk},
+        )
+        dealer = DealerFactory(credit_limit=Decimal("100000"))
+        order = orders.place_order(
+            dealer=dealer,
+            user=DealerUserFactory(dealer=dealer),
+            lines=[LineInput("BUY-1", 6)],
+            channel="web",
+            idempotency_key="free-1",
+        ).order
+        lines = [("BUY-1", False), ("GIFT-1", True)]
+        assert seen == [(0, "BUY-1", 6, {}, lines), (1, "GIFT-1", 2, {"free": True}, lines)]
+        free = order.lines.get(is_free=True)
+        assert [(a.warehouse.code, a.quantity) for a in Allocation.objects.filter(line=free)] == [
+            ("FAR", 2)
+        ]

@@ -1,6 +1,5 @@
-"""Discovery from entry points, the checks on load, and the cost of a hook call."""
+"""Discovery from entry points, the checks on load, and how hook calls are prepared."""
 
-import time
 from importlib import metadata
 
 import pytest
@@ -130,20 +129,10 @@ def test_django_apps_must_be_a_list_of_paths():
         manager.django_apps()
 
 
-def _per_call_us(hooks, context, lines, rounds=3000):
-    hooks.validate_order_lines(context, lines)  # warm the per-set cache
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            hooks.validate_order_lines(context, lines)
-        best = min(best, (time.perf_counter() - start) / rounds * 1e6)
-    return best
-
-
-def test_a_hook_call_costs_microseconds():
-    """The order path calls hooks_for(tenant) and a hook per order: with 0 and with 4
-    plugins enabled that stays in microseconds (here bounded loosely for shared CI)."""
+def test_hook_dispatch_is_prepared_once_per_module_set():
+    """The order path calls hooks_for(tenant) and a hook per order: both are dictionary
+    look-ups after the first call (what that costs is measured by ``bench plugins``:
+    ``hook_dispatch_ns``)."""
     from types import SimpleNamespace
 
     from plugins import hookimpl
@@ -158,27 +147,36 @@ def test_a_hook_call_costs_microseconds():
     names = [f"p{i}" for i in range(4)]
     for name in names:
         manager.register(Quiet(), name)
-    tenant0 = SimpleNamespace(modules=[])
-    tenant4 = SimpleNamespace(modules=names)
-    lines = [OrderLine(index=0, sku=None, quantity=1)]
-    context = OrderContext(tenant=tenant0, dealer=None, lines=lines)
-    none = _per_call_us(
-        SimpleNamespace(
-            validate_order_lines=lambda c, ls: manager.hooks_for(tenant0).validate_order_lines(
-                c, ls
-            )
-        ),
-        context,
-        lines,
-    )
-    four = _per_call_us(
-        SimpleNamespace(
-            validate_order_lines=lambda c, ls: manager.hooks_for(tenant4).validate_order_lines(
-                c, ls
-            )
-        ),
-        context,
-        lines,
-    )
-    print(f"hooks_for + validate_order_lines: {none:.2f} µs with 0 plugins, {four:.2f} µs with 4")
-    assert none < 50 and four < 200
+    four = manager.hooks_for(SimpleNamespace(modules=names))
+    assert manager.hooks_for(SimpleNamespace(modules=list(names))) is four
+    assert manager.hooks_for(list(reversed(names))) is four  # one set, one TenantHooks
+    calls = four.calls("validate_order_lines")
+    assert len(calls) == 4 and four.calls("validate_order_lines") is calls
+    context = OrderContext(tenant=None, dealer=None)
+    assert four.validate_order_lines(context, [OrderLine(index=0, sku=None, quantity=1)]) == []
+    none = manager.hooks_for(SimpleNamespace(modules=[]))
+    assert not none.has("validate_order_lines") and none.calls("validate_order_lines") == ()
+
+
+def test_modules_in_their_database_form_are_decoded():
+    """A tenant built from a raw row holds ``modules`` as JSON text: it is decoded, never read
+    letter by letter (nothing enabled) nor searched for substrings."""
+    from types import SimpleNamespace
+
+    from plugins.manager import enabled_modules
+    from plugins.schema import ensure_plugin_enabled
+    from plugins.services import is_enabled
+
+    manager = DinghuoPluginManager()
+    manager.register(Recorder("alpha"), "alpha")
+    manager.register(Recorder("alphabet"), "alphabet")
+    raw = SimpleNamespace(modules='["alphabet"]')
+    assert enabled_modules(raw) == ("alphabet",)
+    assert manager.hooks_for(raw).enabled == {"alphabet"}
+    assert is_enabled(raw, "alphabet") and not is_enabled(raw, "alpha")
+    assert enabled_modules(SimpleNamespace(modules="not json")) == ()
+    assert enabled_modules(SimpleNamespace(modules=None)) == ()
+    from graphql import GraphQLError
+
+    with pytest.raises(GraphQLError):
+        ensure_plugin_enabled(SimpleNamespace(context=SimpleNamespace(tenant=raw)), "alpha")
