@@ -14,6 +14,7 @@ from plugins.admin import PluginModelAdmin
 
 from .models import (
     Batch,
+    BatchMovement,
     BatchReservation,
     ControlledCategory,
     DealerLicence,
@@ -161,6 +162,34 @@ class BatchReservationAdmin(PharmaAdmin):
     list_filter = ("status", "shipped_expired")
     search_fields = ("batch__lot", "order__number")
     list_select_related = ("order", "batch")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BatchMovement)
+class BatchMovementAdmin(PharmaAdmin):
+    """A batch's history (receipts, stock-takes, transfers): read only, written by the services."""
+
+    list_display = (
+        "created_at",
+        "batch",
+        "kind",
+        "quantity",
+        "on_hand_after",
+        "counterpart",
+        "reference",
+        "created_by",
+    )
+    list_filter = ("kind",)
+    search_fields = ("batch__lot", "batch__sku__code", "reference")
+    list_select_related = ("batch", "counterpart", "created_by")
 
     def has_add_permission(self, request: Any) -> bool:
         return False

@@ -272,3 +272,50 @@ class BatchReturn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} + {self.quantity}"
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt", _("Receipt")
+    ADJUSTMENT = "adjustment", _("Stock-take adjustment")
+    TRANSFER_OUT = "transfer_out", _("Transfer out")
+    TRANSFER_IN = "transfer_in", _("Transfer in")
+
+
+class BatchMovement(models.Model):
+    """A change of a batch's on-hand stock outside orders: its receipts, stock-take
+    adjustments and transfers between warehouses (the batch's history, and the
+    transfers a recall trace follows). Orders are traced through their allocations."""
+
+    batch = models.ForeignKey(
+        Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="movements"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=MovementKind.choices)
+    quantity = models.IntegerField(_("quantity"), help_text=_("Positive in, negative out."))
+    on_hand_after = models.IntegerField(_("on hand after"))
+    counterpart = models.ForeignKey(
+        Batch,
+        verbose_name=_("other batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("For transfers: the same lot in the other warehouse."),
+    )
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("batch movement")
+        verbose_name_plural = _("batch movements")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="pharma_movement_not_zero"),
+        ]
+        indexes = [models.Index(fields=["batch", "-id"], name="pharma_movement_batch")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity:+d} ({self.reference or self.pk})"

@@ -65,9 +65,12 @@ def plugin_enabled(tenant: Any) -> None:
 
 @hookimpl
 def validate_order_lines(context: OrderContext, lines: list[OrderLine]) -> list[LineError]:
-    from .services import validate_licences
+    from .services import preview_stock_in_date, validate_licences
 
-    return validate_licences(context, lines)
+    errors = validate_licences(context, lines)
+    if context.preview:  # before submitting: what FEFO allocation would refuse, too
+        errors += preview_stock_in_date(context, lines)
+    return errors
 
 
 @hookimpl(tryfirst=True)
@@ -79,6 +82,29 @@ def choose_allocation(
     from .services import choose_allocation as fefo
 
     return fefo(context, line, candidates)
+
+
+@hookimpl
+def stock_changed(
+    reason: str,
+    sku: Any,
+    warehouse: Any,
+    quantity: int,
+    destination: Any,
+    reference: str,
+    user: Any,
+) -> None:
+    from .services import on_stock_changed
+
+    on_stock_changed(
+        reason=reason,
+        sku=sku,
+        warehouse=warehouse,
+        quantity=quantity,
+        destination=destination,
+        reference=reference,
+        user=user,
+    )
 
 
 @hookimpl

@@ -87,11 +87,28 @@ class PharmaTraceRowType(graphene.ObjectType):
     shipped_at = graphene.DateTime()
     delivered_at = graphene.DateTime()
     shipped_expired = graphene.Boolean(required=True)
+    free = graphene.Boolean(
+        required=True, description="Free goods a promotion added to the order (buy X get Y)."
+    )
 
     def resolve_expiry(root, info):
         import datetime
 
         return datetime.date.fromisoformat(root.expiry)
+
+
+class PharmaTransferType(graphene.ObjectType):
+    class Meta:
+        name = "PharmaTransfer"
+        description = "Units of a lot moved from one warehouse to another (pharma plugin)."
+
+    reference = graphene.String(required=True, description="The core transfer (TR-<id>).")
+    sku_code = graphene.String(required=True)
+    lot = graphene.String(required=True)
+    from_warehouse = graphene.String(required=True)
+    to_warehouse = graphene.String(required=True)
+    quantity = graphene.Int(required=True)
+    moved_at = graphene.DateTime(required=True)
 
 
 class PharmaRecallTraceType(graphene.ObjectType):
@@ -102,6 +119,11 @@ class PharmaRecallTraceType(graphene.ObjectType):
     lot = graphene.String(required=True)
     batches = graphene.List(graphene.NonNull(PharmaBatchType), required=True)
     rows = graphene.List(graphene.NonNull(PharmaTraceRowType), required=True)
+    transfers = graphene.List(
+        graphene.NonNull(PharmaTransferType),
+        required=True,
+        description="Transfers of the lot between warehouses, oldest first.",
+    )
     order_count = graphene.Int(required=True)
     dealer_count = graphene.Int(required=True)
     shipped_quantity = graphene.Int(required=True)
@@ -115,8 +137,81 @@ class PharmaRecallTraceType(graphene.ObjectType):
 
 
 PharmaBatchError = error_type(
-    "PharmaBatch", ["INVALID", "INVALID_QUANTITY", "NOT_FOUND", "REQUIRED", "LOT_DATES_DIFFER"]
+    "PharmaBatch",
+    [
+        "INVALID",
+        "INVALID_QUANTITY",
+        "NOT_FOUND",
+        "REQUIRED",
+        "LOT_DATES_DIFFER",
+        "INSUFFICIENT_STOCK",
+        "BATCH_REQUIRED",
+    ],
+    extra={
+        "available": graphene.Int(description="For INSUFFICIENT_STOCK: unreserved units."),
+        "reserved": graphene.Int(description="For a count below what orders hold reserved."),
+    },
 )
+
+
+def _batch(batch_id) -> Batch:
+    try:
+        pk = int(batch_id)
+    except (TypeError, ValueError):
+        pk = None
+    batch = Batch.objects.select_related("sku", "warehouse").filter(pk=pk).first() if pk else None
+    if batch is None:
+        raise DomainError(_("No batch has this id."), code="NOT_FOUND", field="batchId")
+    return batch
+
+
+class PharmaTransferBatch(BaseMutation, error_type=PharmaBatchError):
+    """Move unreserved units of one batch to another warehouse (the same lot there):
+    the warehouses' stock moves with it (a core transfer). Staff only."""
+
+    class Arguments:
+        batch_id = graphene.ID(required=True, description="``PharmaBatch.id``.")
+        destination_code = graphene.String(required=True, description="Warehouse code.")
+        quantity = graphene.Int(required=True, description="Base units.")
+
+    batch = graphene.Field(PharmaBatchType, description="The source batch after the move.")
+    destination_batch = graphene.Field(PharmaBatchType)
+
+    @classmethod
+    def perform(cls, root, info, batch_id, destination_code, quantity):
+        from core.inventory.models import Warehouse
+
+        user = require_staff(info)
+        batch = _batch(batch_id)
+        destination = Warehouse.objects.filter(code=destination_code.strip()).first()
+        if destination is None:
+            raise DomainError(
+                _("No warehouse has this code."), code="NOT_FOUND", field="destinationCode"
+            )
+        out, into = services.transfer_batch(
+            batch=batch, destination=destination, quantity=quantity, user=user
+        )
+        return cls(batch=out.batch, destination_batch=into.batch)
+
+
+class PharmaCountBatch(BaseMutation, error_type=PharmaBatchError):
+    """A stock-take of one batch: its on hand becomes ``counted``, and the warehouse's
+    stock changes by the difference (a core adjustment). Staff only."""
+
+    class Arguments:
+        batch_id = graphene.ID(required=True, description="``PharmaBatch.id``.")
+        counted = graphene.Int(required=True, description="Base units counted.")
+        note = graphene.String()
+
+    batch = graphene.Field(PharmaBatchType)
+
+    @classmethod
+    def perform(cls, root, info, batch_id, counted, note=""):
+        user = require_staff(info)
+        batch = services.count_batch(
+            batch=_batch(batch_id), counted=counted, note=note or "", user=user
+        )
+        return cls(batch=batch)
 
 
 class PharmaReceiveBatch(BaseMutation, error_type=PharmaBatchError):
@@ -206,3 +301,5 @@ class Query(graphene.ObjectType):
 
 class Mutation(graphene.ObjectType):
     pharma_receive_batch = PharmaReceiveBatch.Field()
+    pharma_transfer_batch = PharmaTransferBatch.Field()
+    pharma_count_batch = PharmaCountBatch.Field()

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from .models import Batch, BatchReservation, DealerLicence
+from .models import Batch, BatchMovement, BatchReservation, DealerLicence, MovementKind
 from .services import today
 
 
@@ -73,6 +73,20 @@ class TraceRow:
     shipped_at: datetime.datetime | None
     delivered_at: datetime.datetime | None
     shipped_expired: bool
+    free: bool = False  # free goods a promotion added to the order
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """Units of the lot moved between warehouses (before, or after, orders took them)."""
+
+    reference: str
+    sku_code: str
+    lot: str
+    from_warehouse: str
+    to_warehouse: str
+    quantity: int
+    moved_at: datetime.datetime
 
 
 @dataclass
@@ -80,6 +94,7 @@ class RecallTrace:
     lot: str
     batches: list[Batch]
     rows: list[TraceRow] = field(default_factory=list)
+    transfers: list[TransferRow] = field(default_factory=list)
 
     @property
     def orders(self) -> int:
@@ -107,11 +122,14 @@ def find_batches(*, lot: str, sku_code: str | None = None) -> list[Batch]:
 
 
 def recall_trace(*, lot: str, sku_code: str | None = None) -> RecallTrace:
-    """Every order, dealer and shipment that received (or holds) lot ``lot``.
+    """Every order, dealer and shipment that received (or holds) lot ``lot``, and
+    every transfer of the lot between warehouses.
 
-    Read from the allocations' data, written in each order's own transaction
-    (``{"batch_id": ..., "batches": [{"batch_id", "lot", "expiry", "quantity"}]}``).
-    A fixed number of queries whatever the number of orders.
+    Orders are read from the allocations' data, written in each order's own
+    transaction (``{"batch_id": ..., "batches": [{"batch_id", "lot", "expiry",
+    "quantity"}]}``), free goods included (``free`` on the row); the lot is the
+    same in every warehouse it was transferred to, so its batches there are
+    traced too. A fixed number of queries whatever the number of orders.
     """
     from core.orders.models import Allocation, Shipment
 
@@ -120,6 +138,22 @@ def recall_trace(*, lot: str, sku_code: str | None = None) -> RecallTrace:
     if not batches:
         return trace
     by_id = {b.pk: b for b in batches}
+    trace.transfers = [
+        TransferRow(
+            reference=m.reference,
+            sku_code=m.batch.sku.code,
+            lot=m.batch.lot,
+            from_warehouse=m.batch.warehouse.code,
+            to_warehouse=m.counterpart.warehouse.code if m.counterpart else "",
+            quantity=-m.quantity,
+            moved_at=m.created_at,
+        )
+        for m in BatchMovement.objects.select_related(
+            "batch__sku", "batch__warehouse", "counterpart__warehouse"
+        )
+        .filter(batch_id__in=list(by_id), kind=MovementKind.TRANSFER_OUT)
+        .order_by("created_at", "pk")
+    ]
     match = Q()
     for batch_id in by_id:
         match |= Q(data__batches__contains=[{"batch_id": batch_id}]) | Q(data__batch_id=batch_id)
@@ -174,6 +208,7 @@ def recall_trace(*, lot: str, sku_code: str | None = None) -> RecallTrace:
                     shipped_at=shipment.shipped_at if shipment else None,
                     delivered_at=shipment.delivered_at if shipment else None,
                     shipped_expired=(a.pk, batch.pk) in flagged,
+                    free=a.line.is_free,
                 )
             )
     return trace
@@ -198,6 +233,19 @@ def _columns() -> list[tuple[str, str]]:
         ("shipped_at", pgettext("pharma", "Shipped at")),
         ("delivered_at", pgettext("pharma", "Delivered at")),
         ("shipped_expired", pgettext("pharma", "Shipped after expiry")),
+        ("free", pgettext("pharma", "Free goods")),
+    ]
+
+
+def _transfer_columns() -> list[tuple[str, str]]:
+    return [
+        ("reference", pgettext("pharma", "Transfer")),
+        ("sku_code", pgettext("pharma", "SKU")),
+        ("lot", pgettext("pharma", "Lot number")),
+        ("from_warehouse", pgettext("pharma", "From warehouse")),
+        ("to_warehouse", pgettext("pharma", "To warehouse")),
+        ("quantity", pgettext("pharma", "Quantity")),
+        ("moved_at", pgettext("pharma", "Moved at")),
     ]
 
 
@@ -214,6 +262,9 @@ def export_trace(trace: RecallTrace, fmt: str) -> bytes:
     columns = _columns()
     rows = [[_cell(getattr(r, key)) for key, _label in columns] for r in trace.rows]
     headers = [str(label) for _key, label in columns]
+    transfer_columns = _transfer_columns()
+    transfer_headers = [str(label) for _key, label in transfer_columns]
+    transfers = [[_cell(getattr(t, key)) for key, _l in transfer_columns] for t in trace.transfers]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
@@ -222,6 +273,13 @@ def export_trace(trace: RecallTrace, fmt: str) -> bytes:
             writer.writerow(
                 [v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v for v in row]
             )
+        if transfers:  # a second table after an empty row
+            writer.writerow([])
+            writer.writerow(transfer_headers)
+            for row in transfers:
+                writer.writerow(
+                    [v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v for v in row]
+                )
         return ("\ufeff" + out.getvalue()).encode("utf-8")
     if fmt != "xlsx":
         raise ValueError(fmt)
@@ -248,6 +306,12 @@ def export_trace(trace: RecallTrace, fmt: str) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
+    moved = workbook.create_sheet(_("Transfers")[:31])
+    moved.append(transfer_headers)
+    for cell in moved[1]:
+        cell.font = Font(bold=True)
+    for row in transfers:
+        moved.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

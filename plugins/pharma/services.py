@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +27,13 @@ from plugins.types import AllocationPick, LineError, OrderContext, OrderLine
 
 from .models import (
     Batch,
+    BatchMovement,
     BatchReservation,
     BatchReturn,
     ControlledCategory,
     DealerLicence,
     LicenceType,
+    MovementKind,
     ReservationStatus,
     ShelfLifeRule,
 )
@@ -42,7 +46,16 @@ SHELF_LIFE_TOO_SHORT = "SHELF_LIFE_TOO_SHORT"
 INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
 LICENCE_REQUIRED = "LICENCE_REQUIRED"
 LICENCE_EXPIRED = "LICENCE_EXPIRED"
-ERROR_CODES = [EXPIRED_BATCH, SHELF_LIFE_TOO_SHORT, LICENCE_REQUIRED, LICENCE_EXPIRED]
+BATCH_REQUIRED = "BATCH_REQUIRED"
+LOT_DATES_DIFFER = "LOT_DATES_DIFFER"
+ERROR_CODES = [
+    EXPIRED_BATCH,
+    SHELF_LIFE_TOO_SHORT,
+    LICENCE_REQUIRED,
+    LICENCE_EXPIRED,
+    BATCH_REQUIRED,
+    LOT_DATES_DIFFER,
+]
 
 DEFAULT_LICENCE_TYPES = [
     ("DRUG_DISTRIBUTION", "药品经营许可证 Drug distribution licence"),
@@ -62,7 +75,102 @@ def ensure_default_licence_types() -> None:
         LicenceType.objects.get_or_create(code=code, defaults={"name": name})
 
 
-# --- receiving -------------------------------------------------------------------------
+# --- receiving, counting, transferring ------------------------------------------------
+# The core's stock services tell plugins about every receipt, stock-take and transfer
+# (hook ``stock_changed``). Changes this module makes itself, batch in hand, run the
+# core service inside ``_own_change``: the hook then knows the batches are taken care
+# of. Anything else that changes a batch-tracked SKU's stock is refused, or (a
+# transfer) carries batches FEFO. The core's ``Stock`` rows are locked first (by the
+# core service), then the batches: the order placement's lock order.
+_own: ContextVar[tuple[str, int, int] | None] = ContextVar("pharma_own_change", default=None)
+
+
+@contextmanager
+def _own_change(reason: str, sku: Any, warehouse: Any) -> Iterator[None]:
+    token = _own.set((reason, sku.pk, warehouse.pk))
+    try:
+        yield
+    finally:
+        _own.reset(token)
+
+
+def is_batch_tracked(sku: Any) -> bool:
+    """A SKU is batch-tracked once any lot of it was received."""
+    return Batch.objects.filter(sku_id=sku.pk).exists()
+
+
+def _record(
+    batch: Batch,
+    kind: str,
+    quantity: int,
+    *,
+    reference: str = "",
+    note: str = "",
+    user: Any = None,
+    counterpart: Batch | None = None,
+) -> BatchMovement:
+    return BatchMovement.objects.create(
+        batch=batch,
+        kind=kind,
+        quantity=quantity,
+        on_hand_after=batch.on_hand,
+        counterpart=counterpart,
+        reference=reference[:64],
+        note=note[:255],
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+
+
+def _check_lot(lot: str) -> str:
+    lot = (lot or "").strip()
+    if not lot:
+        raise DomainError(_("Enter the lot number."), code="REQUIRED", field="lot")
+    if len(lot) > 64:
+        raise DomainError(_("A lot number has at most 64 characters."), code="INVALID", field="lot")
+    return lot
+
+
+def _batch_for_update(
+    *,
+    sku_id: int,
+    warehouse: Any,
+    lot: str,
+    manufactured_on: datetime.date,
+    expires_on: datetime.date,
+) -> Batch:
+    """The lot's batch in ``warehouse`` (created empty when new), locked; its dates must match."""
+    batch = (
+        Batch.objects.select_for_update()
+        .filter(sku_id=sku_id, warehouse=warehouse, lot=lot)
+        .first()
+    )
+    if batch is None:
+        try:
+            with transaction.atomic():
+                batch = Batch.objects.create(
+                    sku_id=sku_id,
+                    warehouse=warehouse,
+                    lot=lot,
+                    manufactured_on=manufactured_on,
+                    expires_on=expires_on,
+                    on_hand=0,
+                )
+        except IntegrityError:  # the same lot arrived concurrently
+            batch = Batch.objects.select_for_update().get(
+                sku_id=sku_id, warehouse=warehouse, lot=lot
+            )
+    if batch.manufactured_on != manufactured_on or batch.expires_on != expires_on:
+        raise DomainError(
+            _("Lot %(lot)s is already in this warehouse with other dates (expiry %(expiry)s).")
+            % {"lot": lot, "expiry": batch.expires_on.isoformat()},
+            code=LOT_DATES_DIFFER,
+            field="lot",
+            lot=lot,
+            expiry=batch.expires_on.isoformat(),
+        )
+    return batch
+
+
 @transaction.atomic
 def receive_batch(
     *,
@@ -77,17 +185,14 @@ def receive_batch(
 ) -> Batch:
     """Goods of lot ``lot`` received into ``warehouse``.
 
-    Creates the batch (or adds to it when the lot is already there with the same
-    dates) and raises the core stock by the same quantity, so the SKU's ``Stock``
-    row stays the sum of its batches. Raises :class:`DomainError` on bad input.
+    Raises the core stock (``receive_stock``) and the batch (created, or added
+    to when the lot is already there with the same dates) by the same quantity,
+    so the SKU's ``Stock`` row stays the sum of its batches, and records the
+    receipt. Raises :class:`DomainError` on bad input; nothing changes then.
     """
     from core.inventory.services import receive_stock
 
-    lot = (lot or "").strip()
-    if not lot:
-        raise DomainError(_("Enter the lot number."), code="REQUIRED", field="lot")
-    if len(lot) > 64:
-        raise DomainError(_("A lot number has at most 64 characters."), code="INVALID", field="lot")
+    lot = _check_lot(lot)
     if quantity is None or quantity <= 0:
         raise DomainError(
             _("The quantity must be positive."), code="INVALID_QUANTITY", field="quantity"
@@ -104,37 +209,230 @@ def receive_batch(
             code="INVALID",
             field="manufacturedOn",
         )
-    batch = Batch.objects.select_for_update().filter(sku=sku, warehouse=warehouse, lot=lot).first()
-    if batch is None:
-        try:
-            with transaction.atomic():
-                batch = Batch.objects.create(
-                    sku=sku,
-                    warehouse=warehouse,
-                    lot=lot,
-                    manufactured_on=manufactured_on,
-                    expires_on=expires_on,
-                    on_hand=0,
-                )
-        except IntegrityError:  # the same lot received concurrently
-            batch = Batch.objects.select_for_update().get(sku=sku, warehouse=warehouse, lot=lot)
-    if batch.manufactured_on != manufactured_on or batch.expires_on != expires_on:
-        raise DomainError(
-            _("Lot %(lot)s is already in this warehouse with other dates (expiry %(expiry)s).")
-            % {"lot": lot, "expiry": batch.expires_on.isoformat()},
-            code="LOT_DATES_DIFFER",
-            field="lot",
+    reference = reference or f"LOT {lot}"
+    with _own_change("receipt", sku, warehouse):
+        receive_stock(
+            sku=sku, warehouse=warehouse, quantity=quantity, reference=reference, user=user
         )
-    Batch.objects.filter(pk=batch.pk).update(on_hand=batch.on_hand + quantity)
-    receive_stock(
-        sku=sku,
+    batch = _batch_for_update(
+        sku_id=sku.pk,
         warehouse=warehouse,
-        quantity=quantity,
-        reference=reference or f"LOT {lot}",
-        user=user,
+        lot=lot,
+        manufactured_on=manufactured_on,
+        expires_on=expires_on,
     )
+    Batch.objects.filter(pk=batch.pk).update(on_hand=batch.on_hand + quantity)
     batch.refresh_from_db()
+    _record(batch, MovementKind.RECEIPT, quantity, reference=reference, user=user)
     return batch
+
+
+def _positive(quantity: Any, field: str = "quantity") -> int:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        raise DomainError(
+            _("The quantity must be a whole number above zero."),
+            code="INVALID_QUANTITY",
+            field=field,
+        )
+    return quantity
+
+
+@transaction.atomic
+def transfer_batch(
+    *, batch: Batch, destination: Any, quantity: int, user: Any = None
+) -> list[BatchMovement]:
+    """Move ``quantity`` unreserved units of ``batch`` to ``destination``.
+
+    Through the core's ``transfer_stock`` (the warehouses' stock moves, a
+    ``Transfer`` is recorded) and, in the same transaction, onto the same lot in
+    the destination (created with the lot's dates). Returns the two movements
+    (out, in). Raises ``INSUFFICIENT_STOCK`` (with ``available``) beyond the
+    batch's unreserved units, ``LOT_DATES_DIFFER`` when the destination holds the
+    lot with other dates; nothing changes then.
+    """
+    from core.inventory.services import transfer_stock
+
+    _positive(quantity)
+    if destination is None or destination.pk == batch.warehouse_id:
+        raise DomainError(
+            _("Choose two different warehouses."), code="INVALID", field="destination"
+        )
+    with _own_change("transfer", batch.sku, batch.warehouse):
+        transfer = transfer_stock(
+            sku=batch.sku,
+            source=batch.warehouse,
+            destination=destination,
+            quantity=quantity,
+            user=user,
+        )
+    return _move_batches(
+        [(batch.pk, quantity)], destination, reference=f"TR-{transfer.pk}", user=user
+    )
+
+
+def _move_batches(
+    pairs: Sequence[tuple[int, int]], destination: Any, *, reference: str, user: Any
+) -> list[BatchMovement]:
+    """``(batch id, quantity)`` from their warehouse to the same lots in ``destination``."""
+    ids = sorted({batch_id for batch_id, _q in pairs})
+    sources = {b.pk: b for b in Batch.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    movements = []
+    for batch_id, quantity in pairs:
+        source = sources[batch_id]
+        if source.available < quantity:
+            raise DomainError(
+                _("Lot %(lot)s has only %(available)d unreserved units in this warehouse.")
+                % {"lot": source.lot, "available": source.available},
+                code=INSUFFICIENT_STOCK,
+                field="quantity",
+                available=source.available,
+                lot=source.lot,
+            )
+        target = _batch_for_update(
+            sku_id=source.sku_id,
+            warehouse=destination,
+            lot=source.lot,
+            manufactured_on=source.manufactured_on,
+            expires_on=source.expires_on,
+        )
+        source.on_hand -= quantity
+        target.on_hand += quantity
+        Batch.objects.filter(pk=source.pk).update(on_hand=source.on_hand)
+        Batch.objects.filter(pk=target.pk).update(on_hand=target.on_hand)
+        movements.append(
+            _record(
+                source,
+                MovementKind.TRANSFER_OUT,
+                -quantity,
+                reference=reference,
+                user=user,
+                counterpart=target,
+            )
+        )
+        movements.append(
+            _record(
+                target,
+                MovementKind.TRANSFER_IN,
+                quantity,
+                reference=reference,
+                user=user,
+                counterpart=source,
+            )
+        )
+    return movements
+
+
+@transaction.atomic
+def count_batch(*, batch: Batch, counted: int, note: str = "", user: Any = None) -> Batch:
+    """A stock-take of one batch: its on hand becomes ``counted``.
+
+    The difference is applied to the warehouse's stock through the core's
+    ``adjust_stock`` (one movement there) and recorded on the batch. A count
+    below what orders hold reserved on the batch is refused
+    (``INSUFFICIENT_STOCK`` with ``reserved``); nothing changes then.
+    """
+    from core.inventory.models import Stock
+    from core.inventory.services import adjust_stock
+
+    if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
+        raise DomainError(
+            _("A count cannot be negative."), code="INVALID_QUANTITY", field="counted"
+        )
+    # The core's row first, then the batch: the lock order of order placement.
+    stock = Stock.objects.select_for_update().get(
+        sku_id=batch.sku_id, warehouse_id=batch.warehouse_id
+    )
+    batch = Batch.objects.select_for_update().select_related("sku", "warehouse").get(pk=batch.pk)
+    if counted < batch.reserved:
+        raise DomainError(
+            _(
+                "%(reserved)d units of lot %(lot)s are reserved for orders; the count cannot be lower."
+            )
+            % {"reserved": batch.reserved, "lot": batch.lot},
+            code=INSUFFICIENT_STOCK,
+            field="counted",
+            reserved=batch.reserved,
+            lot=batch.lot,
+        )
+    delta = counted - batch.on_hand
+    if delta == 0:
+        return batch
+    with _own_change("adjustment", batch.sku, batch.warehouse):
+        adjust_stock(
+            sku=batch.sku,
+            warehouse=batch.warehouse,
+            counted=stock.on_hand + delta,
+            note=note or f"LOT {batch.lot}",
+            user=user,
+        )
+    Batch.objects.filter(pk=batch.pk).update(on_hand=counted)
+    batch.on_hand = counted
+    _record(batch, MovementKind.ADJUSTMENT, delta, note=note, user=user)
+    return batch
+
+
+def fefo_transfer_plan(*, sku: Any, warehouse: Any, quantity: int) -> list[tuple[int, int]]:
+    """Which batches a transfer that names none carries: unreserved units, in-date
+    lots first, earliest expiry first (expired lots last: they are not for sale, so a
+    transfer takes them only when nothing else is left). Batches locked (id order)."""
+    day = today()
+    batches = list(
+        Batch.objects.select_for_update()
+        .filter(sku_id=sku.pk, warehouse_id=warehouse.pk, on_hand__gt=0)
+        .order_by("pk")
+    )
+    batches.sort(key=lambda b: (b.is_expired(day), b.expires_on, b.pk))
+    plan, want = [], quantity
+    for b in batches:
+        take = min(want, b.available)
+        if take > 0:
+            plan.append((b.pk, take))
+            want -= take
+        if want == 0:
+            break
+    if want:
+        have = quantity - want
+        raise DomainError(
+            _("The batches of %(sku)s in this warehouse hold only %(available)d unreserved units.")
+            % {"sku": sku.code, "available": have},
+            code=INSUFFICIENT_STOCK,
+            field="quantity",
+            available=have,
+        )
+    return plan
+
+
+def on_stock_changed(
+    *,
+    reason: str,
+    sku: Any,
+    warehouse: Any,
+    quantity: int,
+    destination: Any,
+    reference: str,
+    user: Any,
+) -> None:
+    """The plugin's ``stock_changed``: keep a batch-tracked SKU's batches equal to its stock.
+
+    Changes this module made itself are already on their batches. Otherwise, for
+    a SKU with batches: a transfer carries batches FEFO (:func:`fefo_transfer_plan`);
+    a receipt or a stock-take without a batch is refused (``BATCH_REQUIRED``), as
+    the batches could no longer add up to the stock. SKUs without batches are not
+    the plugin's concern.
+    """
+    if _own.get() == (reason, sku.pk, warehouse.pk):
+        return
+    if not is_batch_tracked(sku):
+        return
+    if reason == "transfer":
+        plan = fefo_transfer_plan(sku=sku, warehouse=warehouse, quantity=quantity)
+        _move_batches(plan, destination, reference=reference, user=user)
+        return
+    if reason == "receipt":
+        message = _("%(sku)s is batch-tracked: receive it with its lot number and dates.")
+    else:
+        message = _("%(sku)s is batch-tracked: count it per batch (lot).")
+    raise DomainError(message % {"sku": sku.code}, code=BATCH_REQUIRED, field="lot", sku=sku.code)
 
 
 # --- shelf life ------------------------------------------------------------------------
@@ -184,6 +482,9 @@ def choose_allocation(
     ``SHELF_LIFE_TOO_SHORT`` or ``INSUFFICIENT_STOCK`` with ``available``) before
     anything is reserved. Later calls return the planned picks (one query per
     order, whatever the number of lines). SKUs without batches are left to the core.
+    Free goods (``line.data["free"]``, after the bought lines in ``context.lines``)
+    are planned by the same rules after the bought lines, and a controlled free
+    product needs the dealer's licence (``LICENCE_REQUIRED`` with ``free``).
     """
     state = context.cache.setdefault(NAME, {})
     plan = state.get("plan")
@@ -217,6 +518,25 @@ def _plan_and_reserve(context: OrderContext) -> _Plan:
     sku_ids = sorted({pl.sku.pk for pl in lines})
     if not sku_ids:
         return _Plan(picks={})
+    # Free goods (a promotion's, flagged by the core) were never validated as lines:
+    # a controlled product needs the licence whether it is bought or given.
+    free = [pl for pl in lines if pl.data.get("free")]
+    refused = validate_licences(context, free) if free else []
+    if refused:
+        raise ValidationFailed(
+            [
+                DomainError(
+                    e.message,
+                    code=e.code,
+                    field=f"lines.{e.index}.{e.field or 'sku'}",
+                    plugin=NAME,
+                    free=True,
+                    **e.params,
+                )
+                for e in refused
+            ],
+            message=_("Some free goods cannot be given to this dealer."),
+        )
     batches = list(
         Batch.objects.select_for_update().filter(sku_id__in=sku_ids, on_hand__gt=0).order_by("pk")
     )
@@ -388,6 +708,65 @@ def _reserve(taken: dict[int, int]) -> None:
             ],
             message=_("Not enough stock."),
         )
+
+
+def preview_stock_in_date(context: OrderContext, lines: list[OrderLine]) -> list[LineError]:
+    """Before submitting (``context.preview``): lines of batch-tracked SKUs that FEFO could
+    not serve because the stock is expired (``EXPIRED_BATCH``) or too close to expiry for
+    the dealer (``SHELF_LIFE_TOO_SHORT``), with ``available`` in date. Reads unlocked rows
+    and reserves nothing; placing the order checks again under lock. A plain shortage is
+    left to the core. Two queries (batches, shelf-life rule) for the whole list."""
+    from core.inventory.models import Warehouse
+
+    sku_ids = sorted({line.sku.pk for line in lines})
+    if not sku_ids:
+        return []
+    batches = list(
+        Batch.objects.filter(
+            sku_id__in=sku_ids,
+            on_hand__gt=0,
+            warehouse_id__in=Warehouse.objects.filter(is_active=True).values("pk"),
+        ).only("sku_id", "on_hand", "reserved", "expires_on")
+    )
+    if not batches:
+        return []
+    day = today()
+    minimum = min_shelf_life_days(tenant=context.tenant, dealer=context.dealer)
+    good: dict[int, int] = defaultdict(int)
+    short: dict[int, int] = defaultdict(int)
+    expired: dict[int, int] = defaultdict(int)
+    for b in batches:
+        room = b.available
+        if room <= 0:
+            continue
+        if b.is_expired(day):
+            expired[b.sku_id] += room
+        elif b.days_to_expiry(day) < minimum:
+            short[b.sku_id] += room
+        else:
+            good[b.sku_id] += room
+    errors = []
+    for line in lines:
+        sku_id = line.sku.pk
+        got = min(line.quantity, good[sku_id])
+        good[sku_id] -= got
+        if got == line.quantity or not (short[sku_id] or expired[sku_id]):
+            continue
+        error = _shortage(
+            line, got=got, expired=expired[sku_id], short=short[sku_id], minimum=minimum
+        )
+        if error.code == INSUFFICIENT_STOCK:
+            continue
+        errors.append(
+            LineError(
+                index=line.index,
+                code=error.code,
+                field="quantity",
+                message=error.message,
+                params=dict(error.params),
+            )
+        )
+    return errors
 
 
 # --- licences at ordering --------------------------------------------------------------
