@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from plugins.admin import PluginModelAdmin
 
-from .models import CasePolicy, DerivedUnitPrice, MixedCaseGroup, ProductionDate
+from .models import CasePolicy, MixedCaseGroup, ProductionDate
 
 
 class FoodAdmin(PluginModelAdmin):
@@ -17,7 +17,7 @@ class CasePolicyAdmin(FoodAdmin):
     raw_id_fields = ("sku", "case_unit")
 
     def save_model(self, request, obj, form, change):
-        """Through the service, so the rules and the derived unit prices follow."""
+        """Through the service, so its checks apply."""
         from .services import set_case_policy
 
         saved = set_case_policy(
@@ -42,10 +42,4 @@ class ProductionDateAdmin(FoodAdmin):
     list_display = ("sku", "warehouse", "production_date", "lot", "updated_at")
     list_filter = ("warehouse",)
     search_fields = ("sku__code", "lot")
-    raw_id_fields = ("sku",)
-
-
-@admin.register(DerivedUnitPrice)
-class DerivedUnitPriceAdmin(FoodAdmin):
-    list_display = ("price_list", "sku", "created_at")
     raw_id_fields = ("sku",)

@@ -6,8 +6,8 @@
   may be combined into whole cases when the tenant allows mixed cases.
 * :class:`ProductionDate`: the production date of the stock a warehouse ships
   next for a SKU (first in, first out), from which best-before dates are shown.
-* :class:`DerivedUnitPrice`: marks a price list's base-unit prices of a SKU as
-  derived from its case price (see ``services.derive_unit_prices``).
+
+Prices stay in the tenant's price lists (case and unit rows); the plugin adds none.
 """
 
 from __future__ import annotations
@@ -112,25 +112,3 @@ class ProductionDate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku_id}@{self.warehouse_id}: {self.production_date}"
-
-
-class DerivedUnitPrice(models.Model):
-    """This list's base-unit prices of this SKU were derived from its case price.
-
-    The order pricing step then prices single units from the current case
-    price plus the tenant's split surcharge, recorded as an adjustment.
-    """
-
-    price_list = models.ForeignKey("pricing.PriceList", on_delete=models.CASCADE, related_name="+")
-    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("unit price derived from a case price")
-        verbose_name_plural = _("unit prices derived from case prices")
-        constraints = [
-            models.UniqueConstraint(fields=["price_list", "sku"], name="food_derived_price_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.price_list_id}/{self.sku_id}"

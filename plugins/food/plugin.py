@@ -12,10 +12,12 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 
-from plugins import hookimpl
+from plugins import hookimpl, orderfacts
 from plugins.types import LineError, OrderContext, OrderLine, PriceAdjustment, SettingSpec
 
 from .rules import ERROR_CODES, NAME
+
+orderfacts.register(NAME, "plugins.food.rules:facts_source")
 
 
 @hookimpl

@@ -53,38 +53,79 @@ class PolicyFacts:
     group_size: int | None = None
 
 
-def load_policies(sku_ids: set[int] | list[int]) -> dict[int, PolicyFacts]:
-    """Policies of these SKUs with their case unit and group: one query."""
+POLICY_FIELDS = (
+    "sku_id",
+    "policy",
+    "min_units",
+    "case_unit__code",
+    "case_unit__factor",
+    "shelf_life_days",
+    "mixed_group__code",
+    "mixed_group__name",
+    "mixed_group__case_size",
+)
+
+
+def _policies(sku_ids: Any) -> Any:
     from .models import CasePolicy
 
+    return CasePolicy.objects.filter(sku_id__in=set(sku_ids)).values(*POLICY_FIELDS)
+
+
+def _facts(row: dict[str, Any]) -> PolicyFacts:
+    return PolicyFacts(*(row[f] for f in POLICY_FIELDS))
+
+
+def load_policies(sku_ids: set[int] | list[int]) -> dict[int, PolicyFacts]:
+    """Policies of these SKUs with their case unit and group: one query."""
     if not sku_ids:
         return {}
-    rows = CasePolicy.objects.filter(sku_id__in=set(sku_ids)).values_list(
-        "sku_id",
-        "policy",
-        "min_units",
-        "case_unit__code",
-        "case_unit__factor",
-        "shelf_life_days",
-        "mixed_group__code",
-        "mixed_group__name",
-        "mixed_group__case_size",
+    return {row["sku_id"]: _facts(row) for row in _policies(sku_ids)}
+
+
+def facts_source() -> tuple[str, Any]:
+    """The order's policies, asked with the other plugins' facts (``plugins.orderfacts``)."""
+    from core.catalog.models import SkuUnit
+
+    from .models import CasePolicy, MixedCaseGroup
+
+    sql = (
+        "SELECT p.sku_id, p.policy, p.min_units, u.code AS case_unit__code, "
+        "u.factor AS case_unit__factor, p.shelf_life_days, g.code AS mixed_group__code, "
+        "g.name AS mixed_group__name, g.case_size AS mixed_group__case_size "
+        f'FROM "{CasePolicy._meta.db_table}" p '
+        f'JOIN "{SkuUnit._meta.db_table}" u ON u.id = p.case_unit_id '
+        f'LEFT JOIN "{MixedCaseGroup._meta.db_table}" g ON g.id = p.mixed_group_id '
+        "WHERE p.sku_id = ANY(%s)"
     )
-    return {row[0]: PolicyFacts(*row) for row in rows}
+    return sql, _facts
 
 
 def order_facts(context: OrderContext) -> dict[str, Any]:
-    """What the food hooks need for the whole order, loaded once (cache ``food``)."""
+    """What the food hooks need for the whole order, loaded once (cache ``food``).
+
+    The policies of every SKU in the order, asked in the one statement of
+    ``plugins.orderfacts`` with the other plugins' facts. An order without a
+    food SKU stops there; the tenant's settings are read (:func:`food_settings`)
+    only when a policy applies.
+    """
     facts = context.cache.get(NAME)
     if facts is None:
-        from plugins.services import plugin_settings
+        from plugins.orderfacts import facts_for
 
-        facts = {
-            "policies": load_policies({line.sku.pk for line in context.lines}),
-            "settings": plugin_settings(tenant=context.tenant, name=NAME),
-        }
+        facts = {"policies": facts_for(context, NAME)}
         context.cache[NAME] = facts
     return facts
+
+
+def food_settings(context: OrderContext) -> dict[str, Any]:
+    """The tenant's food settings, read once per order (and cached on the tenant)."""
+    facts = order_facts(context)
+    if "settings" not in facts:
+        from plugins.services import plugin_settings
+
+        facts["settings"] = plugin_settings(tenant=context.tenant, name=NAME)
+    return facts["settings"]
 
 
 def line_factor(line: OrderLine) -> int:
@@ -231,5 +272,5 @@ def validate(context: OrderContext, lines: list[OrderLine]) -> list[LineError]:
     if not facts["policies"]:
         return []
     return check_lines(
-        lines, facts["policies"], allow_mixed=bool(facts["settings"]["allow_mixed_cases"])
+        lines, facts["policies"], allow_mixed=bool(food_settings(context)["allow_mixed_cases"])
     )

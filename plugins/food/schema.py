@@ -124,8 +124,8 @@ def _sku(code: str) -> Sku:
 
 class FoodSetSkuPolicy(BaseMutation, error_type=FoodError):
     """Set how a SKU may be ordered: whole cases only, or single units (with a minimum).
-    Staff only. Saving a policy that allows single units derives unit prices from case
-    prices where a price list has only a case price."""
+    Staff only. Single units of a SKU priced per case only are priced from the case price
+    (plus the split surcharge) when ordered."""
 
     class Arguments:
         sku_code = graphene.String(required=True)

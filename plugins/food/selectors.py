@@ -3,8 +3,10 @@ and the best-before date of the stock it would get.
 
 :func:`product_info` answers for any number of SKUs in a fixed number of
 queries (SKUs with policies, prices through
-``core.pricing.selectors.price_products_for_dealer`` plus one for case rows and
-one for derived markers, stock rows, production dates, latest receipts).
+``core.pricing.selectors.price_products_for_dealer`` plus one for case rows,
+stock rows, production dates, latest receipts). Unit prices are what an order
+would charge (:mod:`plugins.food.pricing`): the tenant's unit price, else the
+case price per unit plus the split surcharge.
 
 Best-before, kept simple and honest: the warehouse the dealer would be served
 from is the first with available stock in the core's allocation order (the
@@ -27,7 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .models import ProductionDate
-from .pricing import case_price, with_surcharge
+from .pricing import case_price, unit_source, with_surcharge
 from .rules import NAME, PolicyFacts, load_policies
 
 
@@ -65,8 +67,6 @@ def product_info(*, tenant: Any, dealer: Any, sku_codes: list[str]) -> list[Food
     from core.pricing.selectors import dealer_context, load_price_rows, price_products_for_dealer
     from plugins.services import plugin_settings
 
-    from .models import DerivedUnitPrice
-
     codes = list(dict.fromkeys(c.strip() for c in sku_codes if c and c.strip()))
     if not codes:
         return []
@@ -85,9 +85,6 @@ def product_info(*, tenant: Any, dealer: Any, sku_codes: list[str]) -> list[Food
     policies = load_policies(ids)
     base_prices = price_products_for_dealer(dealer, ids)
     lists = order_lists(load_price_rows(dealer_context(dealer), ids, timezone.now()))
-    derived = set(
-        DerivedUnitPrice.objects.filter(sku_id__in=ids).values_list("price_list_id", "sku_id")
-    )
     stocks: dict[int, list] = {}
     rank = stock_rank(dealer.region or "")
     for stock in sorted(
@@ -127,10 +124,12 @@ def product_info(*, tenant: Any, dealer: Any, sku_codes: list[str]) -> list[Food
                 info.units_orderable, info.unit_price = False, None
             elif mixed and per_unit is not None:
                 info.unit_price = per_unit.quantize(Decimal("0.0001"))
-            elif base and (base.source.price_list_id, sku.pk) in derived and per_unit is not None:
-                info.unit_price = with_surcharge(per_unit, percent)
-                info.unit_price_derived = True
-                info.split_surcharge_percent = percent
+            else:
+                source = unit_source(sku_lists, sku, policy, max(policy.min_units, 1))
+                if source is not None and source[0] == "case":
+                    info.unit_price = with_surcharge(source[1] / policy.case_size, percent)
+                    info.unit_price_derived = True
+                    info.split_surcharge_percent = percent
         serving = next((s for s in stocks.get(sku.pk, []) if s.available > 0), None)
         if serving is not None:
             info.warehouse_code, info.available = serving.warehouse.code, serving.available

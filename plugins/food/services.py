@@ -1,12 +1,13 @@
-"""Changing the food plugin's data: policies, mixed-case groups, production dates,
-and base-unit prices derived from case prices. Each service runs in one transaction
-and raises :class:`core.exceptions.DomainError` on bad input (nothing saved)."""
+"""Changing the food plugin's data: policies, mixed-case groups, production dates.
+Each service runs in one transaction and raises :class:`core.exceptions.DomainError`
+on bad input (nothing saved). Prices are the tenant's price lists: single units
+without a unit price are priced from the case price when the order is placed
+(:mod:`plugins.food.pricing`); nothing here writes prices but the demo's case prices."""
 
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -14,10 +15,9 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError
 
-from .models import CasePolicy, DerivedUnitPrice, MixedCaseGroup, Policy, ProductionDate
+from .models import CasePolicy, MixedCaseGroup, Policy, ProductionDate
 
 NAME = "food"
-FOUR = Decimal("0.0001")
 NO_CASE_UNIT = "NO_CASE_UNIT"
 
 
@@ -58,9 +58,8 @@ def set_case_policy(
 ) -> CasePolicy:
     """Set how ``sku`` may be ordered (its case unit defaults to its smallest pack).
 
-    When the policy lets single units be ordered (or puts the SKU in a mixed
-    group), base-unit prices are derived from case prices where a list has
-    only a case price (:func:`derive_unit_prices`).
+    Single units of a SKU whose lists price it per case only are priced from
+    the case price when ordered (:mod:`plugins.food.pricing`).
     """
     if policy not in Policy.values:
         raise DomainError(_("Unknown ordering policy."), code="INVALID", field="policy")
@@ -97,7 +96,6 @@ def set_case_policy(
             "mixed_group": group,
         },
     )
-    derive_unit_prices(sku_ids=[sku.pk])
     return row
 
 
@@ -133,85 +131,6 @@ def set_production_date(
         defaults={"production_date": production_date, "lot": (lot or "").strip()[:40]},
     )
     return row
-
-
-@transaction.atomic
-def derive_unit_prices(*, sku_ids: list[int] | None = None) -> int:
-    """Give SKUs that may be ordered in single units a base-unit price where a list
-    prices them per case only: each case break ÷ the case size (the first from
-    one unit, the others from as many units as their cases hold). Such rows are marked as derived; the order's
-    pricing step then prices single units from the current case price plus the
-    split surcharge. A list with its own unit prices is left alone; derived rows
-    follow later case-price changes when this runs again, and go when the case
-    price goes. Returns the number of (list, SKU) pairs changed."""
-    from core.pricing.models import PriceList, PriceListItem
-    from core.pricing.services import PriceInput, delete_prices, upsert_prices
-
-    policies = CasePolicy.objects.select_related("sku", "case_unit")
-    if sku_ids is not None:
-        policies = policies.filter(sku_id__in=sku_ids)
-    wanted = {
-        p.sku_id: p
-        for p in policies
-        if p.policy != Policy.CASE_ONLY or p.mixed_group_id is not None
-    }
-    markers = DerivedUnitPrice.objects.all()
-    if sku_ids is not None:
-        markers = markers.filter(sku_id__in=sku_ids)
-    marked = set(markers.values_list("price_list_id", "sku_id"))
-    touched_skus = set(wanted) | {sku for _pl, sku in marked}
-    rows: dict[tuple[int, int], list[tuple[str, int, Decimal]]] = defaultdict(list)
-    for pl, sku, unit, min_q, price in PriceListItem.objects.filter(
-        sku_id__in=touched_skus
-    ).values_list("price_list_id", "sku_id", "unit_code", "min_quantity", "unit_price"):
-        rows[(pl, sku)].append((unit, min_q, price))
-    lists = {
-        pl.pk: pl
-        for pl in PriceList.objects.filter(pk__in={k[0] for k in rows} | {k[0] for k in marked})
-    }
-    changed = 0
-    for key in sorted(set(rows) | marked):
-        pl_id, sku_id = key
-        policy = wanted.get(sku_id)
-        existing = rows.get(key, [])
-        is_marked = key in marked
-        if policy is None:
-            if is_marked:  # the SKU no longer takes single units: drop what we derived
-                from core.catalog.models import Sku
-
-                base = Sku.objects.filter(pk=sku_id).values_list("base_unit", flat=True).first()
-                if base:
-                    delete_prices(price_list=lists[pl_id], sku_id=sku_id, unit_code=base)
-                DerivedUnitPrice.objects.filter(price_list_id=pl_id, sku_id=sku_id).delete()
-                changed += 1
-            continue
-        base_unit, size = policy.sku.base_unit, policy.case_unit.factor
-        case_rows = sorted((m, p) for u, m, p in existing if u == policy.case_unit.code)
-        base_rows = sorted((m, p) for u, m, p in existing if u == base_unit)
-        if base_rows and not is_marked:
-            continue  # the tenant prices single units itself
-        if not case_rows:
-            if is_marked:
-                delete_prices(price_list=lists[pl_id], sku_id=sku_id, unit_code=base_unit)
-                DerivedUnitPrice.objects.filter(price_list_id=pl_id, sku_id=sku_id).delete()
-                changed += 1
-            continue
-        derived = [  # the first break prices from one unit, later ones from as many cases
-            (1 if i == 0 else m * size, (p / size).quantize(FOUR, rounding=ROUND_HALF_UP))
-            for i, (m, p) in enumerate(case_rows)
-        ]
-        if derived == base_rows:
-            continue
-        upsert_prices(
-            price_list=lists[pl_id],
-            prices=[
-                PriceInput(unit_price=price, sku_id=sku_id, unit_code=base_unit, min_quantity=m)
-                for m, price in derived
-            ],
-        )
-        DerivedUnitPrice.objects.get_or_create(price_list_id=pl_id, sku_id=sku_id)
-        changed += 1
-    return changed
 
 
 # --- demo data ----------------------------------------------------------------------

@@ -2,8 +2,7 @@
 ``/console/plugins/food/`` and answering 404 for tenants without the plugin.
 
 ``policies/``: every SKU's case policy with its case unit, shelf life, mixed
-group and the production dates recorded per warehouse; a button derives unit
-prices from case prices (``services.derive_unit_prices``) after price changes.
+group and the production dates recorded per warehouse.
 """
 
 from __future__ import annotations
@@ -12,12 +11,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext as _
 
@@ -40,14 +39,7 @@ def policies_page(request: HttpRequest) -> HttpResponse:
     from plugins.services import plugin_settings
 
     from .models import CasePolicy, ProductionDate
-    from .services import derive_unit_prices
 
-    if request.method == "POST":
-        changed = derive_unit_prices()
-        messages.success(
-            request, _("Unit prices derived from case prices: %(n)d changed.") % {"n": changed}
-        )
-        return redirect(request.path)
     rows = list(
         CasePolicy.objects.select_related("sku", "case_unit", "mixed_group").order_by("sku__code")
     )

@@ -192,23 +192,24 @@ def test_sheet_upload_applies_the_policy(drinks):
 
 
 def test_scan_case_and_unit_barcodes(drinks):
-    """A case barcode orders a case; the unit barcode of a case-only SKU is refused at checkout."""
+    """A case barcode orders a case; the unit barcode of a case-only SKU is refused when
+    scanned (the cart runs the plugins' line rules), and nothing is added or reserved."""
+    from core.orders.models import CartLine
+
     channels.scan(dealer=drinks.dealer, user=drinks.buyer, barcode=drinks.lemon_case.gtin)
     placed = channels.checkout_cart(dealer=drinks.dealer, user=drinks.buyer, idempotency_key="c1")
     line = placed.order.lines.get()
     assert (line.unit_code, line.base_quantity, line.unit_price) == ("case", 24, Decimal("48.0000"))
-    cart = channels.scan(
-        dealer=drinks.dealer, user=drinks.buyer, barcode=drinks.lemon.gtin, quantity=3
-    )
     reserved = Stock.objects.get(sku=drinks.lemon, warehouse=drinks.east).reserved
     with pytest.raises(ValidationFailed) as exc:
-        channels.checkout_cart(dealer=drinks.dealer, user=drinks.buyer, idempotency_key="c2")
+        channels.scan(
+            dealer=drinks.dealer, user=drinks.buyer, barcode=drinks.lemon.gtin, quantity=3
+        )
     assert [e.code for e in exc.value.errors] == ["NOT_WHOLE_CASES"]
-    assert cart.lines.count() == 1, "the cart stays for the dealer to fix"
+    assert not CartLine.objects.filter(sku=drinks.lemon).exists()
     assert Stock.objects.get(sku=drinks.lemon, warehouse=drinks.east).reserved == reserved
     assert Order.objects.count() == 1
     # The unit barcode of a SKU that allows units orders single units.
-    cart.lines.all().delete()
     channels.scan(dealer=drinks.dealer, user=drinks.buyer, barcode=drinks.tea.gtin, quantity=6)
     placed = channels.checkout_cart(dealer=drinks.dealer, user=drinks.buyer, idempotency_key="c3")
     assert placed.order.lines.get().unit_code == "each"
@@ -261,9 +262,12 @@ def test_unit_price_and_case_price(drinks):
     assert "plugins" not in each.price_source and "plugins" not in case.price_source
 
 
-def test_unit_price_derived_from_the_case_price_with_a_surcharge(drinks, plugin_tenant):
-    """JUICE is priced per case of 12 only (60.00): a unit costs 60/12 = 5.00 + 5%."""
+def test_unit_price_from_the_case_price_with_a_surcharge(drinks, plugin_tenant):
+    """JUICE is priced per case of 12 only (60.00): a unit costs 60/12 = 5.00 + 5%, priced
+    when the order is placed; no unit price row is written anywhere."""
     from django.utils import translation
+
+    from core.pricing.models import PriceListItem
 
     with translation.override("en"):
         order = place(drinks, ("JUICE", 3, "each"), ("JUICE", 1, "case"))
@@ -276,11 +280,13 @@ def test_unit_price_derived_from_the_case_price_with_a_surcharge(drinks, plugin_
             "reason": "Single units from a case: the case price per unit + 5%",
         }
     ]
+    assert units.list_price == Decimal("5.2500")
     assert case.unit_price == Decimal("60.0000") and "plugins" not in case.price_source
+    assert not PriceListItem.objects.filter(sku=drinks.juice).exclude(unit_code="case").exists()
     set_plugin_settings(tenant=plugin_tenant, name="food", values={"split_surcharge_percent": "10"})
     from core.pricing.services import PriceInput, upsert_prices
 
-    # A new case price counts at once, before the derived unit rows are refreshed.
+    # A new case price counts at once.
     upsert_prices(
         price_list=drinks.price_list,
         prices=[PriceInput(unit_price=Decimal("66.00"), sku_id=drinks.juice.pk, unit_code="case")],
@@ -289,37 +295,80 @@ def test_unit_price_derived_from_the_case_price_with_a_surcharge(drinks, plugin_
     assert order.lines.get().unit_price == Decimal("6.0500")  # 66 / 12 × 1.10
 
 
+def test_case_breaks_apply_to_the_whole_cases_the_units_make(drinks):
+    """A case break from 2 cases (54.00): 30 units make 2 whole cases, so 54/12 + 5%."""
+    from core.pricing.services import PriceInput, upsert_prices
+
+    upsert_prices(
+        price_list=drinks.price_list,
+        prices=[
+            PriceInput(unit_price=Decimal("60.00"), sku_id=drinks.juice.pk, unit_code="case"),
+            PriceInput(
+                unit_price=Decimal("54.00"),
+                sku_id=drinks.juice.pk,
+                unit_code="case",
+                min_quantity=2,
+            ),
+        ],
+    )
+    assert place(drinks, ("JUICE", 11, "each")).lines.get().unit_price == Decimal("5.2500")
+    order = place(drinks, ("JUICE", 30, "each"), key="k2")
+    assert order.lines.get().unit_price == Decimal("4.7250")  # 54 / 12 × 1.05
+
+
 def test_a_tenant_unit_price_is_not_surcharged(drinks):
     from core.pricing.services import PriceInput, upsert_prices
-    from plugins.food.models import DerivedUnitPrice
-    from plugins.food.services import derive_unit_prices
 
-    assert DerivedUnitPrice.objects.filter(sku=drinks.juice).exists()
     upsert_prices(
         price_list=drinks.price_list,
         prices=[PriceInput(unit_price=Decimal("5.90"), sku_id=drinks.juice.pk, unit_code="each")],
     )
-    DerivedUnitPrice.objects.filter(sku=drinks.juice).delete()  # the tenant's own price now
-    assert derive_unit_prices() == 0
-    order = place(drinks, ("JUICE", 2, "each"))
-    assert order.lines.get().unit_price == Decimal("5.9000")
+    line = place(drinks, ("JUICE", 2, "each")).lines.get()
+    assert line.unit_price == Decimal("5.9000") and "plugins" not in line.price_source
 
 
-def test_case_price_change_rederives_and_case_only_drops_derived_rows(drinks):
-    from core.pricing.models import PriceListItem
+def test_the_dealers_own_case_price_wins_over_a_base_unit_price(drinks):
+    """The first list that prices the SKU decides, as for every price: a dealer list with a
+    case price only (48.00) prices units from it, although the base list has a unit price."""
     from core.pricing.services import PriceInput, upsert_prices
-    from plugins.food.services import derive_unit_prices, set_case_policy
+    from core.testing.factories import PriceListFactory
 
     upsert_prices(
         price_list=drinks.price_list,
-        prices=[PriceInput(unit_price=Decimal("66.00"), sku_id=drinks.juice.pk, unit_code="case")],
+        prices=[PriceInput(unit_price=Decimal("5.90"), sku_id=drinks.juice.pk, unit_code="each")],
     )
-    assert derive_unit_prices() == 1
-    assert PriceListItem.objects.get(sku=drinks.juice, unit_code="each").unit_price == Decimal(
-        "5.5"
+    own = PriceListFactory(code="EAST-DEALER", kind="dealer")
+    own.assignments.create(dealer=drinks.dealer)
+    upsert_prices(
+        price_list=own,
+        prices=[PriceInput(unit_price=Decimal("48.00"), sku_id=drinks.juice.pk, unit_code="case")],
     )
-    set_case_policy(sku=drinks.juice, policy="case_only")
-    assert not PriceListItem.objects.filter(sku=drinks.juice, unit_code="each").exists()
+    line = place(drinks, ("JUICE", 2, "each")).lines.get()
+    assert line.unit_price == Decimal("4.2000")  # 48 / 12 × 1.05
+
+
+def test_without_a_case_or_unit_price_the_order_is_refused(drinks):
+    from core.exceptions import DomainError
+    from core.pricing.models import PriceListItem
+
+    PriceListItem.objects.filter(sku=drinks.juice).delete()
+    with pytest.raises(DomainError) as exc:
+        place(drinks, ("TEA", 6, "each"), ("JUICE", 2, "each"))
+    assert (exc.value.code, exc.value.field) == ("NO_PRICE", "lines.1")
+    assert not Order.objects.exists() and nothing_reserved()
+
+
+def test_a_plain_sku_without_a_price_is_still_refused(drinks):
+    """The food plugin prices only its own SKUs' single units: another unpriced SKU is
+    refused NO_PRICE as without the plugin."""
+    from core.exceptions import DomainError
+    from core.testing.factories import SkuFactory, StockFactory
+
+    StockFactory(sku=SkuFactory(code="NOPRICE"), warehouse=drinks.east, on_hand=10)
+    with pytest.raises(DomainError) as exc:
+        place(drinks, ("TEA", 6, "each"), ("NOPRICE", 1))
+    assert (exc.value.code, exc.value.field) == ("NO_PRICE", "lines.1")
+    assert not Order.objects.exists() and nothing_reserved()
 
 
 # --- two tenants, and the SQL budget --------------------------------------------------------
@@ -330,15 +379,19 @@ def test_disabled_tenant_orders_without_the_rules(plugin_tenant, plugin_disabled
     connection.set_tenant(plugin_disabled_tenant)
     other = build_drinks(DealerFactory(region="east"))
     assert get_manager().hooks_for(plugin_disabled_tenant).has("validate_order_lines") is False
-    # Below the minimum, single units of a case-only SKU: accepted, at the list prices
-    # (the derived unit rows, no surcharge): no food hook ran.
-    order = place(other, ("TEA", 1, "each"), ("JUICE", 3, "each"), ("FIZZ-LEMON", 5, "each"))
+    # Below the minimum, single units of a case-only SKU: accepted at the list prices, no
+    # food hook ran. Single units of a SKU priced per case only have no price without it.
+    order = place(other, ("TEA", 1, "each"), ("FIZZ-LEMON", 2, "case"))
     assert [(li.sku.code, li.unit_price) for li in order.lines.order_by("position")] == [
         ("TEA", Decimal("3.5")),
-        ("JUICE", Decimal("5")),
-        ("FIZZ-LEMON", Decimal("2")),
+        ("FIZZ-LEMON", Decimal("48")),
     ]
     assert all("plugins" not in li.price_source for li in order.lines.all())
+    from core.exceptions import DomainError
+
+    with pytest.raises(DomainError) as exc:
+        place(other, ("JUICE", 3, "each"), key="k2")
+    assert exc.value.code == "NO_PRICE"
     connection.set_tenant(plugin_tenant)
 
 
