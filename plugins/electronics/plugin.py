@@ -11,10 +11,11 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 
-from plugins import hookimpl
+from plugins import hookimpl, orderfacts
 from plugins.types import LineError, OrderContext, OrderLine, SearchFilter, SettingSpec
 
 NAME = "electronics"
+orderfacts.register(NAME, "plugins.electronics.selectors:reel_rules_source")
 
 
 @hookimpl
@@ -53,18 +54,22 @@ def order_error_codes() -> list[str]:
 
 @hookimpl
 def validate_order_lines(context: OrderContext, lines: list[OrderLine]) -> list[LineError]:
-    """Reel and MOQ rules per line; the rules of every line in one query per order."""
+    """Reel and MOQ rules per line; the rules of every line in one query per order,
+    shared with the other plugins' facts (``plugins.orderfacts``).
+
+    The tenant's settings are read only when a line has a rule, so an order of
+    parts without reel rules costs that one query and nothing else.
+    """
+    from plugins.orderfacts import facts_for
     from plugins.services import plugin_settings
 
     from .rules import check_quantity
-    from .selectors import reel_rules
 
-    if not lines or not plugin_settings(tenant=context.tenant, name=NAME)["enforce_reel_rules"]:
+    if not lines:
         return []
-    cache = context.cache.setdefault(NAME, {})
-    rules = cache.get("reel_rules")
-    if rules is None:
-        rules = cache["reel_rules"] = reel_rules(line.sku.pk for line in lines)
+    rules = facts_for(context, NAME, (line.sku.pk for line in lines))
+    if not rules or not plugin_settings(tenant=context.tenant, name=NAME)["enforce_reel_rules"]:
+        return []
     errors = []
     for line in lines:
         rule = rules.get(line.sku.pk)

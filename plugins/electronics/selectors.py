@@ -282,6 +282,16 @@ def reel_rules(sku_ids: Iterable[int]) -> dict[int, ReelRule]:
     return {r.sku_id: r for r in ReelRule.objects.filter(sku_id__in=set(sku_ids))}
 
 
+REEL_FIELDS = ("id", "sku_id", "reel_quantity", "mode", "cut_tape_from", "minimum_quantity")
+
+
+def reel_rules_source() -> tuple[str, Any]:
+    """The order's reel rules, asked with the other plugins' facts (``plugins.orderfacts``)."""
+    table = ReelRule._meta.db_table
+    sql = f'SELECT {", ".join(REEL_FIELDS)} FROM "{table}" WHERE sku_id = ANY(%s)'
+    return sql, lambda row: ReelRule(**{f: row[f] for f in REEL_FIELDS})
+
+
 # --- alternates -------------------------------------------------------------------------------
 @dataclass
 class Alternate:

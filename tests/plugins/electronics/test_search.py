@@ -98,8 +98,15 @@ def test_range_and_set_filter_with_facets(parts, backend):
     )
     assert _codes(parts, result) == {"R1", "R2", "R6"}
     assert result.total == 3
+    # Disjunctive: the package counts ignore the package filter (what choosing another
+    # package would give), the range still applies (R4 at 4.7 kΩ is not counted).
     packages = _facet(result, "electronics_package")
-    assert {v.value: v.count for v in packages.values} == {"0603": 2, "0402": 1}
+    assert {v.value: v.count for v in packages.values} == {
+        "0603": 2,
+        "0402": 1,
+        "0805": 1,
+        "SOT-23": 1,
+    }
     resistance = _facet(result, "electronics_resistance")
     assert (resistance.min, resistance.max) == (10000.0, 10100.0)
     assert sum(b.count for b in resistance.buckets) == 3
