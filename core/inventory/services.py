@@ -28,13 +28,22 @@ class InsufficientStock(DomainError):
     code = "INSUFFICIENT_STOCK"
 
 
-def _stock_event(stock: Stock, reason: str, delta_on_hand: int = 0, delta_reserved: int = 0) -> PendingEvent:
+def _stock_event(
+    stock: Stock, reason: str, delta_on_hand: int = 0, delta_reserved: int = 0
+) -> PendingEvent:
     return PendingEvent(
-        "stock.changed", "stock", stock.pk,
+        "stock.changed",
+        "stock",
+        stock.pk,
         {
-            "sku_id": stock.sku_id, "warehouse_id": stock.warehouse_id, "reason": reason,
-            "on_hand": stock.on_hand, "reserved": stock.reserved, "available": stock.on_hand - stock.reserved,
-            "delta_on_hand": delta_on_hand, "delta_reserved": delta_reserved,
+            "sku_id": stock.sku_id,
+            "warehouse_id": stock.warehouse_id,
+            "reason": reason,
+            "on_hand": stock.on_hand,
+            "reserved": stock.reserved,
+            "available": stock.on_hand - stock.reserved,
+            "delta_on_hand": delta_on_hand,
+            "delta_reserved": delta_reserved,
         },
     )
 
@@ -46,11 +55,19 @@ def _low_stock_events(stocks: Iterable[Stock]) -> list[PendingEvent]:
         below = s.safety_stock > 0 and s.on_hand - s.reserved < s.safety_stock
         if below and not s.low_stock_alerted:
             fell.append(s.pk)
-            events.append(PendingEvent(
-                "stock.low", "stock", s.pk,
-                {"sku_id": s.sku_id, "warehouse_id": s.warehouse_id, "available": s.on_hand - s.reserved,
-                 "safety_stock": s.safety_stock},
-            ))
+            events.append(
+                PendingEvent(
+                    "stock.low",
+                    "stock",
+                    s.pk,
+                    {
+                        "sku_id": s.sku_id,
+                        "warehouse_id": s.warehouse_id,
+                        "available": s.on_hand - s.reserved,
+                        "safety_stock": s.safety_stock,
+                    },
+                )
+            )
         elif not below and s.low_stock_alerted:
             recovered.append(s.pk)
     if fell:
@@ -60,22 +77,29 @@ def _low_stock_events(stocks: Iterable[Stock]) -> list[PendingEvent]:
     return events
 
 
-def _move(stock: Stock, quantity: int, reason: str, *, reference: str = "", note: str = "", user=None) -> Stock:
+def _move(
+    stock: Stock, quantity: int, reason: str, *, reference: str = "", note: str = "", user=None
+) -> Stock:
     """Change on-hand by ``quantity`` (conditional on staying valid) and record it."""
-    updated = (
-        Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") - quantity)
-        .update(on_hand=F("on_hand") + quantity)
+    updated = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") - quantity).update(
+        on_hand=F("on_hand") + quantity
     )
     if not updated:
         stock.refresh_from_db()
         raise InsufficientStock(
             _("Only %(available)d units are available.") % {"available": stock.available},
-            field="quantity", available=stock.available,
+            field="quantity",
+            available=stock.available,
         )
     stock.refresh_from_db()
     StockMovement.objects.create(
-        stock=stock, quantity=quantity, reason=reason, reference=reference, note=note,
-        on_hand_after=stock.on_hand, created_by=user,
+        stock=stock,
+        quantity=quantity,
+        reason=reason,
+        reference=reference,
+        note=note,
+        on_hand_after=stock.on_hand,
+        created_by=user,
     )
     record_many([_stock_event(stock, reason, delta_on_hand=quantity), *_low_stock_events([stock])])
     return stock
@@ -87,38 +111,67 @@ def _stock_row(sku, warehouse: Warehouse) -> Stock:
 
 
 @transaction.atomic
-def receive_stock(*, sku, warehouse: Warehouse, quantity: int, reference: str = "", user=None) -> Stock:
+def receive_stock(
+    *, sku, warehouse: Warehouse, quantity: int, reference: str = "", user=None
+) -> Stock:
     """Goods received into a warehouse."""
     if quantity <= 0:
-        raise DomainError(_("The quantity must be positive."), field="quantity", code="INVALID_QUANTITY")
-    return _move(_stock_row(sku, warehouse), quantity, MovementReason.RECEIPT, reference=reference, user=user)
+        raise DomainError(
+            _("The quantity must be positive."), field="quantity", code="INVALID_QUANTITY"
+        )
+    stock = _move(
+        _stock_row(sku, warehouse), quantity, MovementReason.RECEIPT, reference=reference, user=user
+    )
+    _plugins(
+        reason="receipt",
+        sku=sku,
+        warehouse=warehouse,
+        quantity=quantity,
+        reference=reference,
+        user=user,
+    )
+    return stock
 
 
 @transaction.atomic
 def adjust_stock(*, sku, warehouse: Warehouse, counted: int, note: str = "", user=None) -> Stock:
     """Set on-hand to a counted quantity (a stock-take); the difference is recorded."""
     if counted < 0:
-        raise DomainError(_("A count cannot be negative."), field="counted", code="INVALID_QUANTITY")
+        raise DomainError(
+            _("A count cannot be negative."), field="counted", code="INVALID_QUANTITY"
+        )
     stock = Stock.objects.select_for_update().get(pk=_stock_row(sku, warehouse).pk)
     delta = counted - stock.on_hand
     if delta == 0:
         return stock
     if counted < stock.reserved:
         raise InsufficientStock(
-            _("%(reserved)d units are reserved for orders; the count cannot be lower.") % {"reserved": stock.reserved},
-            field="counted", available=stock.available,
+            _("%(reserved)d units are reserved for orders; the count cannot be lower.")
+            % {"reserved": stock.reserved},
+            field="counted",
+            available=stock.available,
         )
-    return _move(stock, delta, MovementReason.ADJUSTMENT, note=note, user=user)
+    stock = _move(stock, delta, MovementReason.ADJUSTMENT, note=note, user=user)
+    _plugins(reason="adjustment", sku=sku, warehouse=warehouse, quantity=delta, user=user)
+    return stock
 
 
 @transaction.atomic
-def transfer_stock(*, sku, source: Warehouse, destination: Warehouse, quantity: int, user=None) -> Transfer:
+def transfer_stock(
+    *, sku, source: Warehouse, destination: Warehouse, quantity: int, user=None
+) -> Transfer:
     """Move available stock from one warehouse to another."""
     if quantity <= 0:
-        raise DomainError(_("The quantity must be positive."), field="quantity", code="INVALID_QUANTITY")
+        raise DomainError(
+            _("The quantity must be positive."), field="quantity", code="INVALID_QUANTITY"
+        )
     if source.pk == destination.pk:
-        raise DomainError(_("Choose two different warehouses."), field="destination", code="INVALID")
-    transfer = Transfer.objects.create(sku=sku, source=source, destination=destination, quantity=quantity, created_by=user)
+        raise DomainError(
+            _("Choose two different warehouses."), field="destination", code="INVALID"
+        )
+    transfer = Transfer.objects.create(
+        sku=sku, source=source, destination=destination, quantity=quantity, created_by=user
+    )
     ref = f"TR-{transfer.pk}"
     # Lock both rows in id order so two opposite transfers cannot deadlock.
     rows = sorted([_stock_row(sku, source), _stock_row(sku, destination)], key=lambda s: s.pk)
@@ -126,7 +179,23 @@ def transfer_stock(*, sku, source: Warehouse, destination: Warehouse, quantity: 
     by_wh = {r.warehouse_id: r for r in rows}
     _move(by_wh[source.pk], -quantity, MovementReason.TRANSFER_OUT, reference=ref, user=user)
     _move(by_wh[destination.pk], quantity, MovementReason.TRANSFER_IN, reference=ref, user=user)
+    _plugins(
+        reason="transfer",
+        sku=sku,
+        warehouse=source,
+        quantity=quantity,
+        destination=destination,
+        reference=ref,
+        user=user,
+    )
     return transfer
+
+
+def _plugins(**change) -> None:
+    """Plugins that hold finer stock (batches) follow the change (hook ``stock_changed``)."""
+    from core.orders.plugins import stock_changed
+
+    stock_changed(**change)
 
 
 # --- reservation --------------------------------------------------------------------
@@ -154,25 +223,53 @@ class Allocation:
 
 
 def lock_stock(sku_ids: Sequence[int]) -> list[Stock]:
-    """Lock the stock rows of these SKUs in active warehouses, in id order."""
-    return list(
-        Stock.objects.select_for_update(of=("self",))
-        .select_related("warehouse")
-        .filter(sku_id__in=sorted(set(sku_ids)), warehouse__is_active=True)
-        .order_by("pk")
+    """Lock the stock rows of these SKUs in active warehouses, in id order (warehouses
+    loaded with them, one instance per warehouse)."""
+    stock_fields = [f.attname for f in Stock._meta.concrete_fields]
+    warehouse_fields = [f.attname for f in Warehouse._meta.concrete_fields]
+    columns = ", ".join(
+        [f"s.{Stock._meta.get_field(a).column}" for a in stock_fields]
+        + [f"w.{Warehouse._meta.get_field(a).column}" for a in warehouse_fields]
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {Stock._meta.db_table} s "
+            f"JOIN {Warehouse._meta.db_table} w ON w.id = s.warehouse_id "
+            f"WHERE s.sku_id = ANY(%s::bigint[]) AND w.is_active ORDER BY s.id FOR UPDATE OF s",
+            [sorted(set(sku_ids))],
+        )
+        rows = cursor.fetchall()
+    split = len(stock_fields)
+    warehouses: dict[int, Warehouse] = {}
+    stocks = []
+    for row in rows:
+        stock = Stock.from_db(connection.alias, stock_fields, row[:split])
+        warehouse = warehouses.get(stock.warehouse_id)
+        if warehouse is None:
+            warehouse = warehouses[stock.warehouse_id] = Warehouse.from_db(
+                connection.alias, warehouse_fields, row[split:]
+            )
+        stock.warehouse = warehouse
+        stocks.append(stock)
+    return stocks
 
 
 def stock_rank(region: str = ""):
     """Sort key for stock rows: the dealer's region first, then warehouse priority."""
 
     def rank(s: Stock):
-        return (0 if region and s.warehouse.region == region else 1, s.warehouse.priority, s.warehouse.code)
+        return (
+            0 if region and s.warehouse.region == region else 1,
+            s.warehouse.priority,
+            s.warehouse.code,
+        )
 
     return rank
 
 
-def plan_allocation(demands: Sequence[Demand], stocks: Sequence[Stock], *, region: str = "") -> list[Allocation]:
+def plan_allocation(
+    demands: Sequence[Demand], stocks: Sequence[Stock], *, region: str = ""
+) -> list[Allocation]:
     """Split demands across warehouses.
 
     Warehouses in the dealer's region come first, then by priority. One
@@ -189,11 +286,16 @@ def plan_allocation(demands: Sequence[Demand], stocks: Sequence[Stock], *, regio
     for d in demands:
         needed[d.sku_id] += d.quantity
 
-    warehouses = sorted({s.warehouse for s in stocks}, key=lambda w: (0 if region and w.region == region else 1, w.priority, w.code))
+    warehouses = sorted(
+        {s.warehouse for s in stocks},
+        key=lambda w: (0 if region and w.region == region else 1, w.priority, w.code),
+    )
     for wh in warehouses:
         avail = {s.sku_id: s for s in stocks if s.warehouse_id == wh.pk}
         if all(sku in avail and avail[sku].available >= qty for sku, qty in needed.items()):
-            return [Allocation(d.key, avail[d.sku_id].pk, wh.pk, d.sku_id, d.quantity) for d in demands]
+            return [
+                Allocation(d.key, avail[d.sku_id].pk, wh.pk, d.sku_id, d.quantity) for d in demands
+            ]
 
     remaining = {s.pk: s.available for s in stocks}
     allocations: list[Allocation] = []
@@ -211,50 +313,84 @@ def plan_allocation(demands: Sequence[Demand], stocks: Sequence[Stock], *, regio
                 want -= take
         if want:
             available = d.quantity - want
-            errors.append(InsufficientStock(
-                _("Only %(available)d units are available.") % {"available": available},
-                field=f"lines.{index if d.line is None else d.line}.quantity", available=available,
-            ))
+            errors.append(
+                InsufficientStock(
+                    _("Only %(available)d units are available.") % {"available": available},
+                    field=f"lines.{index if d.line is None else d.line}.quantity",
+                    available=available,
+                )
+            )
         allocations.extend(taken)
     if errors:
         raise ValidationFailed(errors, message=_("Not enough stock."))
     return allocations
 
 
-def reserve(allocations: Sequence[Allocation], locked: Sequence[Stock] = ()) -> list[PendingEvent]:
-    """Reserve planned allocations in one conditional UPDATE (rows already locked by
-    :func:`lock_stock`). Returns the outbox events for the caller to record with
-    its own (one insert for the whole order)."""
+@dataclass
+class Reservation:
+    """A planned reservation: its conditional ``UPDATE`` (``sql``/``params``, returning the
+    ids of the rows it reserved on), run by :func:`reserve` or inside a caller's combined
+    statement, which then calls :meth:`check` with the ids returned."""
+
+    sql: str
+    params: list
+    totals: dict[int, int]
+    locked: Sequence[Stock]
+
+    def check(self, reserved_ids) -> None:
+        """:class:`InsufficientStock` unless every row was reserved (the caller's
+        transaction then rolls back whatever it wrote)."""
+        if set(reserved_ids) != set(self.totals):
+            raise InsufficientStock(
+                _("Stock changed while the order was placed; try again."), field="lines"
+            )
+
+    def events(self) -> list[PendingEvent]:
+        """The locked rows as reserved (updated in memory) and their outbox events,
+        ``stock.low`` included, for the caller to record with its own."""
+        by_id = {st.pk: st for st in self.locked}
+        changed = []
+        for stock_id in sorted(self.totals):
+            st = by_id.get(stock_id)
+            if st is not None:
+                st.reserved += self.totals[stock_id]
+                changed.append(st)
+        return [
+            *[_stock_event(st, "reservation", delta_reserved=self.totals[st.pk]) for st in changed],
+            *_low_stock_events(changed),
+        ]
+
+
+def reservation(
+    allocations: Sequence[Allocation], locked: Sequence[Stock] = ()
+) -> Reservation | None:
+    """The one conditional ``UPDATE`` that reserves planned allocations (rows already
+    locked by :func:`lock_stock`); ``None`` when there is nothing to reserve."""
     totals: dict[int, int] = defaultdict(int)
     for a in allocations:
         totals[a.stock_id] += a.quantity
     if not totals:
-        return []
+        return None
     ids = sorted(totals)
-    values = ", ".join(["(%s::bigint, %s::int)"] * len(ids))
-    params: list[int] = []
-    for i in ids:
-        params += [i, totals[i]]
-    table = Stock._meta.db_table
+    sql = (
+        f"UPDATE {Stock._meta.db_table} AS s SET reserved = s.reserved + v.qty, updated_at = now() "
+        f"FROM unnest(%s::bigint[], %s::int[]) AS v(id, qty) "
+        f"WHERE s.id = v.id AND s.on_hand - s.reserved >= v.qty RETURNING s.id"
+    )
+    return Reservation(sql, [ids, [totals[i] for i in ids]], dict(totals), locked)
+
+
+def reserve(allocations: Sequence[Allocation], locked: Sequence[Stock] = ()) -> list[PendingEvent]:
+    """Reserve planned allocations in one conditional UPDATE (rows already locked by
+    :func:`lock_stock`). Returns the outbox events for the caller to record with
+    its own (one insert for the whole order)."""
+    planned = reservation(allocations, locked)
+    if planned is None:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS s SET reserved = s.reserved + v.qty, updated_at = now() "
-            f"FROM (VALUES {values}) AS v(id, qty) "
-            f"WHERE s.id = v.id AND s.on_hand - s.reserved >= v.qty RETURNING s.id",
-            params,
-        )
-        done = {row[0] for row in cursor.fetchall()}
-    if done != set(ids):
-        raise InsufficientStock(_("Stock changed while the order was placed; try again."), field="lines")
-    by_id = {st.pk: st for st in locked}
-    changed = []
-    for stock_id in ids:
-        st = by_id.get(stock_id)
-        if st is not None:
-            st.reserved += totals[stock_id]
-            changed.append(st)
-    return [*[_stock_event(st, "reservation", delta_reserved=totals[st.pk]) for st in changed],
-            *_low_stock_events(changed)]
+        cursor.execute(planned.sql, planned.params)
+        planned.check([row[0] for row in cursor.fetchall()])
+    return planned.events()
 
 
 def release(allocations: Iterable[tuple[int, int]]) -> None:
@@ -264,7 +400,9 @@ def release(allocations: Iterable[tuple[int, int]]) -> None:
 
 def consume(allocations: Iterable[tuple[int, int]], *, reference: str = "", user=None) -> None:
     """Shipped: reserved units leave the warehouse (on hand and reserved both drop)."""
-    _bulk_change(allocations, on_hand=True, reason=MovementReason.SALE, reference=reference, user=user)
+    _bulk_change(
+        allocations, on_hand=True, reason=MovementReason.SALE, reference=reference, user=user
+    )
 
 
 def _bulk_change(pairs, *, on_hand: bool, reason: str, reference: str = "", user=None) -> None:
@@ -274,7 +412,10 @@ def _bulk_change(pairs, *, on_hand: bool, reason: str, reference: str = "", user
             totals[stock_id] += qty
     if not totals:
         return
-    stocks = {s.pk: s for s in Stock.objects.select_for_update().filter(pk__in=sorted(totals)).order_by("pk")}
+    stocks = {
+        s.pk: s
+        for s in Stock.objects.select_for_update().filter(pk__in=sorted(totals)).order_by("pk")
+    }
     movements, events = [], []
     for stock_id in sorted(totals):
         s, qty = stocks[stock_id], totals[stock_id]
@@ -283,9 +424,19 @@ def _bulk_change(pairs, *, on_hand: bool, reason: str, reference: str = "", user
         s.reserved -= qty
         if on_hand:
             s.on_hand -= qty
-            movements.append(StockMovement(stock=s, quantity=-qty, reason=reason, reference=reference,
-                                           on_hand_after=s.on_hand, created_by=user))
-        events.append(_stock_event(s, reason, delta_on_hand=-qty if on_hand else 0, delta_reserved=-qty))
+            movements.append(
+                StockMovement(
+                    stock=s,
+                    quantity=-qty,
+                    reason=reason,
+                    reference=reference,
+                    on_hand_after=s.on_hand,
+                    created_by=user,
+                )
+            )
+        events.append(
+            _stock_event(s, reason, delta_on_hand=-qty if on_hand else 0, delta_reserved=-qty)
+        )
     Stock.objects.bulk_update(stocks.values(), ["reserved", "on_hand"])
     if movements:
         StockMovement.objects.bulk_create(movements)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.db import transaction
@@ -16,6 +16,7 @@ from core.exceptions import DomainError, ValidationFailed
 from . import services
 from .lines import LineInput, resolve_lines
 from .models import Cart, CartLine, Channel, ExternalSkuMapping, Order
+from .plugins import OrderPlugins
 
 QUICK_LINE = re.compile(r"^\s*(?P<sku>[^\s,;\t]+)[\s,;\t]+(?P<qty>[^\s,;\t]+)(?:[\s,;\t]+(?P<unit>[^\s,;\t]+))?\s*$")
 
@@ -63,24 +64,47 @@ def parse_quick_order(text: str) -> tuple[list[LineInput], list[QuickLineResult]
     return inputs, results
 
 
-def preview_quick_order(*, dealer: Dealer, text: str) -> list[QuickLineResult]:
-    """Resolve every pasted line: product, unit, the dealer's price — or an error with a suggestion."""
+def plugin_line_errors(*, dealer: Dealer, user, resolved, channel: str) -> list[DomainError]:
+    """The enabled plugins' verdict on lines before anything is placed: their
+    ``expand_order_lines`` and ``validate_order_lines`` with ``context.preview``
+    (licences, expiry, case policy, reel and MOQ rules …). Errors name
+    ``lines.<position>.<field>`` like the order service's; nothing is locked or reserved."""
+    if not resolved:
+        return []
+    plugins = OrderPlugins(dealer=dealer, user=user, channel=channel, preview=True)
+    _lines, errors = plugins.prepare(list(resolved))
+    return errors
+
+
+def _line_index(error: DomainError) -> int | None:
+    parts = (error.field or "").split(".")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def preview_quick_order(*, dealer: Dealer, text: str, user=None) -> list[QuickLineResult]:
+    """Resolve every pasted line: product, unit, the dealer's price — or an error with a
+    suggestion, the plugins' rules included (what placing the lines would refuse)."""
     inputs, results = parse_quick_order(text)
     resolved, errors = resolve_lines(inputs)
     by_index = {r.position: r for r in resolved}
     errors_by_index = {int(e.field.split(".")[1]): e for e in errors}
-    prices = _preview_prices(dealer, resolved)
+    for error in plugin_line_errors(dealer=dealer, user=user, resolved=resolved, channel=Channel.QUICK_ORDER):
+        index = _line_index(error)
+        if index is not None:
+            errors_by_index.setdefault(index, error)
+    prices = _preview_prices(dealer, [r for r in resolved if r.position not in errors_by_index])
     for result in results:
         index = result.extra.get("input_index")
         if index is None:
             continue
-        if index in errors_by_index:
+        r = by_index.get(index)
+        if r is not None:
+            result.sku_code, result.product_name = r.sku.code, r.sku.product.name
+            result.unit, result.quantity, result.base_quantity = r.unit_code, r.quantity, r.base_quantity
+        if index in errors_by_index:  # a plugin's error keeps the line's product beside it
             result.error = errors_by_index[index]
             result.suggestion = result.error.params.get("suggestion")
             continue
-        r = by_index[index]
-        result.sku_code, result.product_name = r.sku.code, r.sku.product.name
-        result.unit, result.quantity, result.base_quantity = r.unit_code, r.quantity, r.base_quantity
         result.unit_price, result.currency = prices.get(index, (None, None))
         if result.unit_price is None:
             result.error = DomainError(_("No price for you."), code="NO_PRICE", field=f"line.{result.line_number}")
@@ -215,14 +239,34 @@ def _cart(dealer: Dealer, user) -> Cart:
     return cart
 
 
+def _check_cart_lines(dealer: Dealer, user, lines, channel: str) -> None:
+    """Refuse cart lines the enabled plugins would refuse at checkout (``lines.<i>``
+    names the line as sent)."""
+    errors = plugin_line_errors(dealer=dealer, user=user, resolved=lines, channel=channel)
+    if errors:
+        raise ValidationFailed(errors, message=_("Some lines cannot be ordered."))
+
+
 @transaction.atomic
-def add_to_cart(*, dealer: Dealer, user, lines: list[LineInput]) -> Cart:
-    """Add lines (SKU code or barcode) to the user's cart for the dealer."""
+def add_to_cart(*, dealer: Dealer, user, lines: list[LineInput], channel: str = Channel.WEB) -> Cart:
+    """Add lines (SKU code or barcode) to the user's cart for the dealer.
+
+    The cart line each addition makes (what was there plus what is added) is
+    checked by the enabled plugins first; any error refuses the whole addition.
+    """
     cart = _cart(dealer, user)
     resolved, errors = resolve_lines(lines)
     if errors:
         raise ValidationFailed(errors)
     existing = {(li.sku_id, li.unit_code): li for li in cart.lines.select_for_update()}
+    totals: dict[tuple[int, str], int] = {key: li.quantity for key, li in existing.items()}
+    for r in resolved:
+        totals[(r.sku.pk, r.unit_code)] = totals.get((r.sku.pk, r.unit_code), 0) + r.quantity
+    _check_cart_lines(dealer, user, [
+        replace(r, quantity=totals[(r.sku.pk, r.unit_code)],
+                base_quantity=totals[(r.sku.pk, r.unit_code)] * r.unit_factor, extra={})
+        for r in resolved
+    ], channel)
     for r in resolved:
         current = existing.get((r.sku.pk, r.unit_code))
         if current:
@@ -237,7 +281,8 @@ def add_to_cart(*, dealer: Dealer, user, lines: list[LineInput]) -> Cart:
 
 def scan(*, dealer: Dealer, user, barcode: str, quantity: int = 1) -> Cart:
     """A scanned GTIN adds its SKU in the scanned unit (a case barcode adds a case)."""
-    return add_to_cart(dealer=dealer, user=user, lines=[LineInput(sku=barcode.strip(), quantity=quantity)])
+    return add_to_cart(dealer=dealer, user=user, lines=[LineInput(sku=barcode.strip(), quantity=quantity)],
+                       channel=Channel.SCAN)
 
 
 @transaction.atomic
@@ -250,6 +295,7 @@ def set_cart_line(*, dealer: Dealer, user, sku_code: str, unit: str | None, quan
     if quantity <= 0:
         cart.lines.filter(sku=r.sku, unit_code=r.unit_code).delete()
     else:
+        _check_cart_lines(dealer, user, [r], Channel.WEB)
         CartLine.objects.update_or_create(cart=cart, sku=r.sku, unit_code=r.unit_code, defaults={"quantity": quantity})
     return cart
 
@@ -278,7 +324,7 @@ def reorder(*, order: Order, user, to_cart: bool = True, idempotency_key: str | 
     lines = [LineInput(sku=li.sku.code, quantity=li.quantity, unit=li.unit_code)
              for li in order.lines.select_related("sku").filter(is_free=False)]
     if to_cart:
-        return add_to_cart(dealer=order.dealer, user=user, lines=lines)
+        return add_to_cart(dealer=order.dealer, user=user, lines=lines, channel=Channel.REORDER)
     return services.place_order(dealer=order.dealer, user=user, lines=lines, channel=Channel.REORDER,
                                 idempotency_key=idempotency_key or f"reorder-{order.number}")
 

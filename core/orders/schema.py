@@ -37,14 +37,74 @@ ORDER_ERROR_CODES = [
 ]
 # Plugins declare their own codes (hook order_error_codes), e.g. EXPIRED_BATCH.
 ORDER_ERROR_CODES += [c for c in get_manager().order_error_codes() if c not in ORDER_ERROR_CODES]
+
+
+class OrderErrorParam(graphene.ObjectType):
+    """One structured detail of an order error."""
+
+    key = graphene.String(required=True, description="camelCase name: available, minimum, multiple, licenceType, "
+                                                     "lot, plugin …")
+    value = graphene.String(required=True, description="Text as is; numbers and booleans as JSON (12, true); "
+                                                       "lists and objects as JSON.")
+
+
 OrderError = error_type(
     "Order", ORDER_ERROR_CODES, "Why an order, or one of its lines, cannot be placed or changed.",
     extra={
         "available": graphene.Int(description="For INSUFFICIENT_STOCK: units available."),
         "suggestion": graphene.String(description="For UNKNOWN_SKU: the closest SKU code."),
         "total": graphene.String(description="For PRICE_CHANGED: the order total now."),
+        "params": graphene.List(
+            graphene.NonNull(OrderErrorParam), required=True,
+            description="Every structured detail of the error, from the core and from plugins: units "
+                        "available (available), the minimum or the multiple allowed (minimum, multiple), "
+                        "the licence type missing (licenceType), the lot (lot), the plugin that refused "
+                        "(plugin), the batch's expiry (expiry), whether a free good was refused (free) …; empty when "
+                        "there are none.",
+        ),
     },
 )
+
+
+def _camel(key: str) -> str:
+    head, *rest = str(key).split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _param_value(value) -> str:
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def error_params(params: dict) -> list[OrderErrorParam]:
+    """A domain error's params as ``OrderErrorParam`` rows, by key (``None`` values left out)."""
+    return [OrderErrorParam(key=_camel(k), value=_param_value(v))
+            for k, v in sorted(params.items()) if v is not None]
+
+
+def order_error(exc: DomainError) -> OrderError:
+    """The typed GraphQL error of a domain error, its params included."""
+    params = exc.params or {}
+    available = params.get("available")
+    return OrderError(
+        field=exc.field, message=exc.message, code=exc.code if exc.code in OrderError.codes else "INVALID",
+        available=available if isinstance(available, int) and not isinstance(available, bool) else None,
+        suggestion=params.get("suggestion"), total=params.get("total"), params=error_params(params),
+    )
+
+
+class OrderMutation(BaseMutation):
+    """A mutation whose errors are ``OrderError`` with their params."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _as_error(cls, exc: DomainError):
+        return order_error(exc)
 
 OrderStatusEnum = graphene.Enum.from_enum(OrderStatus)
 ChannelEnum = graphene.Enum.from_enum(Channel)
@@ -216,7 +276,7 @@ def _lines(items) -> list[LineInput]:
 
 
 # --- mutations ----------------------------------------------------------------------------
-class PlaceOrder(BaseMutation, error_type=OrderError):
+class PlaceOrder(OrderMutation, error_type=OrderError):
     """Place an order (web, mobile, API, or a sales rep for a covered dealer). Send the same
     ``idempotencyKey`` when retrying or replaying offline: the first order comes back."""
 
@@ -246,7 +306,7 @@ class PlaceOrder(BaseMutation, error_type=OrderError):
         return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
-class QuickOrderPlace(BaseMutation, error_type=OrderError):
+class QuickOrderPlace(OrderMutation, error_type=OrderError):
     """Place pasted ``SKU qty [unit]`` lines as one order."""
 
     class Arguments:
@@ -265,7 +325,7 @@ class QuickOrderPlace(BaseMutation, error_type=OrderError):
         return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
-class OrderSheetUpload(BaseMutation, error_type=OrderError):
+class OrderSheetUpload(OrderMutation, error_type=OrderError):
     """Upload an order sheet (.xlsx or .csv, columns sku, quantity, unit; base64). All rows or none."""
 
     class Arguments:
@@ -303,7 +363,7 @@ class CartType(graphene.ObjectType):
                 for li in root.lines.select_related("sku")]
 
 
-class CartAdd(BaseMutation, error_type=OrderError):
+class CartAdd(OrderMutation, error_type=OrderError):
     """Add lines to the cart; ``sku`` may be a scanned barcode (a case barcode adds a case)."""
 
     class Arguments:
@@ -318,7 +378,7 @@ class CartAdd(BaseMutation, error_type=OrderError):
         return cls(cart=channels.add_to_cart(dealer=dealer, user=require_user(info), lines=_lines(lines)))
 
 
-class CartCheckout(BaseMutation, error_type=OrderError):
+class CartCheckout(OrderMutation, error_type=OrderError):
     """Place the cart as an order."""
 
     class Arguments:
@@ -339,7 +399,7 @@ class CartCheckout(BaseMutation, error_type=OrderError):
         return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
-class Reorder(BaseMutation, error_type=OrderError):
+class Reorder(OrderMutation, error_type=OrderError):
     """Put a past order's lines into the cart again."""
 
     class Arguments:
@@ -353,7 +413,7 @@ class Reorder(BaseMutation, error_type=OrderError):
         return cls(cart=channels.reorder(order=order, user=require_user(info)))
 
 
-class ApproveOrder(BaseMutation, error_type=OrderError):
+class ApproveOrder(OrderMutation, error_type=OrderError):
     class Arguments:
         order_id = graphene.ID(required=True)
         comment = graphene.String()
@@ -366,7 +426,7 @@ class ApproveOrder(BaseMutation, error_type=OrderError):
         return cls(order=services.approve_order(order=order, user=require_user(info), comment=comment or ""))
 
 
-class RejectOrder(BaseMutation, error_type=OrderError):
+class RejectOrder(OrderMutation, error_type=OrderError):
     class Arguments:
         order_id = graphene.ID(required=True)
         comment = graphene.String(required=True)
@@ -379,7 +439,7 @@ class RejectOrder(BaseMutation, error_type=OrderError):
         return cls(order=services.reject_order(order=order, user=require_user(info), comment=comment))
 
 
-class CancelOrder(BaseMutation, error_type=OrderError):
+class CancelOrder(OrderMutation, error_type=OrderError):
     class Arguments:
         order_id = graphene.ID(required=True)
         comment = graphene.String()
@@ -393,7 +453,7 @@ class CancelOrder(BaseMutation, error_type=OrderError):
         return cls(order=services.cancel_order(order=order, user=user, comment=comment or ""))
 
 
-class ShipShipment(BaseMutation, error_type=OrderError):
+class ShipShipment(OrderMutation, error_type=OrderError):
     class Arguments:
         shipment_id = graphene.ID(required=True)
         carrier = graphene.String(required=True)
@@ -408,7 +468,7 @@ class ShipShipment(BaseMutation, error_type=OrderError):
                                           tracking_number=tracking_number))
 
 
-class DeliverShipment(BaseMutation, error_type=OrderError):
+class DeliverShipment(OrderMutation, error_type=OrderError):
     class Arguments:
         shipment_id = graphene.ID(required=True)
 
@@ -436,7 +496,7 @@ class ReturnItemInput(graphene.InputObjectType):
     quantity = graphene.Int(required=True, description="Base units coming back.")
 
 
-class ReturnGoods(BaseMutation, error_type=OrderError):
+class ReturnGoods(OrderMutation, error_type=OrderError):
     """Record goods sent back: restocked and credited to the dealer."""
 
     class Arguments:
@@ -458,7 +518,7 @@ class ReturnGoods(BaseMutation, error_type=OrderError):
         return cls(order=order, credit=ret.credit_amount)
 
 
-class MarketplaceOrderImport(BaseMutation, error_type=OrderError):
+class MarketplaceOrderImport(OrderMutation, error_type=OrderError):
     """A marketplace feed order (JSON as the feed sends it), mapped by external SKU codes."""
 
     class Arguments:
@@ -496,15 +556,12 @@ class Query(graphene.ObjectType):
 
     def resolve_quick_order_preview(root, info, text, dealer_id=None):
         dealer = _dealer(info, dealer_id)
-        results = channels.preview_quick_order(dealer=dealer, text=text)
+        results = channels.preview_quick_order(dealer=dealer, text=text, user=current_user(info))
         return [
             QuickOrderLine(
                 line_number=r.line_number, text=r.text, sku_code=r.sku_code, product_name=r.product_name, unit=r.unit,
                 quantity=r.quantity, base_quantity=r.base_quantity, unit_price=r.unit_price, currency=r.currency,
-                suggestion=r.suggestion,
-                error=OrderError(field=r.error.field, message=r.error.message,
-                                 code=r.error.code if r.error.code in OrderError.codes else "INVALID",
-                                 available=None, suggestion=r.suggestion, total=None) if r.error else None,
+                suggestion=r.suggestion, error=order_error(r.error) if r.error else None,
             )
             for r in results
         ]

@@ -140,3 +140,187 @@ def test_confirmation_pdf(shop, tenant_client):
     other = tenant_client.get(f"/orders/{order.number}/confirmation.pdf",
                               HTTP_AUTHORIZATION=f"Bearer {token_for(shop.other_buyer)}")
     assert other.status_code == 404
+
+
+# --- plugin rules before submitting ----------------------------------------------------------
+from plugins import hookimpl  # noqa: E402
+from plugins.testing import register_plugin  # noqa: E402,F401 - fixture
+from plugins.types import LineError  # noqa: E402
+
+
+class MinimumOfFive:
+    """A plugin: SKU1 only in lines of at least 5 (with ``minimum`` for the client)."""
+
+    def __init__(self):
+        self.contexts = []
+
+    @hookimpl
+    def validate_order_lines(self, context, lines):
+        self.contexts.append(context)
+        return [LineError(index=line.index, code="PLUGIN_RULE", field="quantity", message="At least 5 of SKU1.",
+                          params={"minimum": 5})
+                for line in lines if line.sku.code == "SKU1" and line.quantity < 5]
+
+
+@pytest.fixture
+def moq(shop, tenant, register_plugin):  # noqa: F811 - the fixture imported above
+    """``MinimumOfFive`` enabled for the shop's tenant (and only there)."""
+    plugin = register_plugin(MinimumOfFive(), "chan_moq")
+    saved = list(tenant.modules or [])
+    tenant.modules = [*saved, "chan_moq"]
+    yield plugin
+    tenant.modules = saved
+
+
+def test_quick_order_preview_shows_the_plugin_error_on_its_line(shop, moq):
+    results = channels.preview_quick_order(dealer=shop.dealer, user=shop.buyer, text="SKU0 3\nSKU1 2\nSKU1 6\nNOPE 1")
+    assert [r.error and r.error.code for r in results] == [None, "PLUGIN_RULE", None, "UNKNOWN_SKU"]
+    refused = results[1]
+    assert (refused.sku_code, refused.quantity, refused.unit_price) == ("SKU1", 2, None)
+    assert refused.error.field == "lines.1.quantity"
+    assert refused.error.params == {"minimum": 5, "plugin": "chan_moq"}
+    assert str(results[2].unit_price) == "11.0000"
+    context = moq.contexts[-1]
+    assert context.preview and context.channel == Channel.QUICK_ORDER and context.dealer == shop.dealer
+    assert not Order.objects.exists() and set(Stock.objects.values_list("reserved", flat=True)) == {0}
+
+
+def test_cart_refuses_lines_the_plugins_refuse_and_checks_the_merged_quantity(shop, moq):
+    with pytest.raises(ValidationFailed) as err:
+        channels.add_to_cart(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("SKU0", 1), LineInput("SKU1", 2)])
+    assert [(e.code, e.field, e.params["minimum"]) for e in err.value.errors] == [
+        ("PLUGIN_RULE", "lines.1.quantity", 5)]
+    cart = channels._cart(shop.dealer, shop.buyer)
+    assert not cart.lines.exists()  # all or nothing
+    assert moq.contexts[-1].preview and moq.contexts[-1].channel == Channel.WEB
+    channels.add_to_cart(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("SKU1", 5)])
+    cart = channels.add_to_cart(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("SKU1", 2)])  # 7 in all
+    assert [(li.sku.code, li.quantity) for li in cart.lines.all()] == [("SKU1", 7)]
+    with pytest.raises(ValidationFailed):
+        channels.set_cart_line(dealer=shop.dealer, user=shop.buyer, sku_code="SKU1", unit=None, quantity=3)
+    with pytest.raises(ValidationFailed):
+        channels.scan(dealer=shop.other_dealer, user=shop.other_buyer, barcode=shop.skus[1].gtin)
+    assert moq.contexts[-1].channel == Channel.SCAN
+    assert [(li.sku.code, li.quantity) for li in cart.lines.all()] == [("SKU1", 7)]
+    channels.set_cart_line(dealer=shop.dealer, user=shop.buyer, sku_code="SKU1", unit=None, quantity=0)
+    assert not cart.lines.exists()
+
+
+def test_checkout_runs_the_plugin_rules_again(shop, moq, tenant):
+    channels.add_to_cart(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("SKU0", 1), LineInput("SKU1", 6)])
+    # The rules change after the lines were added: checkout checks again.
+    class AtLeastTen(MinimumOfFive):
+        @hookimpl
+        def validate_order_lines(self, context, lines):
+            return [LineError(index=line.index, code="PLUGIN_RULE", field="quantity", message="At least 10.",
+                              params={"minimum": 10}) for line in lines if line.sku.code == "SKU1" and line.quantity < 10]
+
+    from plugins.manager import get_manager
+
+    get_manager().register(AtLeastTen(), "chan_moq_ten", source="test")
+    tenant.modules = [*tenant.modules, "chan_moq_ten"]
+    try:
+        with pytest.raises(ValidationFailed) as err:
+            channels.checkout_cart(dealer=shop.dealer, user=shop.buyer, idempotency_key="cart-strict")
+        assert [(e.code, e.field, e.params["minimum"]) for e in err.value.errors] == [
+            ("PLUGIN_RULE", "lines.1.quantity", 10)]
+        assert channels._cart(shop.dealer, shop.buyer).lines.count() == 2  # the cart is kept
+        assert not Order.objects.exists()
+    finally:
+        get_manager().unregister("chan_moq_ten")
+        tenant.modules = [m for m in tenant.modules if m != "chan_moq_ten"]
+    placed = channels.checkout_cart(dealer=shop.dealer, user=shop.buyer, idempotency_key="cart-ok")
+    assert placed.order.lines.count() == 2
+
+
+def test_other_tenants_carts_do_not_run_the_plugin(shop, moq, in_tenant, other_tenant):
+    from core.testing.factories import (
+        DealerFactory,
+        DealerUserFactory,
+        PriceListItemFactory,
+        SkuFactory,
+    )
+
+    with in_tenant(other_tenant):
+        dealer = DealerFactory()
+        sku = SkuFactory(code="SKU1")
+        PriceListItemFactory(sku=sku)
+        cart = channels.add_to_cart(dealer=dealer, user=DealerUserFactory(dealer=dealer), lines=[LineInput("SKU1", 1)])
+        assert cart.lines.get().quantity == 1
+        results = channels.preview_quick_order(dealer=dealer, text="SKU1 1")
+        assert results[0].error is None
+    assert moq.contexts == []
+
+
+ERRORS = """mutation($lines: [OrderLineInput!]!, $key: String!) {
+  placeOrder(lines: $lines, idempotencyKey: $key) {
+    order { number }
+    errors { field code available params { key value } }
+  }
+}"""
+
+
+def test_order_errors_carry_their_params(shop, tenant_client):
+    from core.testing.pytest_plugin import gql, token_for
+
+    shop.skus[2].min_order_qty = 4
+    shop.skus[2].save()
+    status, body = gql(tenant_client, ERRORS, {"key": "p1", "lines": [{"sku": "SKU2", "quantity": 2}]},
+                       token=token_for(shop.buyer))
+    assert status == 200, body
+    (error,) = body["data"]["placeOrder"]["errors"]
+    assert (error["code"], error["field"]) == ("BELOW_MINIMUM", "lines.0.quantity")
+    assert {p["key"]: p["value"] for p in error["params"]}["minimum"] == "4"
+    status, body = gql(tenant_client, ERRORS, {"key": "p2", "lines": [{"sku": "SKU0", "quantity": 500}]},
+                       token=token_for(shop.buyer))
+    (error,) = body["data"]["placeOrder"]["errors"]
+    assert (error["code"], error["available"]) == ("INSUFFICIENT_STOCK", 100)
+    assert {"key": "available", "value": "100"} in error["params"]
+    status, body = gql(tenant_client, ERRORS, {"key": "p3", "lines": [{"sku": "SKU0", "quantity": 1}]},
+                       token=token_for(shop.buyer))
+    assert body["data"]["placeOrder"]["errors"] == []
+
+
+def test_order_error_params_from_a_plugin_error():
+    from core.orders.schema import order_error
+
+    error = order_error(DomainError("Your licence expired.", code="LICENCE_EXPIRED", field="lines.0.sku",
+                                    plugin="pharma", licence_type="DRUG_DISTRIBUTION", expired_on="2026-01-31",
+                                    batches=[{"lot": "L1"}], free=True, missing=None))
+    assert error.code in {"LICENCE_EXPIRED", "INVALID"}
+    assert [(p.key, p.value) for p in error.params] == [
+        ("batches", '[{"lot": "L1"}]'), ("expiredOn", "2026-01-31"), ("free", "true"),
+        ("licenceType", "DRUG_DISTRIBUTION"), ("plugin", "pharma")]
+    assert error.available is None
+
+
+@pytest.fixture
+def food_and_electronics(shop, tenant):
+    """The built-in food and electronics plugins enabled for the shop's tenant: SKU0 sold by
+    whole cases of 12 only; SKU1 on reels of 1000 with a minimum of 1000."""
+    from plugins.electronics.services import set_reel_rule
+    from plugins.food.services import set_case_policy
+
+    SkuUnitFactory(sku=shop.skus[0], code="case", factor=12)
+    set_case_policy(sku=shop.skus[0], policy="case_only")
+    set_reel_rule(sku=shop.skus[1], reel_quantity=1000, mode="reel_only", minimum_quantity=1000)
+    saved = list(tenant.modules or [])
+    tenant.modules = [*saved, "food", "electronics"]
+    yield shop
+    tenant.modules = saved
+
+
+def test_preview_and_cart_show_food_and_electronics_rules(food_and_electronics):
+    shop = food_and_electronics
+    results = channels.preview_quick_order(dealer=shop.dealer, user=shop.buyer,
+                                           text="SKU0 5\nSKU0 2 case\nSKU1 300\nSKU2 1")
+    assert [(r.error.code, r.error.params["plugin"]) if r.error else None for r in results] == [
+        ("NOT_WHOLE_CASES", "food"), None, ("BELOW_MINIMUM", "electronics"), None]
+    with pytest.raises(ValidationFailed) as err:
+        channels.add_to_cart(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("SKU2", 1), LineInput("SKU1", 300)])
+    assert {(e.code, e.field) for e in err.value.errors} == {
+        ("BELOW_MINIMUM", "lines.1.quantity"), ("NOT_MULTIPLE_OF_REEL", "lines.1.quantity")}
+    assert not channels._cart(shop.dealer, shop.buyer).lines.exists()
+    cart = channels.add_to_cart(dealer=shop.dealer, user=shop.buyer,
+                                lines=[LineInput("SKU0", 2, "case"), LineInput("SKU1", 1000)])
+    assert sorted((li.sku.code, li.quantity) for li in cart.lines.all()) == [("SKU0", 2), ("SKU1", 1000)]

@@ -14,8 +14,14 @@ from core.testing.factories import SkuUnitFactory
 
 
 def place(shop, lines, key="k1", user=None, **kw):
-    return services.place_order(dealer=shop.dealer, user=user or shop.buyer, lines=lines,
-                                channel=Channel.WEB, idempotency_key=key, **kw)
+    return services.place_order(
+        dealer=shop.dealer,
+        user=user or shop.buyer,
+        lines=lines,
+        channel=Channel.WEB,
+        idempotency_key=key,
+        **kw,
+    )
 
 
 def test_order_is_priced_taxed_reserved_and_recorded(shop):
@@ -30,7 +36,9 @@ def test_order_is_priced_taxed_reserved_and_recorded(shop):
     assert order.tax_total == Decimal("5.22")  # 13% of 30 + 6% of 22
     assert order.total == Decimal("57.22")
     # All from the east warehouse: the dealer's region, one shipment.
-    assert list(Shipment.objects.filter(order=order).values_list("warehouse__code", flat=True)) == ["EAST"]
+    assert list(Shipment.objects.filter(order=order).values_list("warehouse__code", flat=True)) == [
+        "EAST"
+    ]
     assert Stock.objects.get(sku=shop.skus[0], warehouse=shop.east).reserved == 3
     assert [t.to_status for t in order.transitions.all()] == ["submitted", "approved", "allocated"]
     assert Event.objects.filter(type="order.placed", aggregate_id=str(order.pk)).count() == 1
@@ -50,7 +58,9 @@ def test_units_convert_to_base_quantities(shop):
 
 def test_split_across_warehouses_when_one_cannot_serve(shop):
     placed = place(shop, [LineInput("SKU0", 70)])
-    assert sorted(Shipment.objects.filter(order=placed.order).values_list("warehouse__code", flat=True)) == ["EAST", "WEST"]
+    assert sorted(
+        Shipment.objects.filter(order=placed.order).values_list("warehouse__code", flat=True)
+    ) == ["EAST", "WEST"]
     assert Stock.objects.get(sku=shop.skus[0], warehouse=shop.east).reserved == 50
     assert Stock.objects.get(sku=shop.skus[0], warehouse=shop.west).reserved == 20
 
@@ -59,7 +69,9 @@ def test_closed_warehouse_is_routed_around(shop):
     shop.east.is_active = False
     shop.east.save()
     placed = place(shop, [LineInput("SKU0", 5)])
-    assert list(Shipment.objects.filter(order=placed.order).values_list("warehouse__code", flat=True)) == ["WEST"]
+    assert list(
+        Shipment.objects.filter(order=placed.order).values_list("warehouse__code", flat=True)
+    ) == ["WEST"]
 
 
 def test_same_key_returns_the_first_order(shop):
@@ -136,14 +148,21 @@ def test_dealer_on_hold_cannot_order(shop):
 def test_expected_total_mismatch_is_price_changed(shop):
     with pytest.raises(DomainError) as err:
         place(shop, [LineInput("SKU0", 1)], expected_total=Decimal("9.00"))
-    assert err.value.code == "PRICE_CHANGED" and err.value.params["total"] == "11.30"  # 10.00 + 13% tax
+    assert (
+        err.value.code == "PRICE_CHANGED" and err.value.params["total"] == "11.30"
+    )  # 10.00 + 13% tax
     assert place(shop, [LineInput("SKU0", 1)], expected_total=Decimal("11.30")).order
 
 
 def test_a_dealer_cannot_order_for_another(shop):
     with pytest.raises(DomainError) as err:
-        services.place_order(dealer=shop.other_dealer, user=shop.buyer, lines=[LineInput("SKU0", 1)],
-                             channel=Channel.WEB, idempotency_key="x")
+        services.place_order(
+            dealer=shop.other_dealer,
+            user=shop.buyer,
+            lines=[LineInput("SKU0", 1)],
+            channel=Channel.WEB,
+            idempotency_key="x",
+        )
     assert err.value.code == "PERMISSION_DENIED"
 
 
@@ -168,3 +187,57 @@ def test_plan_order_limit(shop, tenant):
     from tenants.limits import usage
 
     assert usage("orders_per_month", tenant) == 2
+
+
+def test_an_authorised_catalogue_limits_what_a_dealer_and_its_subdealers_order(shop):
+    """A dealer (and a dealer below it) with a catalogue orders only what it grants; a dealer
+    without one on its path orders every active product."""
+    from core.testing.factories import CatalogueFactory, DealerFactory, DealerUserFactory
+
+    CatalogueFactory(grants={"products": [shop.skus[0].product], "dealers": [shop.dealer]})
+    child = DealerFactory(parent=shop.dealer, region="east")
+    child_buyer = DealerUserFactory(dealer=child)
+    for dealer, user in ((shop.dealer, shop.buyer), (child, child_buyer)):
+        with pytest.raises(ValidationFailed) as exc:
+            services.place_order(
+                dealer=dealer,
+                user=user,
+                lines=[LineInput("SKU0", 1), LineInput("SKU1", 1)],
+                channel=Channel.WEB,
+                idempotency_key=f"refused-{dealer.pk}",
+            )
+        assert [(e.code, e.field) for e in exc.value.errors] == [
+            ("NOT_IN_CATALOGUE", "lines.1.sku")
+        ]
+    assert not Order.objects.exists() and not Stock.objects.filter(reserved__gt=0).exists()
+    assert place(shop, [LineInput("SKU0", 1)], key="granted").order.lines.count() == 1
+    other = services.place_order(
+        dealer=shop.other_dealer,
+        user=shop.other_buyer,
+        lines=[LineInput("SKU1", 1)],
+        channel=Channel.WEB,
+        idempotency_key="unrestricted",
+    )
+    assert other.order.lines.get().sku_id == shop.skus[1].pk
+
+
+def test_a_reservation_the_stock_cannot_cover_writes_nothing(shop, monkeypatch):
+    """The reservation runs inside the order's write statement; were a planned row not
+    reservable (here a plan that asks for more than is on hand), the order, its lines and
+    events are rolled back with it."""
+    from core.inventory import services as inventory
+
+    real_plan = inventory.plan_allocation
+
+    def overplan(demands, stocks, *, region=""):
+        return [
+            inventory.Allocation(a.key, a.stock_id, a.warehouse_id, a.sku_id, a.quantity + 1000)
+            for a in real_plan(demands, stocks, region=region)
+        ]
+
+    monkeypatch.setattr(inventory, "plan_allocation", overplan)
+    with pytest.raises(DomainError) as exc:
+        place(shop, [LineInput("SKU0", 1)])
+    assert exc.value.code == "INSUFFICIENT_STOCK"
+    assert not Order.objects.exists() and not Event.objects.exists()
+    assert not Stock.objects.filter(reserved__gt=0).exists()
