@@ -114,7 +114,9 @@ PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # django-tenants' routing with the domain lookup and SET search_path in one
+    # statement (tenants/middleware.py).
+    "tenants.middleware.TenantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -234,6 +236,11 @@ GRAPHQL_MAX_ALIASES = int(env("GRAPHQL_MAX_ALIASES", "30"))
 GRAPHQL_MAX_BATCH = int(env("GRAPHQL_MAX_BATCH", "10"))
 GRAPHQL_MAX_QUERY_BYTES = int(env("GRAPHQL_MAX_QUERY_BYTES", "100000"))
 GRAPHIQL = env_bool("GRAPHIQL", DEBUG)
+# After the first GraphQL request, freeze what the process holds for good (schema,
+# caches, modules) out of the garbage collector's reach and collect young objects
+# less often, so a collection scans a request's objects, not the whole process
+# (core/api/view.py: settle_heap). 0 keeps Python's defaults.
+GRAPHQL_GC_GEN0_THRESHOLD = int(env("GRAPHQL_GC_GEN0_THRESHOLD", "20000"))
 
 # --- Celery -------------------------------------------------------------------
 CELERY_DIR = Path(env("CELERY_DIR", str(DATA_DIR / "celery")))

@@ -26,7 +26,9 @@ def _pricing_function():
         from core.pricing.selectors import price_products_for_dealer
     except ImportError:  # pragma: no cover - pricing ships with the platform
         return None, False
-    return price_products_for_dealer, "skus" in inspect.signature(price_products_for_dealer).parameters
+    return price_products_for_dealer, "skus" in inspect.signature(
+        price_products_for_dealer
+    ).parameters
 
 
 def _sku_info(sku, product) -> Any | None:
@@ -34,10 +36,18 @@ def _sku_info(sku, product) -> Any | None:
         from core.pricing.engine import SkuInfo
     except ImportError:  # pragma: no cover
         return None
-    category = product.category if product.category_id else None
+    if hasattr(product, "listing_category_path"):  # a listing without category rows
+        path = product.listing_category_path or ""
+        lineage = frozenset(int(p) for p in path.strip("/").split("/") if p)
+    else:
+        category = product.category if product.category_id else None
+        lineage = frozenset(category.lineage_ids) if category is not None else frozenset()
     return SkuInfo(
-        id=sku.pk, product_id=product.pk, brand_id=product.brand_id, base_unit=sku.base_unit,
-        category_ids=frozenset(category.lineage_ids) if category is not None else frozenset(),
+        id=sku.pk,
+        product_id=product.pk,
+        brand_id=product.brand_id,
+        base_unit=sku.base_unit,
+        category_ids=lineage,
     )
 
 
@@ -98,7 +108,9 @@ def price_for(info, dealer, sku) -> PriceView | None:
     loader = loaders.get(dealer.pk)
     if loader is None:
         loader = loaders[dealer.pk] = PriceLoader(dealer)
-    if sku.pk not in loader.loaded and sku.pk not in getattr(info.context, "_catalog_page_skus", {}):
+    if sku.pk not in loader.loaded and sku.pk not in getattr(
+        info.context, "_catalog_page_skus", {}
+    ):
         product = sku.product  # a SKU outside a page (node lookup): price it with its siblings
         remember_page(info, [product])
     price = loader.get(sku, getattr(info.context, "_catalog_page_skus", {}))

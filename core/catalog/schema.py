@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from graphene import relay
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoConnectionField, DjangoObjectType
+from graphql import GraphQLError
 
 from core.accounts.schema import (
     CamelErrorsMutation,
@@ -32,28 +33,50 @@ from core.api.types import (
 )
 from core.exceptions import DomainError, NotFound
 from core.pricing.schema import PriceBreakType, PromotionSummaryType, SkuPriceType
-from graphql import GraphQLError
 
 from . import selectors, services
 from .dataloaders import price_for, remember_page
 from .models import Brand, Catalogue, Category, Product, ProductImage, ProductStatus, Sku, SkuUnit
 
 ProductStatusEnum = graphene.Enum(
-    "ProductStatusInput", [("DRAFT", "draft"), ("ACTIVE", "active"), ("DISCONTINUED", "discontinued")],
+    "ProductStatusInput",
+    [("DRAFT", "draft"), ("ACTIVE", "active"), ("DISCONTINUED", "discontinued")],
     description="A product's lifecycle status, as input.",
 )
 ProductSortEnum = graphene.Enum(
     "ProductSort",
-    [("OLDEST", "oldest"), ("NEWEST", "newest"), ("NAME", "name"), ("NAME_DESC", "-name"), ("CODE", "code")],
+    [
+        ("OLDEST", "oldest"),
+        ("NEWEST", "newest"),
+        ("NAME", "name"),
+        ("NAME_DESC", "-name"),
+        ("CODE", "code"),
+    ],
     description="How to order products.",
 )
 
 CatalogError = error_type(
     "Catalog",
-    ["INVALID", "REQUIRED", "TAKEN", "NOT_FOUND", "DUPLICATE", "INVALID_GTIN", "GTIN_TAKEN",
-     "UNKNOWN_CATEGORY", "UNKNOWN_BRAND", "UNKNOWN_ATTRIBUTE", "INVALID_CHOICE", "INVALID_FACTOR",
-     "INVALID_QUANTITY", "INVALID_PARENT", "SKU_OF_OTHER_PRODUCT", "PLAN_LIMIT_EXCEEDED",
-     "PERMISSION_DENIED", "TOO_MANY"],
+    [
+        "INVALID",
+        "REQUIRED",
+        "TAKEN",
+        "NOT_FOUND",
+        "DUPLICATE",
+        "INVALID_GTIN",
+        "GTIN_TAKEN",
+        "UNKNOWN_CATEGORY",
+        "UNKNOWN_BRAND",
+        "UNKNOWN_ATTRIBUTE",
+        "INVALID_CHOICE",
+        "INVALID_FACTOR",
+        "INVALID_QUANTITY",
+        "INVALID_PARENT",
+        "SKU_OF_OTHER_PRODUCT",
+        "PLAN_LIMIT_EXCEEDED",
+        "PERMISSION_DENIED",
+        "TOO_MANY",
+    ],
     "An error from changing the catalogue.",
 )
 SkuLookupErrorCode = graphene.Enum(
@@ -132,7 +155,8 @@ class AttributeDefinitionType(graphene.ObjectType):
 
 class CategoryNode(DjangoObjectType):
     attribute_schema = graphene.List(
-        graphene.NonNull(AttributeDefinitionType), required=True,
+        graphene.NonNull(AttributeDefinitionType),
+        required=True,
         description="The attributes of this category with those inherited from its parents.",
     )
     depth = graphene.Int(required=True)
@@ -179,18 +203,32 @@ class SkuUnitType(DjangoObjectType):
 
 
 class SkuType(DjangoObjectType):
-    available = graphene.Int(required=True, description="Units available to order, in the base unit.")
-    is_available = graphene.Boolean(required=True, description="Whether any unit can be ordered now.")
+    available = graphene.Int(
+        required=True, description="Units available to order, in the base unit."
+    )
+    is_available = graphene.Boolean(
+        required=True, description="Whether any unit can be ordered now."
+    )
     units = graphene.List(graphene.NonNull(SkuUnitType), required=True)
     attributes = GenericScalar(required=True)
-    price = graphene.Field(SkuPriceType, description="The viewing dealer's price; null without one.")
+    price = graphene.Field(
+        SkuPriceType, description="The viewing dealer's price; null without one."
+    )
     quantity_breaks = graphene.List(graphene.NonNull(PriceBreakType), required=True)
     promotions = graphene.List(graphene.NonNull(PromotionSummaryType), required=True)
 
     class Meta:
         model = Sku
         name = "Sku"
-        fields = ("code", "name", "gtin", "base_unit", "min_order_qty", "order_multiple", "is_active")
+        fields = (
+            "code",
+            "name",
+            "gtin",
+            "base_unit",
+            "min_order_qty",
+            "order_multiple",
+            "is_active",
+        )
         description = "A sellable variant of a product."
 
     def resolve_available(root, info):
@@ -214,18 +252,44 @@ class SkuType(DjangoObjectType):
         return list(price.promotions) if price is not None else []
 
 
+# Product columns a page that does not show them need not read: (GraphQL field, column).
+_DEFERRABLE = (
+    ("description", "description"),
+    ("attributes", "attributes"),
+    ("createdAt", "created_at"),
+    ("updatedAt", "updated_at"),
+    ("taxRate", "tax_rate"),
+)
+
+
+def _skus_of(product):
+    """The product's SKUs: the page's prefetched list when there is one (no related
+    manager built per product and field), else ``product.skus.all()``."""
+    prefetched = getattr(product, "_prefetched_objects_cache", None)
+    if prefetched is not None:
+        skus = prefetched.get("skus")
+        if skus is not None and skus._result_cache is not None:
+            return skus._result_cache
+    return product.skus.all()
+
+
 class ProductNode(DjangoObjectType):
     skus = graphene.List(graphene.NonNull(SkuType), required=True)
     images = graphene.List(graphene.NonNull(ProductImageType), required=True)
     attributes = GenericScalar(required=True)
     tax_rate = graphene.Decimal(required=True, description="VAT rate orders apply, e.g. 0.13.")
-    is_available = graphene.Boolean(required=True, description="Whether any SKU can be ordered now.")
+    is_available = graphene.Boolean(
+        required=True, description="Whether any SKU can be ordered now."
+    )
     price = graphene.Field(SkuPriceType, description="The lowest price among the product's SKUs.")
     quantity_breaks = graphene.List(
-        graphene.NonNull(PriceBreakType), required=True, description="Breaks of the lowest-priced SKU."
+        graphene.NonNull(PriceBreakType),
+        required=True,
+        description="Breaks of the lowest-priced SKU.",
     )
     promotions = graphene.List(
-        graphene.NonNull(PromotionSummaryType), required=True,
+        graphene.NonNull(PromotionSummaryType),
+        required=True,
         description="Promotions touching any of the product's SKUs.",
     )
 
@@ -233,7 +297,16 @@ class ProductNode(DjangoObjectType):
         model = Product
         name = "Product"
         interfaces = (relay.Node,)
-        fields = ("code", "name", "description", "status", "created_at", "updated_at", "category", "brand")
+        fields = (
+            "code",
+            "name",
+            "description",
+            "status",
+            "created_at",
+            "updated_at",
+            "category",
+            "brand",
+        )
         connection_class = CountableConnection
         description = "A product in the tenant's catalogue."
 
@@ -253,18 +326,18 @@ class ProductNode(DjangoObjectType):
         return queryset
 
     def resolve_skus(root, info):
-        return root.skus.all()
+        return _skus_of(root)
 
     def resolve_images(root, info):
         return root.images.all()
 
     def resolve_is_available(root, info):
-        return any(selectors.available_quantity(s) > 0 for s in root.skus.all())
+        return any(selectors.available_quantity(s) > 0 for s in _skus_of(root))
 
     @staticmethod
     def _prices(root, info):
         dealer = viewing_dealer(info)
-        prices = [price_for(info, dealer, s) for s in root.skus.all()]
+        prices = [price_for(info, dealer, s) for s in _skus_of(root)]
         return [p for p in prices if p is not None]
 
     def resolve_price(root, info):
@@ -293,18 +366,46 @@ class ProductConnectionField(DjangoConnectionField):
     """
 
     @classmethod
-    def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver, max_limit,
-                            enforce_first_or_last, root, info, **args):
-        if args.get("last") or args.get("before") or args.get("offset") is not None or _selects_here(
-            info, "totalCount"
+    def connection_resolver(
+        cls,
+        resolver,
+        connection,
+        default_manager,
+        queryset_resolver,
+        max_limit,
+        enforce_first_or_last,
+        root,
+        info,
+        **args,
+    ):
+        if (
+            args.get("last")
+            or args.get("before")
+            or args.get("offset") is not None
+            or _selects_here(info, "totalCount")
         ):
             result = super().connection_resolver(
-                resolver, connection, default_manager, queryset_resolver, max_limit,
-                enforce_first_or_last, root, info, **args,
+                resolver,
+                connection,
+                default_manager,
+                queryset_resolver,
+                max_limit,
+                enforce_first_or_last,
+                root,
+                info,
+                **args,
             )
         else:
-            result = _forward_page(resolver, connection, default_manager, queryset_resolver, max_limit,
-                                   root, info, args)
+            result = _forward_page(
+                resolver,
+                connection,
+                default_manager,
+                queryset_resolver,
+                max_limit,
+                root,
+                info,
+                args,
+            )
         if hasattr(result, "edges"):
             remember_page(info, [edge.node for edge in result.edges])
         return result
@@ -321,7 +422,9 @@ def _selects_here(info, name: str) -> bool:
     return False
 
 
-def _forward_page(resolver, connection, default_manager, queryset_resolver, max_limit, root, info, args):
+def _forward_page(
+    resolver, connection, default_manager, queryset_resolver, max_limit, root, info, args
+):
     from graphql_relay import cursor_to_offset, offset_to_cursor
 
     first = args.get("first")
@@ -337,14 +440,18 @@ def _forward_page(resolver, connection, default_manager, queryset_resolver, max_
     iterable = queryset_resolver(connection, iterable, info, args)
     after = args.get("after")
     start = (cursor_to_offset(after) + 1) if after else 0
-    rows = list(iterable[start:start + first + 1])
+    rows = list(iterable[start : start + first + 1])
     has_next = len(rows) > first
     rows = rows[:first]
-    edges = [connection.Edge(node=node, cursor=offset_to_cursor(start + i)) for i, node in enumerate(rows)]
+    edges = [
+        connection.Edge(node=node, cursor=offset_to_cursor(start + i))
+        for i, node in enumerate(rows)
+    ]
     page_info = graphene.relay.PageInfo(
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
-        has_previous_page=start > 0, has_next_page=has_next,
+        has_previous_page=start > 0,
+        has_next_page=has_next,
     )
     result = connection(edges=edges, page_info=page_info)
     result.iterable = iterable
@@ -376,7 +483,9 @@ class SkuLookupResult(graphene.ObjectType):
 class Query(graphene.ObjectType):
     products = ProductConnectionField(
         ProductNode,
-        search=graphene.String(description="Words in the name, a product or SKU code prefix, a barcode."),
+        search=graphene.String(
+            description="Words in the name, a product or SKU code prefix, a barcode."
+        ),
         category_id=graphene.ID(description="This category and its subcategories."),
         brand_ids=graphene.List(graphene.NonNull(graphene.ID)),
         attributes=graphene.List(graphene.NonNull(ProductAttributeFilterInput)),
@@ -384,21 +493,37 @@ class Query(graphene.ObjectType):
         for_dealer_id=graphene.ID(
             description="Staff and sales reps: show this dealer's catalogue and prices."
         ),
-        include_inactive=graphene.Boolean(description="Staff: drafts and discontinued products too."),
+        include_inactive=graphene.Boolean(
+            description="Staff: drafts and discontinued products too."
+        ),
         description="Products the caller may order, with availability and the dealer's prices.",
     )
-    categories = graphene.List(graphene.NonNull(CategoryNode), required=True,
-                               description="The whole category tree, in tree order.")
+    categories = graphene.List(
+        graphene.NonNull(CategoryNode),
+        required=True,
+        description="The whole category tree, in tree order.",
+    )
     brands = graphene.List(graphene.NonNull(BrandNode), required=True)
     sku_lookup = graphene.List(
-        graphene.NonNull(SkuLookupResult), required=True,
+        graphene.NonNull(SkuLookupResult),
+        required=True,
         codes=graphene.List(graphene.NonNull(graphene.String), required=True),
         for_dealer_id=graphene.ID(),
         description="Resolve SKU codes, CODE/unit or barcodes (quick order, scanning), at most 200.",
     )
 
-    def resolve_products(root, info, search=None, category_id=None, brand_ids=None, attributes=None,
-                         sort_by=None, for_dealer_id=None, include_inactive=False, **kwargs):
+    def resolve_products(
+        root,
+        info,
+        search=None,
+        category_id=None,
+        brand_ids=None,
+        attributes=None,
+        sort_by=None,
+        for_dealer_id=None,
+        include_inactive=False,
+        **kwargs,
+    ):
         require_catalog_reader(info)
         _choose_dealer(info, for_dealer_id)
         dealer = viewing_dealer(info)
@@ -410,15 +535,22 @@ class Query(graphene.ObjectType):
         ]
         try:
             qs = selectors.products_for_listing(
-                dealer=dealer, search=search,
+                dealer=dealer,
+                search=search,
                 category_id=decode_id(category_id, "Category", field="category_id"),
                 brand_ids=[decode_id(b, "Brand", field="brand_ids") for b in brand_ids or []],
-                attributes=filters, sort=getattr(sort_by, "value", sort_by) or "oldest",
+                attributes=filters,
+                sort=getattr(sort_by, "value", sort_by) or "oldest",
                 include_inactive=bool(include_inactive and staff and dealer is None),
-                with_units=_selects(info, "units"), with_images=_selects(info, "images"),
+                with_units=_selects(info, "units"),
+                with_images=_selects(info, "images"),
+                with_relations=_selects(info, "category") or _selects(info, "brand"),
+                defer=[column for field, column in _DEFERRABLE if not _selects(info, field)],
             )
         except DomainError as exc:
-            raise GraphQLError(exc.message, extensions={"code": exc.code, "field": exc.field}) from None
+            raise GraphQLError(
+                exc.message, extensions={"code": exc.code, "field": exc.field}
+            ) from None
         qs._scoped_for_caller = True  # the same scope ProductNode.get_queryset applies
         return qs
 
@@ -433,20 +565,33 @@ class Query(graphene.ObjectType):
     def resolve_sku_lookup(root, info, codes, for_dealer_id=None):
         require_catalog_reader(info)
         if len(codes) > 200:
-            raise GraphQLError(_("Look up at most 200 codes at once."), extensions={"code": "TOO_MANY"})
+            raise GraphQLError(
+                _("Look up at most 200 codes at once."), extensions={"code": "TOO_MANY"}
+            )
         _choose_dealer(info, for_dealer_id)
         results = selectors.resolve_sku_units(codes, dealer=viewing_dealer(info))
         out = []
         for code in codes:
             found = results.get(code.strip())
             if found is None:
-                out.append(SkuLookupResult(query=code, error_code="REQUIRED", message=_("Empty code."),
-                                           suggestions=[]))
+                out.append(
+                    SkuLookupResult(
+                        query=code, error_code="REQUIRED", message=_("Empty code."), suggestions=[]
+                    )
+                )
             elif isinstance(found, DomainError):
-                out.append(SkuLookupResult(query=code, error_code=found.code, message=found.message,
-                                           suggestions=found.params.get("suggestions", [])))
+                out.append(
+                    SkuLookupResult(
+                        query=code,
+                        error_code=found.code,
+                        message=found.message,
+                        suggestions=found.params.get("suggestions", []),
+                    )
+                )
             else:
-                out.append(SkuLookupResult(query=code, sku=found.sku, unit=found.unit, suggestions=[]))
+                out.append(
+                    SkuLookupResult(query=code, sku=found.sku, unit=found.unit, suggestions=[])
+                )
         return out
 
 
@@ -457,7 +602,9 @@ def _choose_dealer(info, for_dealer_id):
     try:
         dealer = visible_dealer(info, for_dealer_id, field="for_dealer_id")
     except DomainError as exc:
-        raise GraphQLError(exc.message, extensions={"code": exc.code, "field": "forDealerId"}) from None
+        raise GraphQLError(
+            exc.message, extensions={"code": exc.code, "field": "forDealerId"}
+        ) from None
     info.context._catalog_dealer = dealer
 
 
@@ -473,7 +620,9 @@ class UnitInput(graphene.InputObjectType):
 class SkuInput(graphene.InputObjectType):
     code = graphene.String(required=True)
     name = graphene.String()
-    gtin = graphene.String(description="The base unit's barcode (EAN/UPC/GTIN, check digit verified).")
+    gtin = graphene.String(
+        description="The base unit's barcode (EAN/UPC/GTIN, check digit verified)."
+    )
     base_unit = graphene.String()
     min_order_qty = graphene.Int(description="In base units.")
     order_multiple = graphene.Int(description="In base units.")
@@ -490,7 +639,9 @@ class ProductFieldsInput:
     status = ProductStatusEnum()
     tax_rate = graphene.Decimal()
     attributes = GenericScalar(description="Values for the category's attributes: {code: value}.")
-    image_urls = graphene.List(graphene.NonNull(graphene.String), description="Replaces the URL images.")
+    image_urls = graphene.List(
+        graphene.NonNull(graphene.String), description="Replaces the URL images."
+    )
     skus = graphene.List(graphene.NonNull(SkuInput))
 
 
@@ -539,7 +690,9 @@ def _product_data(raw, *, by_id: bool) -> dict:
             pk = decode_id(raw["category_id"], "Category", field="category_id")
             category = Category.objects.filter(pk=pk).first()
             if category is None:
-                raise DomainError(_("Unknown category."), field="category_id", code="UNKNOWN_CATEGORY")
+                raise DomainError(
+                    _("Unknown category."), field="category_id", code="UNKNOWN_CATEGORY"
+                )
             data["category"] = category.slug
         if raw.get("brand_id") is not None:
             pk = decode_id(raw["brand_id"], "Brand", field="brand_id")
@@ -648,11 +801,18 @@ class ProductBulkUpsert(CamelErrorsMutation, error_type=CatalogError):
     def perform(cls, root, info, products):
         require_scope(info, "catalog:write")
         if len(products) > BULK_LIMIT:
-            raise DomainError(_("At most %(n)d products per call.") % {"n": BULK_LIMIT},
-                              field="products", code="TOO_MANY")
+            raise DomainError(
+                _("At most %(n)d products per call.") % {"n": BULK_LIMIT},
+                field="products",
+                code="TOO_MANY",
+            )
         result = services.upsert_products([_product_data(p, by_id=False) for p in products])
-        return cls(created=result.products_created, updated=result.products_updated,
-                   skus_created=result.skus_created, skus_updated=result.skus_updated)
+        return cls(
+            created=result.products_created,
+            updated=result.products_updated,
+            skus_created=result.skus_created,
+            skus_updated=result.skus_updated,
+        )
 
 
 class CategoryInput(graphene.InputObjectType):
@@ -660,7 +820,9 @@ class CategoryInput(graphene.InputObjectType):
     slug = graphene.String()
     parent_id = graphene.ID()
     make_root = graphene.Boolean()
-    attribute_schema = GenericScalar(description="A list of {code, label, type, unit, choices, required}.")
+    attribute_schema = GenericScalar(
+        description="A list of {code, label, type, unit, choices, required}."
+    )
 
 
 class CategoryCreate(CamelErrorsMutation, error_type=CatalogError):
@@ -673,10 +835,14 @@ class CategoryCreate(CamelErrorsMutation, error_type=CatalogError):
     def perform(cls, root, info, input):
         require_scope(info, "catalog:write")
         parent = _category(input.get("parent_id"), field="parent_id")
-        return cls(category=services.create_category(
-            name=input.get("name") or "", slug=input.get("slug") or "", parent=parent,
-            attribute_schema=input.get("attribute_schema"),
-        ))
+        return cls(
+            category=services.create_category(
+                name=input.get("name") or "",
+                slug=input.get("slug") or "",
+                parent=parent,
+                attribute_schema=input.get("attribute_schema"),
+            )
+        )
 
 
 class CategoryUpdate(CamelErrorsMutation, error_type=CatalogError):
@@ -690,7 +856,9 @@ class CategoryUpdate(CamelErrorsMutation, error_type=CatalogError):
     def perform(cls, root, info, id, input):
         require_scope(info, "catalog:write")
         category = _category(id, field="id")
-        kwargs = {k: input[k] for k in ("name", "slug", "attribute_schema") if input.get(k) is not None}
+        kwargs = {
+            k: input[k] for k in ("name", "slug", "attribute_schema") if input.get(k) is not None
+        }
         if input.get("parent_id"):
             kwargs["parent"] = _category(input["parent_id"], field="parent_id")
         elif input.get("make_root"):
@@ -759,8 +927,18 @@ class CatalogueSave(CamelErrorsMutation, error_type=CatalogError):
     catalogue = graphene.Field(CatalogueType)
 
     @classmethod
-    def perform(cls, root, info, name, new_name=None, description="", category_ids=(), brand_ids=(),
-                product_ids=(), dealer_ids=None):
+    def perform(
+        cls,
+        root,
+        info,
+        name,
+        new_name=None,
+        description="",
+        category_ids=(),
+        brand_ids=(),
+        product_ids=(),
+        dealer_ids=None,
+    ):
         require_scope(info, "catalog:write")
 
         def objects(model, kind, ids, field):
@@ -774,13 +952,17 @@ class CatalogueSave(CamelErrorsMutation, error_type=CatalogError):
         if dealer_ids is not None:
             dealers = [visible_dealer(info, g, field="dealer_ids") for g in dealer_ids]
         existing = Catalogue.objects.filter(name__iexact=name).first()
-        return cls(catalogue=services.save_catalogue(
-            name=new_name or name, catalogue=existing, description=description or "",
-            categories=objects(Category, "Category", category_ids, "category_ids"),
-            brands=objects(Brand, "Brand", brand_ids, "brand_ids"),
-            products=objects(Product, "Product", product_ids, "product_ids"),
-            dealers=dealers,
-        ))
+        return cls(
+            catalogue=services.save_catalogue(
+                name=new_name or name,
+                catalogue=existing,
+                description=description or "",
+                categories=objects(Category, "Category", category_ids, "category_ids"),
+                brands=objects(Brand, "Brand", brand_ids, "brand_ids"),
+                products=objects(Product, "Product", product_ids, "product_ids"),
+                dealers=dealers,
+            )
+        )
 
 
 class Mutation(graphene.ObjectType):

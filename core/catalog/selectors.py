@@ -15,7 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Exists,
+    Expression,
+    F,
+    JSONField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.base import DEFERRED
 from django.db.models.lookups import StartsWith
 from django.db.models.query import ModelIterable
 from django.utils.translation import gettext as _
@@ -49,7 +62,9 @@ def catalogue_q(dealer, *, prefix: str = "") -> Q:
     granted_categories = Category.objects.filter(
         Exists(category_grants.filter(StartsWith(OuterRef("path"), F("category__path"))))
     ).values("pk")
-    brand_grants = Catalogue.brands.through.objects.filter(catalogue_id__in=effective).values("brand_id")
+    brand_grants = Catalogue.brands.through.objects.filter(catalogue_id__in=effective).values(
+        "brand_id"
+    )
     product_grants = Catalogue.products.through.objects.filter(catalogue_id__in=effective).values(
         "product_id"
     )
@@ -58,6 +73,77 @@ def catalogue_q(dealer, *, prefix: str = "") -> Q:
         | Q(**{f"{prefix}category_id__in": granted_categories})
         | Q(**{f"{prefix}brand_id__in": brand_grants})
         | Q(**{f"{prefix}pk__in": product_grants})
+    )
+
+
+class _SqlCondition(Expression):
+    """SQL text around columns of the outer query (``{0}``, ``{1}`` …, compiled with
+    the query's own aliases, so relabelling in a subquery keeps it right) and
+    parameters (``%s``). Building it costs a few attribute reads, where the same
+    condition from nested querysets cost milliseconds per page to resolve."""
+
+    def __init__(self, template: str, columns: Sequence[Any], params: Sequence[Any], output_field):
+        super().__init__(output_field=output_field)
+        self.template, self.columns, self.params = template, list(columns), list(params)
+
+    def get_source_expressions(self):
+        return self.columns
+
+    def set_source_expressions(self, exprs):
+        self.columns = list(exprs)
+
+    def resolve_expression(
+        self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False
+    ):
+        clone = self.copy()
+        clone.columns = [
+            c.resolve_expression(query, allow_joins, reuse, summarize, for_save)
+            for c in self.columns
+        ]
+        return clone
+
+    def as_sql(self, compiler, connection):
+        compiled = []
+        for column in self.columns:
+            sql, params = compiler.compile(column)
+            if params:  # pragma: no cover - columns carry no parameters
+                raise ValueError("_SqlCondition columns must not carry parameters")
+            compiled.append(sql)
+        return self.template.format(*compiled), list(self.params)
+
+
+def catalogue_condition(dealer):
+    """:func:`catalogue_q` for a products query, as one cheap SQL expression (``filter()``
+    it on ``Product`` querysets; a test checks both grant the same products)."""
+    if dealer is None or dealer.pk is None:
+        return Q(pk__in=[])
+    from core.accounts.models import Dealer
+
+    assign_t = Catalogue.dealers.through._meta.db_table
+    cats_t = Catalogue.categories.through._meta.db_table
+    brands_t = Catalogue.brands.through._meta.db_table
+    products_t = Catalogue.products.through._meta.db_table
+    category_t, dealer_t = Category._meta.db_table, Dealer._meta.db_table
+    effective = (
+        f"SELECT a.catalogue_id FROM {assign_t} a JOIN {dealer_t} d ON d.id = a.dealer_id "
+        "WHERE a.dealer_id = ANY(%s::bigint[]) AND d.depth = ("
+        f"SELECT d2.depth FROM {assign_t} a2 JOIN {dealer_t} d2 ON d2.id = a2.dealer_id "
+        "WHERE a2.dealer_id = ANY(%s::bigint[]) ORDER BY 1 DESC LIMIT 1)"
+    )
+    template = (
+        f"(NOT EXISTS (SELECT 1 FROM {assign_t} a0 WHERE a0.dealer_id = ANY(%s::bigint[]))"
+        f" OR {{0}} IN (SELECT c.id FROM {category_t} c WHERE EXISTS ("
+        f"SELECT 1 FROM {cats_t} cc JOIN {category_t} g ON g.id = cc.category_id"
+        f" WHERE cc.catalogue_id IN ({effective}) AND starts_with(c.path, g.path)))"
+        f" OR {{1}} IN (SELECT cb.brand_id FROM {brands_t} cb WHERE cb.catalogue_id IN ({effective}))"
+        f" OR {{2}} IN (SELECT cp.product_id FROM {products_t} cp WHERE cp.catalogue_id IN ({effective})))"
+    )
+    lineage = [int(i) for i in dealer.lineage_ids]
+    return _SqlCondition(
+        template,
+        [F("category_id"), F("brand_id"), F("pk")],
+        [lineage] * 7,
+        output_field=BooleanField(),
     )
 
 
@@ -91,7 +177,8 @@ class CatalogueScope:
 
     def allows(self, *, product_id: int, category_id: int | None, brand_id: int | None) -> bool:
         return (
-            self.unrestricted or product_id in self.product_ids
+            self.unrestricted
+            or product_id in self.product_ids
             or (category_id is not None and category_id in self.category_ids)
             or (brand_id is not None and brand_id in self.brand_ids)
         )
@@ -100,19 +187,26 @@ class CatalogueScope:
 def catalogue_scope_for(dealer) -> CatalogueScope:
     """The dealer's authorised catalogue as ids (at most five small queries; one when
     the dealer is unrestricted). Cache it per request, not across requests."""
-    rows = list(
-        _assignments_on_path(dealer).values_list("catalogue_id", "dealer__depth")
-    )
+    rows = list(_assignments_on_path(dealer).values_list("catalogue_id", "dealer__depth"))
     if not rows:
         return CatalogueScope(unrestricted=True)
     nearest = max(depth for _, depth in rows)
     catalogue_ids = frozenset(c for c, depth in rows if depth == nearest)
-    category_roots = set(Catalogue.categories.through.objects.filter(
-        catalogue_id__in=catalogue_ids).values_list("category_id", flat=True))
-    brand_ids = set(Catalogue.brands.through.objects.filter(
-        catalogue_id__in=catalogue_ids).values_list("brand_id", flat=True))
-    product_ids = set(Catalogue.products.through.objects.filter(
-        catalogue_id__in=catalogue_ids).values_list("product_id", flat=True))
+    category_roots = set(
+        Catalogue.categories.through.objects.filter(catalogue_id__in=catalogue_ids).values_list(
+            "category_id", flat=True
+        )
+    )
+    brand_ids = set(
+        Catalogue.brands.through.objects.filter(catalogue_id__in=catalogue_ids).values_list(
+            "brand_id", flat=True
+        )
+    )
+    product_ids = set(
+        Catalogue.products.through.objects.filter(catalogue_id__in=catalogue_ids).values_list(
+            "product_id", flat=True
+        )
+    )
     category_ids: set[int] = set()
     if category_roots:
         paths = Category.objects.filter(pk__in=category_roots).values_list("path", flat=True)
@@ -121,8 +215,11 @@ def catalogue_scope_for(dealer) -> CatalogueScope:
             condition |= Q(path__startswith=path)
         category_ids = set(Category.objects.filter(condition).values_list("pk", flat=True))
     return CatalogueScope(
-        unrestricted=False, category_ids=frozenset(category_ids), brand_ids=frozenset(brand_ids),
-        product_ids=frozenset(product_ids), catalogue_ids=catalogue_ids,
+        unrestricted=False,
+        category_ids=frozenset(category_ids),
+        brand_ids=frozenset(brand_ids),
+        product_ids=frozenset(product_ids),
+        catalogue_ids=catalogue_ids,
     )
 
 
@@ -137,7 +234,9 @@ def effective_attribute_schema(category: Category | None) -> list[dict[str, Any]
     """The category's attributes with every ancestor's (one query)."""
     if category is None:
         return []
-    ancestors = {c.pk: c.attribute_schema for c in Category.objects.filter(pk__in=category.lineage_ids)}
+    ancestors = {
+        c.pk: c.attribute_schema for c in Category.objects.filter(pk__in=category.lineage_ids)
+    }
     ancestors.setdefault(category.pk, category.attribute_schema)
     order = category.lineage_ids or [category.pk]
     return merge_schemas(ancestors.get(pk, []) for pk in order)
@@ -167,7 +266,10 @@ def skus_with_availability() -> QuerySet[Sku]:
     def total(column: str) -> Subquery:
         return Subquery(
             Stock.objects.filter(sku_id=OuterRef("pk"), warehouse__is_active=True)
-            .order_by().values("sku_id").annotate(total=Sum(column)).values("total"),
+            .order_by()
+            .values("sku_id")
+            .annotate(total=Sum(column))
+            .values("total"),
             output_field=IntegerField(),
         )
 
@@ -176,14 +278,19 @@ def skus_with_availability() -> QuerySet[Sku]:
     ).order_by("code")
 
 
-def filter_by_attributes(qs: QuerySet, filters: Iterable[dict[str, Any]], *, field: str = "attributes"):
+def filter_by_attributes(
+    qs: QuerySet, filters: Iterable[dict[str, Any]], *, field: str = "attributes"
+):
     """``filters``: ``{"code": "voltage", "eq": 12}`` / ``{"code": ..., "in": [...]}`` /
     ``{"code": ..., "min": 5, "max": 20}``. Equality uses the GIN index (``@>``)."""
     for f in filters:
         code = str(f.get("code") or "")
         if not _ATTR_CODE_RE.match(code):
-            raise DomainError(_("Unknown attribute %(code)s.") % {"code": code}, field="attributes",
-                              code="UNKNOWN_ATTRIBUTE")
+            raise DomainError(
+                _("Unknown attribute %(code)s.") % {"code": code},
+                field="attributes",
+                code="UNKNOWN_ATTRIBUTE",
+            )
         if f.get("eq") is not None:
             qs = qs.filter(**{f"{field}__contains": {code: f["eq"]}})
         if f.get("in"):
@@ -209,6 +316,8 @@ def products_for_listing(
     include_inactive: bool = False,
     with_units: bool = False,
     with_images: bool = False,
+    with_relations: bool = True,
+    defer: Sequence[str] = (),
 ) -> QuerySet[Product]:
     """Products for a page, with their SKUs and each SKU's available quantity.
 
@@ -216,66 +325,98 @@ def products_for_listing(
     category subtree and the filters are conditions of the one products
     statement, and the SKUs (with availability, and units when asked for) come
     inside it as JSON, materialised as prefetched SKU objects: a page is one
-    statement, images one more when asked for.
+    statement, images one more when asked for. ``with_relations=False`` (a page
+    that shows no category or brand) reads the category's path instead of the
+    category and brand rows (``listing_category_path``); ``defer`` names product
+    columns the page does not show (not read, not decoded).
     """
-    qs = Product.objects.select_related("category", "brand")
+    if with_relations:
+        qs = Product.objects.select_related("category", "brand")
+    else:  # the category's path is all pricing needs (its ancestors); no Category objects
+        qs = Product.objects.annotate(listing_category_path=F("category__path"))
     if dealer is not None:
-        qs = qs.filter(catalogue_q(dealer))
+        qs = qs.filter(catalogue_condition(dealer))
     if not include_inactive:
         qs = qs.filter(status=ProductStatus.ACTIVE)
     if search and search.strip():
         term = search.strip()
         qs = qs.filter(
-            Q(name__icontains=term) | Q(code__iexact=term)
-            | Q(Exists(Sku.objects.filter(product=OuterRef("pk")).filter(
-                Q(code__istartswith=term) | Q(gtin=term) | Q(units__gtin=term))))
+            Q(name__icontains=term)
+            | Q(code__iexact=term)
+            | Q(
+                Exists(
+                    Sku.objects.filter(product=OuterRef("pk")).filter(
+                        Q(code__istartswith=term) | Q(gtin=term) | Q(units__gtin=term)
+                    )
+                )
+            )
         )
     if category_id:
-        qs = qs.filter(StartsWith(F("category__path"), Subquery(
-            Category.objects.filter(pk=category_id).values("path")[:1]
-        )))
+        qs = qs.filter(
+            StartsWith(
+                F("category__path"),
+                Subquery(Category.objects.filter(pk=category_id).values("path")[:1]),
+            )
+        )
     if brand_ids:
         qs = qs.filter(brand_id__in=list(brand_ids))
     qs = filter_by_attributes(qs, attributes)
-    qs = qs.annotate(skus_inline=_inline_skus(active_only=not include_inactive, with_units=with_units))
+    qs = qs.annotate(
+        skus_inline=_inline_skus(active_only=not include_inactive, with_units=with_units)
+    )
+    if defer:
+        qs = qs.defer(*defer)
     qs._iterable_class = _ProductsWithSkus
     if with_images:
-        qs = qs.prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
+        qs = qs.prefetch_related(
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+        )
     return qs.order_by(*SORTS.get(sort, SORTS["oldest"]))
 
 
-_SKU_FIELDS = ("id", "code", "name", "gtin", "base_unit", "attributes", "min_order_qty", "order_multiple",
-               "is_active")
+_SKU_FIELDS = (
+    "id",
+    "code",
+    "name",
+    "gtin",
+    "base_unit",
+    "attributes",
+    "min_order_qty",
+    "order_multiple",
+    "is_active",
+)
 _UNIT_FIELDS = ("id", "code", "name", "factor", "gtin", "is_sellable")
+_SKU_ATTNAMES = tuple(f.attname for f in Sku._meta.concrete_fields)
 
 
 def _inline_skus(*, active_only: bool, with_units: bool):
     """The product's SKUs (with availability and, when asked, units) as one JSON array
-    inside the products statement: a page costs one statement, not one per relation."""
-    from django.contrib.postgres.expressions import ArraySubquery
-    from django.db.models import IntegerField
-    from django.db.models.functions import Coalesce, JSONObject
+    inside the products statement: a page costs one statement, not one per relation.
 
-    from core.inventory.models import Stock
+    Availability sums stock over active warehouses (the (sku, warehouse) index), so
+    the cost follows the page, not the size of the stock table."""
+    from core.inventory.models import Stock, Warehouse
 
-    def total(column: str) -> Subquery:
-        return Coalesce(Subquery(
-            Stock.objects.filter(sku_id=OuterRef("pk"), warehouse__is_active=True)
-            .order_by().values("sku_id").annotate(total=Sum(column)).values("total"),
-            output_field=IntegerField(),
-        ), 0)
-
-    fields = {f: f for f in _SKU_FIELDS}
-    fields.update(on_hand_total=total("on_hand"), reserved_total=total("reserved"))
+    sku_t, unit_t = Sku._meta.db_table, SkuUnit._meta.db_table
+    stock_t, warehouse_t = Stock._meta.db_table, Warehouse._meta.db_table
+    fields = [f"'{f}', v.{f}" for f in _SKU_FIELDS]
+    fields += [
+        "'on_hand_total', COALESCE(st.on_hand, 0)",
+        "'reserved_total', COALESCE(st.reserved, 0)",
+    ]
     if with_units:
-        fields["units"] = ArraySubquery(
-            SkuUnit.objects.filter(sku_id=OuterRef("pk")).order_by("factor")
-            .values(json=JSONObject(**{f: f for f in _UNIT_FIELDS}))
+        unit_fields = ", ".join(f"'{f}', u.{f}" for f in _UNIT_FIELDS)
+        fields.append(
+            f"'units', (SELECT COALESCE(jsonb_agg(jsonb_build_object({unit_fields}) ORDER BY u.factor), "
+            f"'[]'::jsonb) FROM {unit_t} u WHERE u.sku_id = v.id)"
         )
-    skus = Sku.objects.filter(product_id=OuterRef("pk"))
-    if active_only:
-        skus = skus.filter(is_active=True)
-    return ArraySubquery(skus.order_by("code").values(json=JSONObject(**fields)))
+    template = (
+        f"(SELECT COALESCE(jsonb_agg(jsonb_build_object({', '.join(fields)}) ORDER BY v.code), '[]'::jsonb)"
+        f" FROM {sku_t} v LEFT JOIN LATERAL (SELECT SUM(s.on_hand) AS on_hand, SUM(s.reserved) AS reserved"
+        f" FROM {stock_t} s JOIN {warehouse_t} w ON w.id = s.warehouse_id WHERE s.sku_id = v.id AND w.is_active)"
+        f" st ON true WHERE v.product_id = {{0}}{' AND v.is_active' if active_only else ''})"
+    )
+    return _SqlCondition(template, [F("pk")], [], output_field=JSONField())
 
 
 def _materialise_skus(product: Product) -> None:
@@ -284,11 +425,13 @@ def _materialise_skus(product: Product) -> None:
     if rows is None:
         return
     skus = []
+    db = product._state.db
     for row in rows:
         units = row.pop("units", None)
         on_hand, reserved = row.pop("on_hand_total"), row.pop("reserved_total")
-        sku = Sku(product_id=product.pk, **row)
-        sku._state.adding, sku._state.db = False, product._state.db
+        row["product_id"] = product.pk
+        # Positional, as Django builds rows it reads (a column not in the JSON stays deferred).
+        sku = Sku.from_db(db, None, [row.get(f, DEFERRED) for f in _SKU_ATTNAMES])
         sku.on_hand_total, sku.reserved_total = on_hand, reserved
         sku.product = product
         if units is not None:
@@ -308,8 +451,14 @@ def _materialise_skus(product: Product) -> None:
 
 
 def _prefetched(model, objs: list, instance, field: str) -> QuerySet:
-    """A queryset whose result is ``objs`` (what ``prefetch_related`` leaves in its cache)."""
-    qs = model.objects.filter(**{field: instance})
+    """A queryset whose result is ``objs`` (what ``prefetch_related`` leaves in its cache).
+
+    The filter is deferred the way Django's related managers defer theirs: it is
+    built only if something chains on the queryset (``.filter()``, ``.count()`` on a
+    clone), not for every product of a page, where it cost more than the SQL."""
+    qs = model._default_manager.all()
+    qs._defer_next_filter = True
+    qs = qs.filter(**{field: instance})
     qs._result_cache = objs
     qs._prefetch_done = True
     return qs
@@ -374,13 +523,18 @@ def suggest_sku_codes(term: str, *, dealer=None, limit: int = 3) -> list[str]:
     qs = Sku.objects.filter(is_active=True, product__status=ProductStatus.ACTIVE)
     if dealer is not None:
         qs = qs.filter(catalogue_q(dealer, prefix="product__"))
-    prefix = list(qs.filter(code__istartswith=term[: max(3, len(term) - 2)])
-                  .order_by("code").values_list("code", flat=True)[:limit])
+    prefix = list(
+        qs.filter(code__istartswith=term[: max(3, len(term) - 2)])
+        .order_by("code")
+        .values_list("code", flat=True)[:limit]
+    )
     if len(prefix) >= limit:
         return prefix
     similar = (
-        qs.annotate(similarity=TrigramSimilarity("code", term)).filter(similarity__gt=0.25)
-        .order_by("-similarity", "code").values_list("code", flat=True)[:limit]
+        qs.annotate(similarity=TrigramSimilarity("code", term))
+        .filter(similarity__gt=0.25)
+        .order_by("-similarity", "code")
+        .values_list("code", flat=True)[:limit]
     )
     out = list(prefix)
     for code in similar:
@@ -393,7 +547,9 @@ def _unknown(token: str, dealer) -> UnknownSku:
     suggestions = suggest_sku_codes(_split(token)[0], dealer=dealer)
     if suggestions:
         message = _("No SKU or barcode %(code)s. Did you mean %(suggestion)s?") % {
-            "code": token, "suggestion": ", ".join(suggestions)}
+            "code": token,
+            "suggestion": ", ".join(suggestions),
+        }
     else:
         message = _("No SKU or barcode %(code)s.") % {"code": token}
     return UnknownSku(message, field="code", suggestions=suggestions, value=token)
@@ -416,7 +572,8 @@ def resolve_sku_units(
     sku_codes = {_split(t)[0] for t in tokens} | set(tokens)
     gtins = {t for t in tokens if t.isdigit()}
     units_qs = SkuUnit.objects.select_related("sku", "sku__product").filter(
-        Q(sku__code__in=sku_codes) | Q(sku__gtin__in=gtins)
+        Q(sku__code__in=sku_codes)
+        | Q(sku__gtin__in=gtins)
         | Q(sku__in=SkuUnit.objects.filter(gtin__in=gtins).values("sku_id"))
     )
     if dealer is not None:
@@ -451,22 +608,35 @@ def resolve_sku_units(
                 if unit is None:
                     out[token] = DomainError(
                         _("%(sku)s has no unit %(unit)s; it comes in: %(units)s")
-                        % {"sku": sku.code, "unit": unit_code, "units": ", ".join(u.code for u in units)},
-                        field="unit", code="UNKNOWN_UNIT", value=token,
+                        % {
+                            "sku": sku.code,
+                            "unit": unit_code,
+                            "units": ", ".join(u.code for u in units),
+                        },
+                        field="unit",
+                        code="UNKNOWN_UNIT",
+                        value=token,
                     )
                     continue
                 match = (sku, unit)
         elif token in by_gtin:
             match = by_gtin[token]
         if match is None:
-            out[token] = _unknown(token, dealer) if suggest else UnknownSku(
-                _("No SKU or barcode %(code)s.") % {"code": token}, field="code", value=token)
+            out[token] = (
+                _unknown(token, dealer)
+                if suggest
+                else UnknownSku(
+                    _("No SKU or barcode %(code)s.") % {"code": token}, field="code", value=token
+                )
+            )
             continue
         sku, unit = match
         if not sku.is_active or sku.product.status != ProductStatus.ACTIVE:
             out[token] = DomainError(
-                _("%(sku)s can no longer be ordered.") % {"sku": sku.code}, field="code",
-                code="SKU_INACTIVE", value=token,
+                _("%(sku)s can no longer be ordered.") % {"sku": sku.code},
+                field="code",
+                code="SKU_INACTIVE",
+                value=token,
             )
             continue
         out[token] = ResolvedSku(sku=sku, unit=unit)

@@ -248,6 +248,52 @@ def order_lists(rows: Iterable[PriceRow]) -> dict[int, list[list[PriceRow]]]:
     return ordered
 
 
+def _kind_label(kind: str) -> str:
+    """The list kind's name in the active language (only the one needed is translated)."""
+    if kind == "dealer":
+        return _("dealer-specific")
+    if kind == "region":
+        return _("region")
+    if kind == "tier":
+        return _("tier")
+    if kind == "base":
+        return _("base")
+    raise KeyError(kind)
+
+
+class PriceWording:
+    """The words of price explanations in the active language, each translated once:
+    pass one instance to every :func:`resolve_line_price` call of a batch (a page of
+    100 SKUs otherwise translates 200 strings)."""
+
+    def __init__(self) -> None:
+        self._words: dict[str, str] = {}
+
+    def _get(self, key: str, make) -> str:
+        word = self._words.get(key)
+        if word is None:
+            word = self._words[key] = make()
+        return word
+
+    def kind(self, kind: str) -> str:
+        return self._get("kind:" + kind, lambda: _kind_label(kind))
+
+    def direct(self) -> str:
+        return self._get(
+            "direct",
+            lambda: _("%(list)s (%(kind)s list): %(price)s per %(unit)s from %(min)s %(unit)s"),
+        )
+
+    def converted(self) -> str:
+        return self._get(
+            "converted",
+            lambda: _(
+                "%(list)s (%(kind)s list): %(price)s per %(base)s from %(min)s %(base)s, "
+                "× %(factor)s %(base)s per %(unit)s"
+            ),
+        )
+
+
 def _ladder(rows: list[PriceRow], unit_code: str) -> list[PriceRow]:
     return sorted((r for r in rows if r.unit_code == unit_code), key=lambda r: r.min_quantity)
 
@@ -259,6 +305,7 @@ def resolve_line_price(
     quantity: int,
     base_quantity: int,
     base_unit: str,
+    wording: PriceWording | None = None,
 ) -> ResolvedPrice | None:
     """The first list (in resolution order) that prices this quantity of this unit.
 
@@ -285,17 +332,10 @@ def resolve_line_price(
             continue
         mult = Decimal(factor) if converted else Decimal(1)
         head = ladder[0]
-        kind_label = {
-            "dealer": _("dealer-specific"),
-            "region": _("region"),
-            "tier": _("tier"),
-            "base": _("base"),
-        }[head.kind]
+        words = wording or PriceWording()
+        kind_label = words.kind(head.kind)
         if converted:
-            explanation = _(
-                "%(list)s (%(kind)s list): %(price)s per %(base)s from %(min)s %(base)s, "
-                "× %(factor)s %(base)s per %(unit)s"
-            ) % {
+            explanation = words.converted() % {
                 "list": head.price_list_code,
                 "kind": kind_label,
                 "price": winning.unit_price,
@@ -305,9 +345,7 @@ def resolve_line_price(
                 "unit": unit_code,
             }
         else:
-            explanation = _(
-                "%(list)s (%(kind)s list): %(price)s per %(unit)s from %(min)s %(unit)s"
-            ) % {
+            explanation = words.direct() % {
                 "list": head.price_list_code,
                 "kind": kind_label,
                 "price": winning.unit_price,
@@ -565,11 +603,13 @@ class PromotionEngine:
 
 
 def apply_promotions(
-    engine: PromotionEngine, promotions: Sequence[PromotionRule]
+    engine: PromotionEngine, promotions: Sequence[PromotionRule], *, with_skipped: bool = True
 ) -> tuple[list[int], list[SkippedPromotion]]:
     """Apply ``promotions`` (already filtered to the dealer, dates and usage) to the cart.
 
-    Returns the ids applied and the ones skipped with the reason.
+    Returns the ids applied and the ones skipped with the reason (none listed with
+    ``with_skipped=False``, for callers that only need the discounts, such as a
+    product page: the reasons are translated text).
     """
     ordered = sorted(promotions, key=lambda p: (-p.priority, p.id))
     skipped: list[SkippedPromotion] = []
@@ -579,17 +619,22 @@ def apply_promotions(
             leader = promo
             break
     if leader is None:
+        if not with_skipped:
+            return [], []
         return [], [
             SkippedPromotion(p.id, p.code, _("Its conditions are not met by this cart."))
             for p in ordered
         ]
     if not leader.stackable:
         engine.commit(engine.evaluate(leader))
-        skipped = [
-            SkippedPromotion(p.id, p.code, _("An exclusive promotion of higher priority applies."))
-            for p in ordered
-            if p.id != leader.id
-        ]
+        if with_skipped:
+            skipped = [
+                SkippedPromotion(
+                    p.id, p.code, _("An exclusive promotion of higher priority applies.")
+                )
+                for p in ordered
+                if p.id != leader.id
+            ]
         return [leader.id], skipped
     applied: list[int] = []
     for phase in (0, 1, 2):
@@ -597,19 +642,21 @@ def apply_promotions(
             if _PHASE.get(promo.kind) != phase:
                 continue
             if not promo.stackable:
-                skipped.append(
-                    SkippedPromotion(
-                        promo.id, promo.code, _("Exclusive; other promotions already apply.")
+                if with_skipped:
+                    skipped.append(
+                        SkippedPromotion(
+                            promo.id, promo.code, _("Exclusive; other promotions already apply.")
+                        )
                     )
-                )
                 continue
             evaluation = engine.evaluate(promo)
             if evaluation.empty:
-                skipped.append(
-                    SkippedPromotion(
-                        promo.id, promo.code, _("Its conditions are not met by this cart.")
+                if with_skipped:
+                    skipped.append(
+                        SkippedPromotion(
+                            promo.id, promo.code, _("Its conditions are not met by this cart.")
+                        )
                     )
-                )
                 continue
             engine.commit(evaluation)
             applied.append(promo.id)

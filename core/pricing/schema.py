@@ -16,6 +16,7 @@ import graphene
 from django.utils.translation import gettext as _
 from graphene import relay
 from graphene_django import DjangoConnectionField, DjangoObjectType
+from graphql import GraphQLError
 from graphql_relay import from_global_id
 
 from core.accounts.models import Dealer
@@ -30,7 +31,6 @@ from core.api.types import (
 )
 from core.catalog.models import Sku
 from core.exceptions import DomainError
-from graphql import GraphQLError
 
 from . import selectors, services
 from .models import PriceList, Promotion, Quote, QuoteLine, QuoteStatus

@@ -13,6 +13,7 @@ Nothing is cached between calls, so nothing can leak from one dealer to another.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +37,7 @@ from .engine import (
     PricedLine,
     PriceRow,
     PriceSource,
+    PriceWording,
     PromotionEngine,
     PromotionRule,
     ResolvedPrice,
@@ -128,28 +130,42 @@ def applicable_lists_q(dealer: DealerContext, at: datetime, prefix: str = "") ->
 
 
 def load_price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime) -> list[PriceRow]:
-    """Every quantity break of the lists that may price these SKUs for the dealer: one query."""
+    """Every quantity break of the lists that may price these SKUs for the dealer: one query.
+
+    The lists are those of :func:`applicable_lists_q` (a test checks the two agree);
+    the statement is written out because building it with the ORM cost more than
+    running it on a product page.
+    """
     ids = sorted({int(i) for i in sku_ids})
     if not ids:
         return []
-    rows = (
-        PriceListItem.objects.filter(sku_id__in=ids)
-        .filter(applicable_lists_q(dealer, at, prefix="price_list__"))
-        .values_list(
-            "price_list_id",
-            "price_list__code",
-            "price_list__name",
-            "price_list__kind",
-            "price_list__priority",
-            "price_list__valid_from",
-            "price_list__currency",
-            "sku_id",
-            "unit_code",
-            "min_quantity",
-            "unit_price",
-        )
-    )
-    return [PriceRow(*r) for r in rows]
+    item_t, list_t = PriceListItem._meta.db_table, PriceList._meta.db_table
+    assign_t = PriceListAssignment._meta.db_table
+    audience = [
+        f"l.kind = '{PriceListKind.BASE}'",
+        f"(l.kind = '{PriceListKind.DEALER}' AND l.id IN "
+        f"(SELECT a.price_list_id FROM {assign_t} a WHERE a.dealer_id = %s))",
+    ]
+    params: list = [dealer.id]
+    if dealer.tier:
+        audience.append(f"(l.kind = '{PriceListKind.TIER}' AND l.tier = %s)")
+        params.append(dealer.tier)
+    if dealer.region:
+        audience.append(f"(l.kind = '{PriceListKind.REGION}' AND l.region = %s)")
+        params.append(dealer.region)
+    sql = f"""
+        SELECT i.price_list_id, l.code, l.name, l.kind, l.priority, l.valid_from, l.currency,
+               i.sku_id, i.unit_code, i.min_quantity, i.unit_price
+        FROM {item_t} i JOIN {list_t} l ON l.id = i.price_list_id
+        WHERE i.sku_id = ANY(%s::bigint[])
+          AND l.is_active AND l.currency = %s
+          AND (l.valid_from IS NULL OR l.valid_from <= %s)
+          AND (l.valid_to IS NULL OR l.valid_to > %s)
+          AND ({" OR ".join(audience)})
+    """  # noqa: S608 - table names and kinds come from the code, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, dealer.currency, at, at, *params])
+        return [PriceRow(*r) for r in cursor.fetchall()]
 
 
 def load_promotions(
@@ -161,69 +177,71 @@ def load_promotions(
     and per-dealer usage below their limits. Targeted: no audience, or the
     dealer's id, tier or region. Relevant: a SKU, product, brand or category
     (ancestors included) of the cart, or an order-level threshold without
-    products (only when ``order_level``).
+    products (only when ``order_level``). Highest priority first, then by id.
     """
-    audience = Q(dealer_ids=[], tiers=[], regions=[]) | Q(dealer_ids__contains=[dealer.id])
+    promo_t, usage_t = Promotion._meta.db_table, PromotionDealerUsage._meta.db_table
+    audience = [
+        "(p.dealer_ids = '{}' AND p.tiers = '{}' AND p.regions = '{}')",
+        "p.dealer_ids @> ARRAY[%s]::bigint[]",
+    ]
+    params: list = [dealer.id]
     if dealer.tier:
-        audience |= Q(tiers__contains=[dealer.tier])
+        audience.append("p.tiers @> ARRAY[%s]::varchar[]")
+        params.append(dealer.tier)
     if dealer.region:
-        audience |= Q(regions__contains=[dealer.region])
-    sku_ids = list(skus)
-    relevant = Q(sku_ids__overlap=sku_ids) | Q(
-        product_ids__overlap=sorted({s.product_id for s in skus.values()})
-    )
+        audience.append("p.regions @> ARRAY[%s]::varchar[]")
+        params.append(dealer.region)
+    relevant = ["p.sku_ids && %s::bigint[]", "p.product_ids && %s::bigint[]"]
+    params += [sorted(skus), sorted({s.product_id for s in skus.values()})]
     brands = sorted({s.brand_id for s in skus.values() if s.brand_id is not None})
     if brands:
-        relevant |= Q(brand_ids__overlap=brands)
+        relevant.append("p.brand_ids && %s::bigint[]")
+        params.append(brands)
     categories = sorted(set().union(*(s.category_ids for s in skus.values()))) if skus else []
     if categories:
-        relevant |= Q(category_ids__overlap=categories)
+        relevant.append("p.category_ids && %s::bigint[]")
+        params.append(categories)
     if order_level:
-        relevant |= Q(
-            kind=PromotionKind.SPEND_THRESHOLD,
-            sku_ids=[],
-            product_ids=[],
-            category_ids=[],
-            brand_ids=[],
+        relevant.append(
+            f"(p.kind = '{PromotionKind.SPEND_THRESHOLD}' AND p.sku_ids = '{{}}' AND p.product_ids = '{{}}'"
+            " AND p.category_ids = '{}' AND p.brand_ids = '{}')"
         )
-    used_by_dealer = PromotionDealerUsage.objects.filter(
-        promotion_id=OuterRef("pk"), dealer_id=dealer.id
-    ).values("used_count")[:1]
-    qs = (
-        Promotion.objects.filter(is_active=True)
-        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at))
-        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
-        .filter(Q(currency="") | Q(currency=dealer.currency))
-        .filter(Q(usage_limit__isnull=True) | Q(used_count__lt=F("usage_limit")))
-        .filter(audience)
-        .filter(relevant)
-        .annotate(dealer_used=Subquery(used_by_dealer))
-        .order_by("-priority", "id")
-    )
-    result = []
-    for p in qs:
-        if (
-            p.usage_limit_per_dealer is not None
-            and (p.dealer_used or 0) >= p.usage_limit_per_dealer
-        ):
-            continue
-        result.append(
-            PromotionRule(
-                id=p.pk,
-                code=p.code,
-                name=p.name,
-                kind=p.kind,
-                currency=p.currency,
-                rule=p.rule,
-                priority=p.priority,
-                stackable=p.stackable,
-                sku_ids=frozenset(p.sku_ids),
-                product_ids=frozenset(p.product_ids),
-                category_ids=frozenset(p.category_ids),
-                brand_ids=frozenset(p.brand_ids),
-            )
+    sql = f"""
+        SELECT p.id, p.code, p.name, p.kind, p.currency, p.rule, p.priority, p.stackable,
+               p.sku_ids, p.product_ids, p.category_ids, p.brand_ids
+        FROM {promo_t} p
+        WHERE p.is_active
+          AND (p.starts_at IS NULL OR p.starts_at <= %s)
+          AND (p.ends_at IS NULL OR p.ends_at > %s)
+          AND (p.currency = '' OR p.currency = %s)
+          AND (p.usage_limit IS NULL OR p.used_count < p.usage_limit)
+          AND (p.usage_limit_per_dealer IS NULL OR COALESCE(
+                (SELECT u.used_count FROM {usage_t} u WHERE u.promotion_id = p.id AND u.dealer_id = %s
+                 LIMIT 1), 0) < p.usage_limit_per_dealer)
+          AND ({" OR ".join(audience)})
+          AND ({" OR ".join(relevant)})
+        ORDER BY p.priority DESC, p.id
+    """  # noqa: S608 - table names and kinds come from the code, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [at, at, dealer.currency, dealer.id, *params])
+        rows = cursor.fetchall()
+    return [
+        PromotionRule(
+            id=r[0],
+            code=r[1],
+            name=r[2],
+            kind=r[3],
+            currency=r[4],
+            rule=r[5] if isinstance(r[5], dict) else json.loads(r[5]),
+            priority=r[6],
+            stackable=r[7],
+            sku_ids=frozenset(r[8]),
+            product_ids=frozenset(r[9]),
+            category_ids=frozenset(r[10]),
+            brand_ids=frozenset(r[11]),
         )
-    return result
+        for r in rows
+    ]
 
 
 # --- price_cart ------------------------------------------------------------------------
@@ -366,60 +384,113 @@ class ProductPrice:
     source: PriceSource
 
 
+class PromotionIndex:
+    """Promotions by what they target, so each SKU of a page checks only the few that
+    name its id, product, brand or one of its categories instead of all of them.
+
+    ``touching(sku)`` returns the same promotions, in the same order, as
+    ``[p for p in promotions if p.matches(sku)]``.
+    """
+
+    def __init__(self, promotions: Sequence[PromotionRule]) -> None:
+        self.order = {p.id: i for i, p in enumerate(promotions)}
+        self.by_sku: dict[int, list[PromotionRule]] = defaultdict(list)
+        self.by_product: dict[int, list[PromotionRule]] = defaultdict(list)
+        self.by_brand: dict[int, list[PromotionRule]] = defaultdict(list)
+        self.by_category: dict[int, list[PromotionRule]] = defaultdict(list)
+        for p in promotions:
+            for target, ids in (
+                (self.by_sku, p.sku_ids),
+                (self.by_product, p.product_ids),
+                (self.by_brand, p.brand_ids),
+                (self.by_category, p.category_ids),
+            ):
+                for i in ids:
+                    target[i].append(p)
+
+    def touching(self, sku: SkuInfo) -> list[PromotionRule]:
+        found: dict[int, PromotionRule] = {}
+        for p in self.by_sku.get(sku.id, ()):
+            found[p.id] = p
+        for p in self.by_product.get(sku.product_id, ()):
+            found[p.id] = p
+        if sku.brand_id is not None:
+            for p in self.by_brand.get(sku.brand_id, ()):
+                found[p.id] = p
+        for category_id in sku.category_ids:
+            for p in self.by_category.get(category_id, ()):
+                found[p.id] = p
+        if len(found) < 2:
+            return list(found.values())
+        order = self.order
+        return sorted(found.values(), key=lambda p: order[p.id])
+
+
 def price_products_for_dealer(
-    dealer: Dealer, sku_ids: Iterable[int], *, at: datetime | None = None
+    dealer: Dealer,
+    sku_ids: Iterable[int],
+    *,
+    at: datetime | None = None,
+    skus: dict[int, SkuInfo] | None = None,
 ) -> dict[int, ProductPrice]:
     """Each SKU's base-unit price for ``dealer``, its breaks and the promotions that
     touch it; SKUs without a price are left out. Three SQL statements for any
-    number of SKUs."""
+    number of SKUs; two when the caller passes what it already read about them
+    (``skus``: SKU id → :class:`SkuInfo`, as a product page's loader has)."""
     at = at or timezone.now()
     ctx = dealer_context(dealer)
-    skus = load_skus(sku_ids)
+    wanted = {int(i) for i in sku_ids}
+    known = {i: skus[i] for i in wanted if i in skus} if skus else {}
+    if len(known) < len(wanted):
+        known.update(load_skus(wanted - set(known)))
+    skus = known
     if not skus:
         return {}
     promotions = load_promotions(ctx, skus, at, order_level=False)
     lists_by_sku = order_lists(load_price_rows(ctx, skus, at))
-    line_promotions = [
-        p for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
-    ]
+    index = PromotionIndex(promotions)
+    wording = PriceWording()
     result: dict[int, ProductPrice] = {}
-    for sku_id, info in skus.items():
+    summaries: dict[int, PromotionInfo] = {}
+    for sku_id in sorted(skus):
+        info = skus[sku_id]
         resolved = resolve_line_price(
             lists_by_sku.get(sku_id, []),
             unit_code=info.base_unit,
             quantity=1,
             base_quantity=1,
             base_unit=info.base_unit,
+            wording=wording,
         )
         if resolved is None:
             continue
-        touching = [p for p in promotions if p.matches(info)]
-        line = PricedLine(
-            index=0,
-            sku_id=sku_id,
-            unit_code=info.base_unit,
-            quantity=1,
-            base_quantity=1,
-            currency=ctx.currency,
-            list_price=resolved.list_price,
-            unit_price=resolved.unit_price,
-            quantity_break=resolved.source.min_quantity,
-            source=resolved.source,
-            gross=resolved.unit_price,
-        )
-        engine = PromotionEngine(
-            lines=[line], skus={sku_id: info}, currency=ctx.currency, free_prices={}
-        )
-        apply_promotions(engine, [p for p in line_promotions if p.matches(info)])
-        result[sku_id] = ProductPrice(
-            sku_id=sku_id,
-            unit_code=info.base_unit,
-            unit_price=resolved.unit_price,
-            promoted_unit_price=max(line.gross - line.discount, ZERO),
-            currency=ctx.currency,
-            breaks=resolved.breaks,
-            promotions=tuple(
-                PromotionInfo(
+        touching = index.touching(info)
+        line_promotions = [
+            p for p in touching if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
+        ]
+        promoted = resolved.unit_price
+        if line_promotions:
+            line = PricedLine(
+                index=0,
+                sku_id=sku_id,
+                unit_code=info.base_unit,
+                quantity=1,
+                base_quantity=1,
+                currency=ctx.currency,
+                list_price=resolved.list_price,
+                unit_price=resolved.unit_price,
+                quantity_break=resolved.source.min_quantity,
+                source=resolved.source,
+                gross=resolved.unit_price,
+            )
+            engine = PromotionEngine(
+                lines=[line], skus={sku_id: info}, currency=ctx.currency, free_prices={}
+            )
+            apply_promotions(engine, line_promotions, with_skipped=False)
+            promoted = max(line.gross - line.discount, ZERO)
+        for p in touching:
+            if p.id not in summaries:
+                summaries[p.id] = PromotionInfo(
                     id=p.id,
                     code=p.code,
                     name=p.name,
@@ -427,8 +498,14 @@ def price_products_for_dealer(
                     stackable=p.stackable,
                     priority=p.priority,
                 )
-                for p in touching
-            ),
+        result[sku_id] = ProductPrice(
+            sku_id=sku_id,
+            unit_code=info.base_unit,
+            unit_price=resolved.unit_price,
+            promoted_unit_price=promoted,
+            currency=ctx.currency,
+            breaks=resolved.breaks,
+            promotions=tuple(summaries[p.id] for p in touching),
             source=resolved.source,
         )
     return result

@@ -62,6 +62,11 @@ def _case(name, env):
         "ElectronicsAlternates": lambda: _electronics_alternates(buyer),
         "FoodProductInfo": lambda: _food_product_info(buyer),
         "PharmaRecallTrace": lambda: _pharma_recall_trace(staff, buyer),
+        "PharmaTransferBatch": lambda: _pharma_batch_case(staff, "transfer"),
+        "PharmaCountBatch": lambda: _pharma_batch_case(staff, "count"),
+        "Plugins": lambda: _plugins_case("Plugins"),
+        "PluginEnable": lambda: _plugins_case("PluginEnable"),
+        "PluginDisable": lambda: _plugins_case("PluginDisable"),
         "PartsByVin": lambda: _autoparts_case(buyer, "vin"),
         "PartsByOeNumber": lambda: _autoparts_case(buyer, "number"),
     }
@@ -275,3 +280,56 @@ def _pharma_recall_trace(staff, buyer):
             and d["pharmaRecallTrace"]["rows"][0]["dealerCode"] == buyer.dealer.code
             and d["pharmaRecallTrace"]["rows"][0]["trackingNumber"] == "SF-1"
             and d["pharmaRecallTrace"]["batches"][0]["onHand"] == 10)
+
+
+def _pharma_batch_case(staff, kind):
+    """The pharma plugin enabled; lot PB-1 (10 units) of the stocked SKU received; the staff
+    user moves 4 of them to a second warehouse, or counts 7."""
+    import datetime
+
+    from django.db import connection
+
+    from core.inventory.models import Stock
+    from core.testing.factories import WarehouseFactory
+    from plugins.pharma.services import receive_batch, today
+    from plugins.services import enable_plugin
+    from tenants.models import Tenant
+
+    enable_plugin(tenant=Tenant.objects.get(pk=connection.tenant.pk), name="pharma")
+    stock = Stock.objects.select_related("sku", "warehouse").get()
+    batch = receive_batch(sku=stock.sku, warehouse=stock.warehouse, lot="PB-1",
+                          manufactured_on=today() - datetime.timedelta(days=30),
+                          expires_on=today() + datetime.timedelta(days=400), quantity=10)
+    if kind == "transfer":
+        WarehouseFactory(code="OP-WH2")
+        return ({"batchId": str(batch.pk), "destinationCode": "OP-WH2", "quantity": 4}, token_for(staff),
+                lambda d: d["pharmaTransferBatch"]["errors"] == []
+                and d["pharmaTransferBatch"]["batch"]["onHand"] == 6
+                and d["pharmaTransferBatch"]["destinationBatch"]["warehouseCode"] == "OP-WH2"
+                and d["pharmaTransferBatch"]["destinationBatch"]["onHand"] == 4)
+    return ({"batchId": str(batch.pk), "counted": 7, "note": "op"}, token_for(staff),
+            lambda d: d["pharmaCountBatch"]["errors"] == []
+            and d["pharmaCountBatch"]["batch"]["onHand"] == 7)
+
+
+def _plugins_case(name):
+    """A tenant admin lists the modules, enables food, or disables it (enabled first)."""
+    from django.db import connection
+
+    from plugins.services import enable_plugin
+    from tenants.models import Tenant
+
+    admin = UserFactory(role="tenant_admin")
+    if name == "PluginDisable":
+        enable_plugin(tenant=Tenant.objects.get(pk=connection.tenant.pk), name="food")
+    checks = {
+        "Plugins": lambda d: "food" in [p["name"] for p in d["plugins"]]
+        and all(s["value"] is not None for p in d["plugins"] for s in p["settings"]),
+        "PluginEnable": lambda d: d["pluginEnable"]["errors"] == []
+        and d["pluginEnable"]["plugin"]["enabled"] is True
+        and Tenant.objects.get(pk=connection.tenant.pk).modules == ["food"],
+        "PluginDisable": lambda d: d["pluginDisable"]["errors"] == []
+        and d["pluginDisable"]["plugin"]["enabled"] is False
+        and "food" not in Tenant.objects.get(pk=connection.tenant.pk).modules,
+    }
+    return ({} if name == "Plugins" else {"name": "food"}), token_for(admin), checks[name]

@@ -1,0 +1,154 @@
+"""The dealer's product page of ``python -m bench catalog`` runs the same, small number
+of SQL statements for 10 and for 100 products, routing and authentication included:
+routing (1: the domain's tenant and its search_path in one statement), the user (1),
+the products with their SKUs and stock (1), promotions (1), prices (1)."""
+
+from decimal import Decimal
+
+from django.utils import timezone
+
+from bench.catalog import PAGE_QUERY
+from core.accounts import services as accounts
+from core.catalog.models import Product, Sku
+from core.pricing.models import PriceList, PriceListAssignment, PriceListItem, Promotion
+from core.testing.factories import (
+    BrandFactory,
+    CatalogueFactory,
+    CategoryFactory,
+    DealerUserFactory,
+    StockFactory,
+)
+from core.testing.pytest_plugin import gql, token_for
+from core.testing.queries import count_queries
+
+PAGE_STATEMENTS = 5
+
+
+def _world():
+    top = CategoryFactory(slug="top")
+    leaves = [CategoryFactory(slug=f"leaf-{i}", parent=top) for i in range(3)]
+    outside = CategoryFactory(slug="outside")
+    brands = [BrandFactory(name=f"Brand {i}") for i in range(3)]
+    products = Product.objects.bulk_create(
+        [
+            Product(
+                code=f"P{i:03d}",
+                name=f"Product {i:03d}",
+                category=leaves[i % 3],
+                brand=brands[i % 3],
+            )
+            for i in range(110)
+        ]
+        + [Product(code=f"X{i:03d}", name=f"Hidden {i:03d}", category=outside) for i in range(5)]
+    )
+    skus = Sku.objects.bulk_create(
+        [Sku(product=p, code=f"{p.code}-{k}", name=f"{p.name} {k}") for p in products for k in "AB"]
+    )
+    for sku in skus[:6]:
+        StockFactory(sku=sku, on_hand=7)
+    hq = accounts.create_dealer(code="HQ", name="HQ")
+    dealer = accounts.create_dealer(
+        code="SHOP", name="Shop", parent=hq, tier="silver", region="east"
+    )
+    base = PriceList.objects.create(code="BASE", name="Base", kind="base")
+    tier = PriceList.objects.create(code="T-SILVER", name="Silver", kind="tier", tier="silver")
+    own = PriceList.objects.create(code="D-SHOP", name="Shop", kind="dealer")
+    PriceListAssignment.objects.create(price_list=own, dealer=dealer)
+    items = [
+        PriceListItem(price_list=base, sku=s, unit_code=s.base_unit, unit_price=Decimal("10.00"))
+        for s in skus
+    ]
+    items += [
+        PriceListItem(price_list=tier, sku=s, unit_code=s.base_unit, min_quantity=q, unit_price=p)
+        for s in skus[::3]
+        for q, p in ((1, Decimal("9.00")), (10, Decimal("8.00")))
+    ]
+    items += [
+        PriceListItem(price_list=own, sku=s, unit_code=s.base_unit, unit_price=Decimal("7.00"))
+        for s in skus[::7]
+    ]
+    PriceListItem.objects.bulk_create(items)
+    now = timezone.now()
+    window = {
+        "starts_at": now - timezone.timedelta(days=1),
+        "ends_at": now + timezone.timedelta(days=1),
+    }
+    Promotion.objects.bulk_create(
+        [
+            Promotion(
+                code="CAT",
+                name="Category",
+                kind="percent_off",
+                rule={"percent": "5"},
+                category_ids=[top.pk],
+                **window,
+            ),
+            Promotion(
+                code="BRAND",
+                name="Brand",
+                kind="amount_off",
+                rule={"amount": "0.50"},
+                brand_ids=[brands[1].pk],
+                priority=3,
+                **window,
+            ),
+            Promotion(
+                code="SKU",
+                name="SKU",
+                kind="percent_off",
+                rule={"percent": "10"},
+                sku_ids=[s.pk for s in skus[:40:5]],
+                stackable=False,
+                priority=5,
+                tiers=["silver"],
+                **window,
+            ),
+            Promotion(
+                code="OTHER-REGION",
+                name="West only",
+                kind="percent_off",
+                rule={"percent": "50"},
+                category_ids=[top.pk],
+                regions=["west"],
+                **window,
+            ),
+        ]
+    )
+    CatalogueFactory(grants={"categories": [top], "dealers": [hq]})  # inherited by the shop
+    return token_for(DealerUserFactory(dealer=dealer))
+
+
+def _page(client, token, first):
+    with count_queries() as q:
+        _, body = gql(client, PAGE_QUERY, {"first": first, "after": None}, token=token)
+    assert "errors" not in body, body
+    return body["data"]["products"], q
+
+
+def test_the_product_page_runs_the_same_few_statements_for_10_and_100_products(
+    tenant_db, tenant_client
+):
+    token = _world()
+    _page(tenant_client, token, 10)  # warm the validation cache and the connection
+    small, q10 = _page(tenant_client, token, 10)
+    large, q100 = _page(tenant_client, token, 100)
+    assert len(small["edges"]) == 10 and len(large["edges"]) == 100
+    assert q10.count == q100.count, f"10 products: {q10}\n100 products: {q100}"
+    assert q100.count <= PAGE_STATEMENTS, str(q100)
+    # What the statements bought: every SKU priced for this dealer, none hidden product shown.
+    skus = [s for e in large["edges"] for s in e["node"]["skus"]]
+    assert len(skus) == 200 and all(s["price"] is not None for s in skus)
+    assert not any(e["node"]["code"].startswith("X") for e in large["edges"])
+    by_code = {s["code"]: s for s in skus}
+    own = by_code["P000-A"]  # dealer list 7.00; exclusive SKU promotion (priority 5) 10 % off
+    assert Decimal(own["price"]["unitPrice"]) == Decimal("7.00")
+    assert Decimal(own["price"]["promotedUnitPrice"]) == Decimal("6.30")
+    assert [p["code"] for p in own["promotions"]] == ["SKU", "CAT"]
+    tiered = by_code["P001-B"]  # skus[3]: the silver tier list with a break at 10
+    assert [(b["minQuantity"], Decimal(b["unitPrice"])) for b in tiered["price"]["breaks"]] == [
+        (1, Decimal("9.00")),
+        (10, Decimal("8.00")),
+    ]
+    brand = by_code["P001-A"]  # base 10.00; brand 1: 0.50 off (priority 3), then the category's 5 %
+    assert Decimal(brand["price"]["promotedUnitPrice"]) == Decimal("9.02")
+    assert all("OTHER-REGION" not in [p["code"] for p in s["promotions"]] for s in skus)

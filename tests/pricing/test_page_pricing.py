@@ -1,0 +1,132 @@
+"""The product page's pricing shortcuts give the same answers as the general code:
+written-out SQL for price rows (vs applicable_lists_q), promotions indexed by target
+(vs PromotionRule.matches), SKU facts handed in by the page (vs load_skus)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from core.catalog.models import Category
+from core.pricing.engine import PromotionRule
+from core.pricing.models import PriceListItem, Promotion
+from core.pricing.selectors import (
+    PromotionIndex,
+    applicable_lists_q,
+    dealer_context,
+    load_price_rows,
+    load_promotions,
+    load_skus,
+    price_products_for_dealer,
+)
+
+from .test_resolution import make_lists
+
+EVERY_LIST = [
+    "base",
+    "base_hi",
+    "tier",
+    "tier_silver",
+    "region",
+    "own",
+    "own_high_break",
+    "other_dealer",
+    "parent_list",
+    "expired",
+    "future",
+    "usd",
+    "inactive",
+]
+
+
+def test_price_rows_are_those_of_the_applicable_lists(world, days):
+    make_lists(world, EVERY_LIST, days)
+    now = timezone.now()
+    for dealer in (world.dealer, world.sibling, world.parent):
+        ctx = dealer_context(dealer)
+        rows = load_price_rows(ctx, [world.sku.pk, world.sku2.pk], now)
+        expected = set(
+            PriceListItem.objects.filter(sku_id__in=[world.sku.pk, world.sku2.pk])
+            .filter(applicable_lists_q(ctx, now, prefix="price_list__"))
+            .values_list("price_list_id", "sku_id", "unit_code", "min_quantity", "unit_price")
+        )
+        got = {(r.price_list_id, r.sku_id, r.unit_code, r.min_quantity, r.unit_price) for r in rows}
+        assert got == expected and got, dealer.code
+
+
+def _promo(**kw):
+    now = timezone.now()
+    defaults = dict(
+        kind="percent_off",
+        rule={"percent": "5"},
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=1),
+    )
+    return Promotion.objects.create(**{**defaults, **kw})
+
+
+def test_the_promotion_index_finds_what_matches_finds_in_the_same_order(world):
+    other = Category.objects.create(name="Other", slug="other")
+    _promo(code="SKU", name="s", sku_ids=[world.sku.pk], priority=1)
+    _promo(code="PRODUCT", name="p", product_ids=[world.sku2.product_id], priority=9)
+    _promo(code="BRAND", name="b", brand_ids=[world.brand.pk], priority=5, stackable=False)
+    _promo(code="PARENT-CAT", name="c", category_ids=[world.category.pk])  # reaches the subcategory
+    _promo(code="OTHER-CAT", name="o", category_ids=[other.pk])
+    _promo(code="TWICE", name="t", sku_ids=[world.sku.pk], brand_ids=[world.brand.pk], priority=5)
+    _promo(code="TIER", name="tier", category_ids=[world.category.pk], tiers=["gold"], priority=2)
+    skus = load_skus([world.sku.pk, world.sku2.pk, world.sku3.pk])
+    promotions = load_promotions(
+        dealer_context(world.dealer), skus, timezone.now(), order_level=False
+    )
+    index = PromotionIndex(promotions)
+    for info in skus.values():
+        expected = [p for p in promotions if p.matches(info)]
+        assert index.touching(info) == expected
+    assert [p.code for p in index.touching(skus[world.sku.pk])] == [
+        "BRAND",
+        "TWICE",
+        "TIER",
+        "SKU",
+        "PARENT-CAT",
+    ]
+    assert index.touching(skus[world.sku3.pk]) == []
+    assert all(isinstance(p, PromotionRule) for p in promotions)
+
+
+def test_sku_facts_handed_in_give_the_same_prices(world, days):
+    make_lists(world, ["base", "tier", "region", "own"], days)
+    _promo(code="CAT", name="c", category_ids=[world.category.pk])
+    ids = [world.sku.pk, world.sku2.pk, world.sku3.pk]
+    loaded = price_products_for_dealer(world.dealer, ids)
+    handed = price_products_for_dealer(world.dealer, ids, skus=load_skus(ids))
+    partly = price_products_for_dealer(world.dealer, ids, skus=load_skus(ids[:1]))
+    assert loaded == handed == partly and loaded
+
+
+def test_usage_limits_and_audiences_are_read_in_sql(world):
+    from core.pricing.models import PromotionDealerUsage
+
+    used_up = _promo(
+        code="USED", name="u", category_ids=[world.category.pk], usage_limit=3, used_count=3
+    )
+    mine_used = _promo(
+        code="MINE-USED", name="m", category_ids=[world.category.pk], usage_limit_per_dealer=1
+    )
+    PromotionDealerUsage.objects.create(promotion=mine_used, dealer=world.dealer, used_count=1)
+    _promo(code="OPEN", name="o", category_ids=[world.category.pk], usage_limit_per_dealer=1)
+    _promo(code="WEST", name="w", category_ids=[world.category.pk], regions=["west"])
+    _promo(code="ME", name="me", category_ids=[world.category.pk], dealer_ids=[world.dealer.pk])
+    _promo(code="USD", name="usd", category_ids=[world.category.pk], currency="USD")
+    _promo(
+        code="ENDED",
+        name="e",
+        category_ids=[world.category.pk],
+        ends_at=timezone.now() - timedelta(hours=1),
+    )
+    skus = load_skus([world.sku.pk])
+    codes = {p.code for p in load_promotions(dealer_context(world.dealer), skus, timezone.now())}
+    assert codes == {"OPEN", "ME"}
+    sibling = {p.code for p in load_promotions(dealer_context(world.sibling), skus, timezone.now())}
+    assert sibling == {"OPEN", "WEST", "MINE-USED"}
+    assert used_up.code not in codes | sibling
