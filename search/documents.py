@@ -134,43 +134,76 @@ def choice_values(value: Any) -> list[str]:
 
 
 # --- building documents ---------------------------------------------------------------------
+PRODUCT_FIELDS = (
+    "id",
+    "name",
+    "description",
+    "category_id",
+    "brand_id",
+    "attributes",
+    "created_at",
+    "brand__name",
+    "category__name",
+)
+
+
 def build_documents(product_ids: Iterable[int]) -> tuple[list[dict[str, Any]], list[int]]:
     """``(documents, missing)``: documents of the active products among ``product_ids``,
-    and the ids that must leave the index (deleted or not active)."""
+    and the ids that must leave the index (deleted or not active).
+
+    Reads rows, not model instances (a full reindex builds a million documents),
+    in a fixed number of queries per batch: products, SKUs, unit barcodes,
+    stock, prices, categories and attribute specs; plus one query (with its
+    SKUs prefetched) for plugins that add fields, which take products.
+    """
     ids = sorted({int(i) for i in product_ids})
     if not ids:
         return [], []
     products = list(
         Product.objects.filter(id__in=ids, status=ProductStatus.ACTIVE)
-        .select_related("brand", "category")
-        .prefetch_related("skus")
+        .order_by("id")
+        .values_list(*PRODUCT_FIELDS)
     )
-    found = {p.id for p in products}
+    found = {p[0] for p in products}
     missing = [i for i in ids if i not in found]
     if not products:
         return [], missing
     specs = attribute_specs()
     paths = category_paths()
+    skus: dict[int, list[tuple]] = defaultdict(list)
+    for row in (
+        Sku.objects.filter(product_id__in=found)
+        .order_by("id")
+        .values_list("product_id", "code", "name", "gtin", "attributes")
+    ):
+        skus[row[0]].append(row)
     stock = _stock_by_product(found)
     prices = price_map(found)
     codes = _unit_codes(found)
-    tenant, hooks = _tenant_hooks()
-    with_plugins = hooks is not None and hooks.has("search_document_fields")
-    docs = []
-    for product in products:
-        extra = hooks.search_document_fields(tenant, product) if with_plugins else {}
-        docs.append(
-            _document(
-                product,
-                specs,
-                paths,
-                stock.get(product.id, 0),
-                prices.get(product.id, {}),
-                codes.get(product.id, []),
-                extra,
-            )
+    extras = _plugin_fields(found)
+    docs = [
+        _document(
+            row,
+            skus.get(row[0], ()),
+            specs,
+            paths,
+            stock.get(row[0], 0),
+            prices.get(row[0], {}),
+            codes.get(row[0], ()),
+            extras.get(row[0]),
         )
+        for row in products
+    ]
     return docs, missing
+
+
+def _plugin_fields(product_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Fields enabled plugins add to each product's document (``search_document_fields``)."""
+    tenant, hooks = _tenant_hooks()
+    if hooks is None or not hooks.has("search_document_fields"):
+        return {}
+    products = Product.objects.filter(id__in=product_ids).prefetch_related("skus")
+    return {p.id: hooks.search_document_fields(tenant, p) for p in products}
 
 
 def iter_product_batches(batch_size: int = 500) -> Iterator[list[int]]:
@@ -258,56 +291,66 @@ def price_map(product_ids: set[int]) -> dict[int, dict[str, float]]:
 
 
 def _document(
-    product: Product,
+    row: tuple,
+    skus: Iterable[tuple],
     specs: dict[str, AttributeSpec],
     paths: dict[int, list[int]],
     available: int,
     prices: dict[str, float],
-    unit_gtins: list[str],
-    extra: dict[str, Any],
+    unit_gtins: Iterable[str],
+    extra: dict[str, Any] | None,
 ) -> dict[str, Any]:
+    pid, name, description, category_id, brand_id, attributes, created_at, brand, category = row
+    # The product's attributes, plugin fields and every SKU's attributes: a product
+    # matches a filter when it or any of its SKUs has the value.
     attrs: dict[str, list[str]] = {}
-    nums: dict[str, float] = {}
+    numbers: dict[str, list[float]] = {}
     free_text: list[str] = []
-    values = {**(product.attributes or {}), **(extra or {})}
-    for key, value in values.items():
-        spec = specs.get(key)
-        if spec is None:
-            free_text.extend(choice_values(value) if not isinstance(value, dict) else [])
-        elif spec.kind == AttributeKind.NUMBER:
-            number = number_value(value)
-            if number is not None:
-                nums[key] = number
-        else:
-            choices = list(dict.fromkeys(choice_values(value)))
-            if choices:
-                attrs[key] = choices
-                free_text.extend(choices)
-    skus: list[Sku] = list(product.skus.all())
-    codes = [s.code for s in skus] + [s.gtin for s in skus if s.gtin] + unit_gtins
+    sources = [{**(attributes or {}), **(extra or {})}, *(s[4] for s in skus if s[4])]
+    for values in sources:
+        for key, value in values.items():
+            spec = specs.get(key)
+            if spec is None:
+                free_text.extend(choice_values(value) if not isinstance(value, dict) else [])
+            elif spec.kind == AttributeKind.NUMBER:
+                number = number_value(value)
+                if number is not None:
+                    numbers.setdefault(key, []).append(number)
+            else:
+                choices = choice_values(value)
+                if choices:
+                    attrs.setdefault(key, []).extend(choices)
+                    free_text.extend(choices)
+    attrs = {key: list(dict.fromkeys(values)) for key, values in attrs.items()}
+    # One number, or the sorted distinct numbers when SKUs differ (10 kΩ and 22 kΩ).
+    nums: dict[str, float | list[float]] = {
+        key: values[0] if len(set(values)) == 1 else sorted(set(values))
+        for key, values in numbers.items()
+    }
+    codes = [s[1] for s in skus] + [s[3] for s in skus if s[3]] + list(unit_gtins)
     other = [
-        product.brand.name if product.brand else "",
-        product.category.name if product.category else "",
-        *(s.name for s in skus if s.name and s.name != product.name),
+        brand or "",
+        category or "",
+        *(s[2] for s in skus if s[2] and s[2] != name),
         *free_text,
-        product.description,
+        description,
     ]
-    name_tokens = text.document_tokens(product.name)
-    other_tokens = [t for part in other if part for t in text.document_tokens(part)]
+    name_words = text.document_words(name)
+    other_words = [t for part in other if part for t in text.document_words(part)]
     return {
-        "product_id": product.id,
-        "name": product.name,
-        "name_sort": text.normalise(product.name),
-        "category_id": product.category_id,
-        "category_path": paths.get(product.category_id, []) if product.category_id else [],
-        "brand_id": product.brand_id,
-        "name_tokens": name_tokens[:MAX_TOKENS],
-        "tokens": (name_tokens + other_tokens)[:MAX_TOKENS],
-        "codes": sorted({text.normalise(c).strip() for c in codes if c}),
+        "product_id": pid,
+        "name": name,
+        "name_sort": text.normalise(name),
+        "category_id": category_id,
+        "category_path": paths.get(category_id, []) if category_id else [],
+        "brand_id": brand_id,
+        "name_words": name_words[:MAX_TOKENS],
+        "words": (name_words + other_words)[:MAX_TOKENS],
+        "codes": sorted({text.normalise(c).strip()[: text.MAX_CODE_LENGTH] for c in codes if c}),
         "attrs": attrs,
         "nums": nums,
         "prices": prices,
         "in_stock": available > 0,
         "available": available,
-        "created_at": product.created_at,
+        "created_at": created_at,
     }

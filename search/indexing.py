@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -88,16 +88,20 @@ def index_now(product_ids: Iterable[int], *, changed_at: datetime | None = None)
 
 
 def reindex_all(*, batch_size: int = BATCH_SIZE) -> int:
-    """Rebuild the current tenant's index from the catalogue without downtime."""
+    """Rebuild the current tenant's index from the catalogue without downtime.
+
+    Outside a transaction the next batch of documents is built in a thread
+    (with its own connection) while this one is written: building is Python,
+    writing mostly waits on the database, so the two overlap. Inside one (a
+    test) another connection could not see the data: batches are built in turn.
+    """
     backend = get_backend()
-
-    def batches():
-        for ids in iter_product_batches(batch_size):
-            docs, _missing = build_documents(ids)
-            yield docs
-
+    if connection.in_atomic_block:
+        batches = (build_documents(ids)[0] for ids in iter_product_batches(batch_size))
+    else:
+        batches = _built_ahead(batch_size)
     started = time.monotonic()
-    total = backend.rebuild(batches())
+    total = backend.rebuild(batches)
     log.info(
         "search: reindexed %d products of %s with %s in %.1fs",
         total,
@@ -106,6 +110,37 @@ def reindex_all(*, batch_size: int = BATCH_SIZE) -> int:
         time.monotonic() - started,
     )
     return total
+
+
+def _built_ahead(batch_size: int) -> Iterator[list[dict]]:
+    """Every active product's documents, batch by batch, the next batch built in a thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tenant = connection.tenant
+
+    def build(ids: list[int]) -> list[dict]:
+        if connection.schema_name != tenant.schema_name:
+            connection.set_tenant(tenant)
+        return build_documents(ids)[0]
+
+    with ThreadPoolExecutor(1, thread_name_prefix="search-build") as pool:
+        try:
+            pending = None
+            for ids in iter_product_batches(batch_size):
+                future = pool.submit(build, ids)
+                if pending is not None:
+                    yield pending.result()
+                pending = future
+            if pending is not None:
+                yield pending.result()
+        finally:
+            # A callable run in the thread: ``connection.close`` evaluated here would be
+            # this thread's connection, not the builder's.
+            pool.submit(_close_connection).result()
+
+
+def _close_connection() -> None:
+    connection.close()
 
 
 def record_lag(

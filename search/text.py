@@ -46,8 +46,14 @@ def _is_cjk(run: str) -> bool:
     return bool(_CJK_RE.match(run))
 
 
-def document_tokens(text: str) -> list[str]:
-    """Index tokens of ``text`` in order of appearance (with repeats)."""
+def document_words(text: str) -> list[str]:
+    """The words of ``text`` in order of appearance (with repeats): CJK unigrams and
+    bigrams, other words whole (their first :data:`MAX_PREFIX` characters).
+
+    A query word matches a document word it is a prefix of (PostgreSQL stores
+    these and queries ``word:*``); :func:`expand_prefixes` turns them into the
+    literal prefix tokens a whitespace-analysed Elasticsearch field needs.
+    """
     tokens: list[str] = []
     for run in _runs(text):
         if _is_cjk(run):
@@ -56,8 +62,29 @@ def document_tokens(text: str) -> list[str]:
                 if i + 1 < len(run):
                     tokens.append(run[i : i + 2])
         else:
-            tokens.extend(run[:n] for n in range(1, min(len(run), MAX_PREFIX) + 1))
+            tokens.append(run[:MAX_PREFIX])
     return tokens
+
+
+def expand_prefixes(words: list[str]) -> list[str]:
+    """Each non-CJK word of :func:`document_words` as all its prefixes (``vit`` → v vi vit)."""
+    tokens: list[str] = []
+    for word in words:
+        if _is_cjk(word):
+            tokens.append(word)
+        else:
+            tokens.extend(word[:n] for n in range(1, len(word) + 1))
+    return tokens
+
+
+def document_tokens(text: str) -> list[str]:
+    """Index tokens of ``text`` in order of appearance (with repeats), prefixes expanded."""
+    return expand_prefixes(document_words(text))
+
+
+def is_prefix_token(token: str) -> bool:
+    """Whether a query token matches as a word prefix (not a CJK n-gram)."""
+    return not _is_cjk(token)
 
 
 def query_tokens(text: str) -> list[str]:

@@ -8,8 +8,13 @@ why per-tenant indexes rather than a shared index with routing.
 Text is analysed by the application (:mod:`search.text`) and stored in
 ``whitespace``-analysed fields, which every Elasticsearch (and compatible
 server) has: no plugin, no custom analyser to install, and exactly the matching
-of the PostgreSQL backend. Parameters are ``nested`` ``{k, v}`` pairs (keyword
-and double) so that one mapping serves every tenant's attributes.
+of the PostgreSQL backend. Parameters are flattened: one field per attribute
+(``ak.<key>`` keyword, ``an.<key>`` double) under objects whose fields are
+mapped as keys appear (an index is one tenant's, so its mapping grows with that
+tenant's attributes only). Not ``nested`` ``{k, v}`` pairs: a product has one
+set of values per attribute, so nothing needs the pairing, and nested
+documents made every query of a compatible test server (noida-db) scan
+hundreds of times slower — the cause of the benchmark's time-outs.
 """
 
 from __future__ import annotations
@@ -46,7 +51,9 @@ from .base import SearchBackend
 log = logging.getLogger(__name__)
 
 ES_FACET_SIZE = max(FACET_SIZE * 10, 1000)
-BULK_CHUNK = 1000
+BULK_CHUNK = 500
+BULK_BYTES = 10 * 1024 * 1024
+BULK_TIMEOUT = 120  # seconds: a bulk request may take long on a busy or small server
 
 SETTINGS = {"number_of_shards": 1, "refresh_interval": "1s"}
 MAPPINGS = {
@@ -62,14 +69,10 @@ MAPPINGS = {
         "category_id": {"type": "long"},
         "category_path": {"type": "long"},
         "brand_id": {"type": "long"},
-        "attrs_kw": {
-            "type": "nested",
-            "properties": {"k": {"type": "keyword"}, "v": {"type": "keyword"}},
-        },
-        "attrs_num": {
-            "type": "nested",
-            "properties": {"k": {"type": "keyword"}, "v": {"type": "double"}},
-        },
+        # Flattened parameters: one field per attribute (``ak.<key>`` keyword,
+        # ``an.<key>`` double), added to the mapping as keys appear, like prices.
+        "ak": {"type": "object", "dynamic": False, "properties": {}},
+        "an": {"type": "object", "dynamic": False, "properties": {}},
         "prices": {"type": "object", "dynamic": False, "properties": {}},
         "in_stock": {"type": "boolean"},
         "available": {"type": "long"},
@@ -77,19 +80,26 @@ MAPPINGS = {
     },
 }
 
-_clients: dict[str, Elasticsearch] = {}
 _lock = threading.Lock()
 
 
-def client(url: str | None = None) -> Elasticsearch:
+SEARCH_TIMEOUT = 10  # seconds a search may take before it fails (and the caller sees an error)
+_clients: dict[tuple[str, float], Elasticsearch] = {}
+
+
+def client(url: str | None = None, timeout: float | None = None) -> Elasticsearch:
     url = url or settings.ELASTICSEARCH_URL
     if not url:
         raise RuntimeError("SEARCH_BACKEND is elasticsearch but ELASTICSEARCH_URL is not set.")
+    timeout = timeout or SEARCH_TIMEOUT
     with _lock:
-        es = _clients.get(url)
+        es = _clients.get((url, timeout))
         if es is None:
-            es = Elasticsearch(url, request_timeout=10, max_retries=2, retry_on_timeout=True)
-            _clients[url] = es
+            # A search that timed out is not sent again: repeating a heavy query on
+            # an overloaded server only deepens the overload (bulk writes have their
+            # own, longer timeout, and the indexing task retries with backoff).
+            es = Elasticsearch(url, request_timeout=timeout, max_retries=2, retry_on_timeout=False)
+            _clients[(url, timeout)] = es
         return es
 
 
@@ -97,17 +107,36 @@ def _price_field(list_id: int | str) -> str:
     return f"p{int(list_id)}"
 
 
+def _key_field(key: str) -> str:
+    """An attribute key as a field name: letters, digits and ``_`` kept, anything else
+    (``.`` would be a path) as ``-<hex>-``; distinct keys stay distinct."""
+    return "".join(
+        ch if (ch.isascii() and (ch.isalnum() or ch == "_")) else f"-{ord(ch):x}-" for ch in key
+    )
+
+
+def _choice_field(key: str) -> str:
+    return f"ak.{_key_field(key)}"
+
+
+def _number_field(key: str) -> str:
+    return f"an.{_key_field(key)}"
+
+
 class ElasticsearchBackend(SearchBackend):
     name = "elasticsearch"
 
-    def __init__(self, url: str | None = None, prefix: str | None = None):
+    def __init__(
+        self, url: str | None = None, prefix: str | None = None, timeout: float | None = None
+    ):
         self.url = url
+        self.timeout = timeout
         self.prefix = (prefix or getattr(settings, "SEARCH_INDEX_PREFIX", "dinghuo")).lower()
-        self._price_fields: dict[str, set[str]] = {}
+        self._fields: dict[str, set[str]] = {}
 
     @property
     def es(self) -> Elasticsearch:
-        return client(self.url)
+        return client(self.url, self.timeout)
 
     # --- names ------------------------------------------------------------------------
     @property
@@ -160,40 +189,61 @@ class ElasticsearchBackend(SearchBackend):
             "product_id": doc["product_id"],
             "name": doc["name"],
             "name_sort": doc["name_sort"],
-            "tokens": " ".join(doc["tokens"]),
-            "name_tokens": " ".join(doc["name_tokens"]),
+            "tokens": " ".join(text.expand_prefixes(doc["words"])),
+            "name_tokens": " ".join(text.expand_prefixes(doc["name_words"])),
             "codes": [c[: text.MAX_CODE_LENGTH] for c in doc["codes"]],
             "category_id": doc["category_id"],
             "category_path": list(doc["category_path"]),
             "brand_id": doc["brand_id"],
-            "attrs_kw": [{"k": k, "v": v} for k, values in doc["attrs"].items() for v in values],
-            "attrs_num": [{"k": k, "v": float(v)} for k, v in doc["nums"].items()],
+            "ak": {_key_field(k): list(values) for k, values in doc["attrs"].items()},
+            "an": {
+                _key_field(k): [float(x) for x in v] if isinstance(v, list) else float(v)
+                for k, v in doc["nums"].items()
+            },
             "prices": {_price_field(k): float(v) for k, v in doc["prices"].items()},
             "in_stock": bool(doc["in_stock"]),
             "available": int(doc["available"]),
             "created_at": doc["created_at"].isoformat(),
         }
 
-    def _ensure_price_fields(self, index: str, fields: set[str]) -> None:
-        known = self._price_fields.setdefault(index, set())
-        new = fields - known
+    def _ensure_fields(self, index: str, fields: dict[str, dict[str, str]]) -> None:
+        """Map the price and attribute fields ``index`` has not seen yet (``{object: {field: type}}``)."""
+        known = self._fields.setdefault(index, set())
+        new = {
+            obj: {f: t for f, t in wanted.items() if f"{obj}.{f}" not in known}
+            for obj, wanted in fields.items()
+        }
+        new = {obj: wanted for obj, wanted in new.items() if wanted}
         if new:
             self.es.indices.put_mapping(
                 index=index,
-                properties={"prices": {"properties": {f: {"type": "double"} for f in sorted(new)}}},
+                properties={
+                    obj: {"properties": {f: {"type": t} for f, t in sorted(wanted.items())}}
+                    for obj, wanted in new.items()
+                },
             )
-            known.update(new)
+            known.update(f"{obj}.{f}" for obj, wanted in new.items() for f in wanted)
 
     def _bulk(self, indices: list[str], documents: list[dict[str, Any]], refresh: Any) -> None:
         sources = [self._source(d) for d in documents]
-        fields = {f for s in sources for f in s["prices"]}
+        fields = {
+            "prices": {f: "double" for s in sources for f in s["prices"]},
+            "ak": {f: "keyword" for s in sources for f in s["ak"]},
+            "an": {f: "double" for s in sources for f in s["an"]},
+        }
         for index in indices:
-            self._ensure_price_fields(index, fields)
+            self._ensure_fields(index, fields)
             actions = (
                 {"_op_type": "index", "_index": index, "_id": str(s["product_id"]), "_source": s}
                 for s in sources
             )
-            helpers.bulk(self.es, actions, chunk_size=BULK_CHUNK, refresh=refresh)
+            helpers.bulk(
+                self.es.options(request_timeout=BULK_TIMEOUT),
+                actions,
+                chunk_size=BULK_CHUNK,
+                max_chunk_bytes=BULK_BYTES,
+                refresh=refresh,
+            )
 
     def index(self, documents: list[dict[str, Any]]) -> None:
         if documents:
@@ -229,7 +279,7 @@ class ElasticsearchBackend(SearchBackend):
         cache.delete(self._building_key())
         for o in old:
             self.es.options(ignore_status=404).indices.delete(index=o)
-            self._price_fields.pop(o, None)
+            self._fields.pop(o, None)
         return total
 
     def count(self) -> int:
@@ -242,11 +292,11 @@ class ElasticsearchBackend(SearchBackend):
     def drop(self) -> None:
         for index in self.current_indices():
             self.es.options(ignore_status=404).indices.delete(index=index)
-            self._price_fields.pop(index, None)
+            self._fields.pop(index, None)
         cache.delete(self._building_key())
 
     # --- searching ----------------------------------------------------------------------
-    def _filters(self, q: SearchQuery) -> list[Q]:
+    def _filters(self, q: SearchQuery, skip_terms: Iterable[str] = ()) -> list[Q]:
         filters = [Q("term", tenant=self.tenant)]
         scope = q.scope
         if not scope.unrestricted:
@@ -262,33 +312,17 @@ class ElasticsearchBackend(SearchBackend):
             filters.append(Q("terms", category_path=list(q.category_ids)))
         if q.brand_ids:
             filters.append(Q("terms", brand_id=list(q.brand_ids)))
+        skip = set(skip_terms)
         for key, values in q.terms.items():
-            filters.append(
-                Q(
-                    "nested",
-                    path="attrs_kw",
-                    query=Q(
-                        "bool",
-                        filter=[Q("term", attrs_kw__k=key), Q("terms", attrs_kw__v=list(values))],
-                    ),
-                )
-            )
+            if key not in skip:
+                filters.append(_term_filter(key, values))
         for key, rng in q.ranges.items():
             bounds = {}
             if rng.min is not None:
                 bounds["gte"] = rng.min
             if rng.max is not None:
                 bounds["lte"] = rng.max
-            filters.append(
-                Q(
-                    "nested",
-                    path="attrs_num",
-                    query=Q(
-                        "bool",
-                        filter=[Q("term", attrs_num__k=key), Q("range", attrs_num__v=bounds)],
-                    ),
-                )
-            )
+            filters.append(Q("range", **{_number_field(key): bounds}))
         if q.in_stock_only:
             filters.append(Q("term", in_stock=True))
         return filters
@@ -314,73 +348,77 @@ class ElasticsearchBackend(SearchBackend):
             return Q("bool", must_not=[Q("match_all")])
         return Q("bool", should=should, minimum_should_match=1)
 
-    def _base(self, q: SearchQuery) -> Search:
+    def _base(self, q: SearchQuery, skip_terms: Iterable[str] = ()) -> Search:
         s = Search(using=self.es, index=self.alias)
         must = self._text(q) if q.text else None
-        return s.query(Q("bool", filter=self._filters(q), must=[must] if must else []))
+        filters = self._filters(q, skip_terms)
+        return s.query(Q("bool", filter=filters, must=[must] if must else []))
 
     def search(self, query: SearchQuery, specs: Mapping[str, AttributeSpec]) -> SearchResult:
-        if not self.current_indices():
-            return SearchResult(total=0, hits=())
+        """Hits, total and facets in one request, plus one per disjunctive facet.
+
+        A term filter on an attribute that is also faceted does not narrow that
+        attribute's own counts (disjunctive facets, as the PostgreSQL backend):
+        they come from a size-0 request without that filter. (``post_filter``
+        with ``filter`` aggregations would do it in one request on
+        Elasticsearch, but compatible servers may ignore ``post_filter`` —
+        noida-db does — and return wrong hits.)
+        """
         facet_specs = facet_keys(query, specs)
+        choice = [sp.key for sp in facet_specs if sp.kind == AttributeKind.CHOICE]
+        number = [sp.key for sp in facet_specs if sp.kind == AttributeKind.NUMBER]
+        disjunctive = [k for k in query.terms if k in choice]
         s = self._base(query).extra(track_total_hits=True)
         s = s.source(["product_id", "name", "name_sort", "prices", "in_stock"])
         s.aggs.bucket("categories", "terms", field="category_path", size=ES_FACET_SIZE)
         s.aggs.bucket("brands", "terms", field="brand_id", size=ES_FACET_SIZE)
-        choice = [sp.key for sp in facet_specs if sp.kind == AttributeKind.CHOICE]
-        number = [sp.key for sp in facet_specs if sp.kind == AttributeKind.NUMBER]
-        if choice:
-            kw = (
-                s.aggs.bucket("kw", "nested", path="attrs_kw")
-                .bucket("wanted", "filter", Q("terms", attrs_kw__k=choice))
-                .bucket("k", "terms", field="attrs_kw.k", size=len(choice))
-            )
-            kw.bucket("v", "terms", field="attrs_kw.v", size=ES_FACET_SIZE)
-        if number:
-            num = (
-                s.aggs.bucket("num", "nested", path="attrs_num")
-                .bucket("wanted", "filter", Q("terms", attrs_num__k=number))
-                .bucket("k", "terms", field="attrs_num.k", size=len(number))
-            )
-            num.bucket("v", "terms", field="attrs_num.v", size=NUMERIC_FACET_VALUES)
-            num.metric("min", "min", field="attrs_num.v")
-            num.metric("max", "max", field="attrs_num.v")
+        for key in choice:
+            if key not in disjunctive:
+                s.aggs.bucket(
+                    f"a_{_key_field(key)}", "terms", field=_choice_field(key), size=ES_FACET_SIZE
+                )
+        for key in number:
+            field = _number_field(key)
+            s.aggs.bucket(f"n_{_key_field(key)}", "terms", field=field, size=NUMERIC_FACET_VALUES)
+            s.aggs.metric(f"min_{_key_field(key)}", "min", field=field)
+            s.aggs.metric(f"max_{_key_field(key)}", "max", field=field)
         price_sorted = query.sort in (SortOrder.PRICE_ASC, SortOrder.PRICE_DESC)
         if price_sorted:
             s = s[0:0]
         else:
             s = s.sort(*self._sort(query))[query.offset : query.offset + query.limit]
-        response = s.execute().to_dict()
+        try:
+            response = s.execute().to_dict()
+        except NotFoundError:  # no index yet: nothing indexed
+            return SearchResult(total=0, hits=())
         if price_sorted:
             hits = self._price_page(query)
         else:
             hits = [self._hit(h, query) for h in response["hits"]["hits"]]
         aggs = response.get("aggregations", {})
+        for key in disjunctive:
+            aggs[f"a_{_key_field(key)}"] = self._disjunctive_counts(query, key)
         attributes = []
-        kw_buckets = {
-            b["key"]: b
-            for b in aggs.get("kw", {}).get("wanted", {}).get("k", {}).get("buckets", [])
-        }
-        num_buckets = {
-            b["key"]: b
-            for b in aggs.get("num", {}).get("wanted", {}).get("k", {}).get("buckets", [])
-        }
         for spec in facet_specs:
             if spec.kind == AttributeKind.CHOICE:
-                bucket = kw_buckets.get(spec.key, {})
-                counts = {v["key"]: v["doc_count"] for v in bucket.get("v", {}).get("buckets", [])}
-                attributes.append(choice_facet(spec, counts))
+                attributes.append(
+                    choice_facet(spec, _counts(aggs.get(f"a_{_key_field(spec.key)}")))
+                )
             else:
-                bucket = num_buckets.get(spec.key, {})
                 counts = {
-                    float(v["key"]): v["doc_count"] for v in bucket.get("v", {}).get("buckets", [])
+                    float(v["key"]): v["doc_count"]
+                    for v in aggs.get(f"n_{_key_field(spec.key)}", {}).get("buckets", [])
                 }
                 attributes.append(
                     numeric_facet(
                         spec,
                         counts,
-                        (bucket.get("min") or {}).get("value") if counts else None,
-                        (bucket.get("max") or {}).get("value") if counts else None,
+                        (aggs.get(f"min_{_key_field(spec.key)}") or {}).get("value")
+                        if counts
+                        else None,
+                        (aggs.get(f"max_{_key_field(spec.key)}") or {}).get("value")
+                        if counts
+                        else None,
                     )
                 )
         return SearchResult(
@@ -390,6 +428,12 @@ class ElasticsearchBackend(SearchBackend):
             brands=value_facets(_counts(aggs.get("brands"))),
             attributes=tuple(attributes),
         )
+
+    def _disjunctive_counts(self, q: SearchQuery, key: str) -> dict[str, Any]:
+        """``key``'s value counts over the matches of ``q`` without its own filter on ``key``."""
+        s = self._base(q, skip_terms=[key])[0:0]
+        s.aggs.bucket("v", "terms", field=_choice_field(key), size=ES_FACET_SIZE)
+        return s.execute().to_dict().get("aggregations", {}).get("v", {})
 
     def _sort(self, q: SearchQuery) -> list[Any]:
         if q.sort == SortOrder.NAME:
@@ -471,3 +515,7 @@ def _counts(agg: Mapping[str, Any] | None) -> dict[str, int]:
     if not agg:
         return {}
     return {str(b["key"]): int(b["doc_count"]) for b in agg.get("buckets", [])}
+
+
+def _term_filter(key: str, values: Iterable[str]) -> Q:
+    return Q("terms", **{_choice_field(key): list(values)})

@@ -26,6 +26,7 @@ from ..query import (
     AttributeKind,
     AttributeSpec,
     Hit,
+    Range,
     SearchQuery,
     SearchResult,
     SortOrder,
@@ -37,8 +38,8 @@ from ..query import (
 from .base import SearchBackend
 
 TABLE = "search_searchdocument"
+STAGE = "search_incoming"  # a temporary table: COPY target of index()
 MAX_POSITION = 16383
-MAX_POSITIONS_PER_LEXEME = 64
 COLUMNS = (
     "product_id",
     "name",
@@ -58,37 +59,48 @@ COLUMNS = (
 
 
 def _quote(lexeme: str) -> str:
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+    if "'" in lexeme or "\\" in lexeme:
+        lexeme = lexeme.replace("\\", "\\\\").replace("'", "''")
+    return "'" + lexeme + "'"
 
 
 def tsvector_literal(doc: Mapping[str, Any]) -> str:
-    """The weighted ``tsvector`` of a document, as text for ``::tsvector``."""
-    positions: dict[str, list[str]] = defaultdict(list)
-    n = 0
-    name_count = len(doc["name_tokens"])
-    code_tokens = [t for code in doc["codes"] for t in text.code_tokens(code)]
-    weighted = (
-        [(t, "A") for t in doc["name_tokens"]]
-        + [(t, "D") for t in doc["tokens"][name_count:]]
-        + [(t, "B") for t in code_tokens]
-    )
-    for token, weight in weighted:
-        n = min(n + 1, MAX_POSITION)
-        slots = positions[token]
-        if len(slots) < MAX_POSITIONS_PER_LEXEME:
-            slots.append(f"{n}{weight}")
-    return " ".join(f"{_quote(tok)}:{','.join(slots)}" for tok, slots in positions.items())
+    """The weighted ``tsvector`` of a document, as text for ``::tsvector``.
+
+    Whole words (queried as prefixes, ``word:*``), CJK unigrams and bigrams,
+    and each SKU code or barcode as one ``#code`` lexeme (queried as a prefix
+    too). One position per lexeme (its first occurrence) with the best weight
+    it has: A in the name, B a code, D elsewhere. Ranking then rewards where a
+    word matched, not how often, and the vector stays small: a narrow table
+    row and cheap ranking of thousands of matches.
+    """
+    slots: dict[str, tuple[int, str]] = {}
+    name_count = len(doc["name_words"])
+    words = doc["words"]
+    codes = [text.CODE_MARK + code for code in doc["codes"] if code]
+    position = 0
+    for weight, part in (("A", words[:name_count]), ("B", codes), ("D", words[name_count:])):
+        for token in part:
+            if token not in slots:
+                position = min(position + 1, MAX_POSITION)
+                slots[token] = (position, weight)
+    return " ".join(f"{_quote(tok)}:{pos}{weight}" for tok, (pos, weight) in slots.items())
 
 
 def tsquery_literal(query_text: str) -> str | None:
-    """All the text's tokens, or the whole text as a code prefix; ``None``: nothing to match."""
+    """All the text's tokens (words as prefixes, CJK bigrams exactly), or the whole
+    text as a code prefix; ``None``: nothing to match."""
     tokens = text.query_tokens(query_text)
     code = text.query_code(query_text)
     parts = []
     if tokens:
-        parts.append("(" + " & ".join(_quote(t) for t in tokens) + ")")
+        parts.append(
+            "("
+            + " & ".join(_quote(t) + (":*" if text.is_prefix_token(t) else "") for t in tokens)
+            + ")"
+        )
     if code:
-        parts.append(_quote(text.CODE_MARK + code))
+        parts.append(_quote(text.CODE_MARK + code) + ":*")
     return " | ".join(parts) if parts else None
 
 
@@ -118,17 +130,25 @@ class PostgresBackend(SearchBackend):
         ]
 
     def index(self, documents: list[dict[str, Any]]) -> None:
+        """Upsert documents: COPY into a temporary table, then one ``INSERT … ON CONFLICT``."""
         if not documents:
             return
+        columns = ", ".join(COLUMNS)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
-        sql = (
-            f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s::tsvector, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s, %s) "
-            f"ON CONFLICT (product_id) DO UPDATE SET {updates}"
-        )
         rows = self._rows(sorted(documents, key=lambda d: d["product_id"]), timezone.now())
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE {TABLE}) ON COMMIT DELETE ROWS"
+            )
+            with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {TABLE} ({columns}) SELECT {columns} FROM {STAGE} "
+                f"ORDER BY product_id ON CONFLICT (product_id) DO UPDATE SET {updates}"
+            )
+            # Emptied now, not at commit: an enclosing transaction may index again.
+            cursor.execute(f"DELETE FROM {STAGE}")
 
     def delete(self, product_ids: Iterable[int]) -> None:
         ids = [int(i) for i in product_ids]
@@ -159,11 +179,18 @@ class PostgresBackend(SearchBackend):
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {TABLE}")
+            cursor.execute(f"TRUNCATE {TABLE}")  # no dead rows left behind, unlike DELETE
 
     # --- searching ---------------------------------------------------------------
-    def _where(self, q: SearchQuery, params: list[Any]) -> str:
-        conds = ["TRUE"]
+    def _where(
+        self, q: SearchQuery, params: list[Any], skip_terms: Iterable[str] = ()
+    ) -> tuple[str, str | None]:
+        """The matching conditions (each served by an index where one helps) and the tsquery.
+
+        Term filters on ``skip_terms`` are left out: the caller evaluates them
+        as flags (disjunctive facets).
+        """
+        conds = []
         tsq = tsquery_literal(q.text) if q.text else None
         if q.text and tsq is None:
             conds.append("FALSE")  # only punctuation: nothing can match
@@ -172,33 +199,33 @@ class PostgresBackend(SearchBackend):
             params.append(tsq)
         scope = q.scope
         if not scope.unrestricted:
-            conds.append(
-                "(d.product_id = ANY(%s) OR d.category_path && %s::bigint[] OR d.brand_id = ANY(%s))"
-            )
-            params += [
-                sorted(scope.product_ids),
-                sorted(scope.category_ids),
-                sorted(scope.brand_ids),
-            ]
+            # Only the parts the dealer's catalogue has: each is an index scan (a BitmapOr).
+            parts = []
+            if scope.product_ids:
+                parts.append("d.product_id = ANY(%s)")
+                params.append(sorted(scope.product_ids))
+            if scope.category_ids:
+                parts.append("d.category_path && %s::bigint[]")
+                params.append(sorted(scope.category_ids))
+            if scope.brand_ids:
+                parts.append("d.brand_id = ANY(%s)")
+                params.append(sorted(scope.brand_ids))
+            conds.append("(" + " OR ".join(parts or ["FALSE"]) + ")")
         if q.category_ids:
             conds.append("d.category_path && %s::bigint[]")
             params.append(list(q.category_ids))
         if q.brand_ids:
             conds.append("d.brand_id = ANY(%s)")
             params.append(list(q.brand_ids))
+        skip = set(skip_terms)
         for key, values in q.terms.items():
-            conds.append("(" + " OR ".join(["d.attrs @> %s::jsonb"] * len(values)) + ")")
-            params += [json.dumps({key: [v]}, ensure_ascii=False) for v in values]
+            if key not in skip:
+                conds.append(_term_condition(key, values, params))
         for key, rng in q.ranges.items():
-            if rng.min is not None:
-                conds.append("(d.nums ->> %s)::float8 >= %s")
-                params += [key, rng.min]
-            if rng.max is not None:
-                conds.append("(d.nums ->> %s)::float8 <= %s")
-                params += [key, rng.max]
+            conds.append(_range_condition(key, rng, params))
         if q.in_stock_only:
             conds.append("d.in_stock")
-        return " AND ".join(conds), tsq
+        return " AND ".join(conds) or "TRUE", tsq
 
     def _price_exprs(self, q: SearchQuery) -> tuple[str, str]:
         if not q.price_lists:
@@ -219,46 +246,97 @@ class PostgresBackend(SearchBackend):
             return 'price DESC NULLS LAST, name_sort COLLATE "C", product_id'
         return "score DESC, product_id"
 
-    def search(self, query: SearchQuery, specs: Mapping[str, AttributeSpec]) -> SearchResult:
-        params: list[Any] = []
-        rank = "0::float4"
-        price, which = self._price_exprs(query)
-        where_params: list[Any] = []
-        where, tsq = self._where(query, where_params)
-        if tsq:
-            rank = "ts_rank('{0.1, 0.2, 0.4, 1.0}', d.tokens, %s::tsquery)"
-            params.append(tsq)
-        params += where_params
+    def sql(self, query: SearchQuery, specs: Mapping[str, AttributeSpec]) -> tuple[str, list[Any]]:
+        """The one statement of a search: hits, total and facets (for EXPLAIN, too).
+
+        ``m`` is the matched set, materialised once. A term filter on an
+        attribute that is also faceted is not part of ``m``'s conditions but a
+        flag column: that attribute's counts ignore it (disjunctive facets, as
+        shops count: the other values of a multi-select stay visible with what
+        choosing them would add), and everything else requires every flag.
+        """
         facet_specs = facet_keys(query, specs)
         choice = [s.key for s in facet_specs if s.kind == AttributeKind.CHOICE]
         number = [s.key for s in facet_specs if s.kind == AttributeKind.NUMBER]
+        disjunctive = [k for k in query.terms if k in choice]
+        price, which = self._price_exprs(query)
+        where_params: list[Any] = []
+        where, tsq = self._where(query, where_params, skip_terms=disjunctive)
+        params: list[Any] = []
+        rank = "0::float4"
+        if tsq:
+            rank = "ts_rank('{0.1, 0.2, 0.4, 1.0}', d.tokens, %s::tsquery, 0)"
+            params.append(tsq)
+        flags = []
+        for i, key in enumerate(disjunctive):
+            flags.append(f"{_term_condition(key, query.terms[key], params)} AS f{i}")
+        params += where_params
+
+        def matched(*, but: int | None = None) -> str:
+            kept = [f"m.f{i}" for i in range(len(disjunctive)) if i != but]
+            return " AND ".join(kept) or "TRUE"
+
         order = self._order(query)
-        sql = f"""
-WITH m AS MATERIALIZED (
-    SELECT d.product_id, d.name, d.name_sort, d.category_path, d.brand_id, d.attrs, d.nums,
-           d.in_stock, d.created_at, {rank} AS score, {price} AS price, {which} AS price_list
-    FROM {TABLE} d WHERE {where}
-)
-SELECT * FROM (
-    SELECT 'h' AS kind, h.product_id::text AS key, h.name AS val, h.score::float8 AS num,
-           h.rn AS cnt,
-           jsonb_build_object('price', h.price, 'list', h.price_list, 'stock', h.in_stock) AS extra
-    FROM (SELECT *, row_number() OVER (ORDER BY {order}) AS rn FROM m
-          ORDER BY {order} LIMIT %s OFFSET %s) h
-) hits
-UNION ALL SELECT 't', NULL, NULL, NULL, count(*), NULL FROM m
-UNION ALL SELECT 'c', cid::text, NULL, NULL, count(*), NULL FROM m, unnest(m.category_path) cid GROUP BY cid
-UNION ALL SELECT 'b', brand_id::text, NULL, NULL, count(*), NULL FROM m WHERE brand_id IS NOT NULL
-    GROUP BY brand_id
-UNION ALL SELECT 'a', e.key, v.val, NULL, count(*), NULL
-    FROM m, jsonb_each(m.attrs) e, jsonb_array_elements_text(e.value) v(val)
-    WHERE e.key = ANY(%s) GROUP BY e.key, v.val
-UNION ALL SELECT 'n', e.key, NULL, (e.value)::float8, count(*), NULL
-    FROM m, jsonb_each(m.nums) e
-    WHERE e.key = ANY(%s) AND jsonb_typeof(e.value) = 'number' GROUP BY e.key, (e.value)::float8
-"""
-        params += [query.limit, query.offset, choice, number]
-        with connection.cursor() as cursor:
+        r = "m" if not disjunctive else f"(SELECT * FROM m WHERE {matched()}) m"
+        parts = [
+            f"""
+SELECT 'h' AS kind, h.product_id::text AS key, h.name AS val, h.score::float8 AS num,
+       row_number() OVER (ORDER BY {order}) AS cnt,
+       jsonb_build_object('price', h.price, 'list', h.price_list, 'stock', h.in_stock) AS extra
+FROM (SELECT * FROM {r} ORDER BY {order} LIMIT %s OFFSET %s) h""",
+            f"SELECT 't', NULL, NULL, NULL, count(*), NULL FROM {r}",
+            f"SELECT 'c', cid::text, NULL, NULL, count(*), NULL FROM {r}, unnest(m.category_path) cid"
+            " GROUP BY cid",
+            f"SELECT 'b', m.brand_id::text, NULL, NULL, count(*), NULL FROM {r}"
+            " WHERE m.brand_id IS NOT NULL GROUP BY m.brand_id",
+        ]
+        params += [query.limit, query.offset]
+        plain = [k for k in choice if k not in disjunctive]
+        if plain:
+            parts.append(
+                f"SELECT 'a', k, v, NULL, count(*), NULL FROM {r}, unnest(%s::text[]) k,"
+                " jsonb_array_elements_text(m.attrs -> k) v GROUP BY k, v"
+            )
+            params.append(plain)
+        for i, key in enumerate(disjunctive):
+            parts.append(
+                "SELECT 'a', %s, v, NULL, count(*), NULL FROM m,"
+                f" jsonb_array_elements_text(m.attrs -> %s) v WHERE {matched(but=i)} GROUP BY v"
+            )
+            params += [key, key]
+        if number:
+            # One number per product, or (SKUs that differ) an array of distinct numbers.
+            parts.append(
+                f"SELECT 'n', k, NULL, (m.nums -> k)::float8, count(*), NULL FROM {r},"
+                " unnest(%s::text[]) k WHERE jsonb_typeof(m.nums -> k) = 'number'"
+                " GROUP BY k, (m.nums -> k)::float8"
+            )
+            parts.append(
+                "SELECT 'n', a.k, NULL, x::float8, count(*), NULL FROM"
+                f" (SELECT k, m.nums -> k AS vals FROM {r}, unnest(%s::text[]) k"
+                "  WHERE jsonb_typeof(m.nums -> k) = 'array') a,"
+                " jsonb_array_elements(CASE WHEN jsonb_typeof(a.vals) = 'array'"
+                " THEN a.vals ELSE '[]' END) x GROUP BY a.k, x::float8"
+            )
+            params += [number, number]
+        columns = (
+            "d.product_id, d.name, d.name_sort, d.category_path, d.brand_id, d.attrs, d.nums,"
+            f" d.in_stock, d.created_at, {rank} AS score, {price} AS price, {which} AS price_list"
+        )
+        sql = (
+            f"WITH m AS MATERIALIZED (SELECT {columns}{''.join(', ' + f for f in flags)}"
+            f" FROM {TABLE} d WHERE {where})\n" + "\nUNION ALL ".join(parts)
+        )
+        return sql, params
+
+    def search(self, query: SearchQuery, specs: Mapping[str, AttributeSpec]) -> SearchResult:
+        sql, params = self.sql(query, specs)
+        tsq = bool(query.text)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # JIT compiling a plan over a million-row table costs more than running it.
+            cursor.execute("SET LOCAL jit = off")
+            # Exact bitmaps (no lossy pages to recheck) and in-memory facet aggregation.
+            cursor.execute("SET LOCAL work_mem = '32MB'")
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         hits: list[tuple[int, Hit]] = []
@@ -294,7 +372,7 @@ UNION ALL SELECT 'n', e.key, NULL, (e.value)::float8, count(*), NULL
             elif kind == "n":
                 numbers[key][float(num)] = int(cnt)
         attributes = []
-        for spec in facet_specs:
+        for spec in facet_keys(query, specs):
             if spec.kind == AttributeKind.CHOICE:
                 attributes.append(choice_facet(spec, choices.get(spec.key, {})))
             else:
@@ -306,3 +384,33 @@ UNION ALL SELECT 'n', e.key, NULL, (e.value)::float8, count(*), NULL
             brands=value_facets(brands),
             attributes=tuple(attributes),
         )
+
+
+def _range_condition(key: str, rng: Range, params: list[Any]) -> str:
+    """A number of ``key`` within ``rng``: the product's one number, or any of its SKUs' numbers."""
+    scalar, path = [], []
+    for bound, op in ((rng.min, ">="), (rng.max, "<=")):
+        if bound is not None:
+            scalar.append(f"(d.nums ->> %s)::float8 {op} %s")
+            path.append(f"@ {op} {'$lo' if op == '>=' else '$hi'}")
+    lo = rng.min if rng.min is not None else 0.0
+    hi = rng.max if rng.max is not None else 0.0
+    sql = (
+        "CASE jsonb_typeof(d.nums -> %s) WHEN 'number' THEN "
+        + " AND ".join(scalar)
+        + " WHEN 'array' THEN jsonb_path_exists(d.nums -> %s, %s::jsonpath,"
+        " jsonb_build_object('lo', %s::float8, 'hi', %s::float8)) ELSE FALSE END"
+    )
+    params.append(key)
+    for bound in (rng.min, rng.max):
+        if bound is not None:
+            params += [key, bound]
+    params += [key, "$[*] ? (" + " && ".join(path) + ")", lo, hi]
+    return sql
+
+
+def _term_condition(key: str, values: Iterable[str], params: list[Any]) -> str:
+    """Any of ``values`` for ``key``: one GIN-served containment per value."""
+    values = list(values)
+    params += [json.dumps({key: [v]}, ensure_ascii=False) for v in values]
+    return "(" + " OR ".join(["d.attrs @> %s::jsonb"] * len(values)) + ")"

@@ -229,6 +229,78 @@ def test_numeric_facet_histogram(cat):
     assert [(v.value, v.count) for v in package.values] == [("0603", 2), ("0805", 1), ("1206", 1)]
 
 
+def test_facets_of_a_filtered_attribute_ignore_its_own_filter(cat):
+    """Disjunctive facets: with 0603 chosen, 0805 and 1206 keep the counts choosing them
+    would add; the hits, the total and every other facet follow all the filters."""
+    resistors = (cat["resistors"].id,)
+    result = run(
+        cat,
+        category_ids=resistors,
+        terms={"package": ("0603",)},
+        facet_attributes=("package", "tolerance", "resistance"),
+    )
+    assert set(keys(cat, result)) == {"r10k", "r4k7"} and result.total == 2
+    package, tolerance, resistance = result.attributes
+    assert [(v.value, v.count) for v in package.values] == [("0603", 2), ("0805", 1), ("1206", 1)]
+    assert [(v.value, v.count) for v in tolerance.values] == [("1%", 1), ("5%", 1)]
+    assert (resistance.min, resistance.max) == (4700.0, 10000.0)
+    assert [(v.value, v.count) for v in result.brands] == [(str(cat["yageo"].id), 2)]
+    # Two filtered attributes: each one's counts ignore its own filter, not the other's.
+    both = run(
+        cat,
+        category_ids=resistors,
+        terms={"package": ("0603", "0805"), "tolerance": ("1%",)},
+        facet_attributes=("package", "tolerance"),
+    )
+    assert set(keys(cat, both)) == {"r10k", "r100"} and both.total == 2
+    package, tolerance = both.attributes
+    assert [(v.value, v.count) for v in package.values] == [("0603", 1), ("0805", 1)]
+    assert [(v.value, v.count) for v in tolerance.values] == [("1%", 2), ("5%", 1)]
+    # An attribute filtered but not faceted narrows every facet, as any filter.
+    narrowed = run(
+        cat, category_ids=resistors, terms={"package": ("0603",)}, facet_attributes=("tolerance",)
+    )
+    assert [(v.value, v.count) for v in narrowed.attributes[0].values] == [("1%", 1), ("5%", 1)]
+    assert (
+        run(cat, terms={"package": ("0603",)}, facet_attributes=("tolerance",)).attributes
+        == narrowed.attributes
+    )
+
+
+def test_sku_attributes_are_indexed_and_filterable(cat):
+    """A product matches a filter when any of its SKUs has the value (a reel of 22 Ω in
+    0402 and one of 47 Ω in 0201); facets count the product once per distinct value."""
+    from core.catalog.models import Product, Sku
+
+    reel = Product.objects.create(name="贴片电阻套装", category=cat["resistors"])
+    Sku.objects.create(
+        product=reel, code="KIT-22R", attributes={"package": "0402", "resistance": 22}
+    )
+    Sku.objects.create(
+        product=reel, code="KIT-47R", attributes={"package": "0201", "resistance": 47}
+    )
+    Sku.objects.create(product=reel, code="KIT-47R-B", attributes={"resistance": "47"})
+    docs, _ = build_documents([reel.id])
+    assert docs[0]["attrs"]["package"] == ["0402", "0201"]
+    assert docs[0]["nums"]["resistance"] == [22.0, 47.0]
+    cat["backend"].index(docs)
+
+    def found(**kwargs):
+        return reel.id in {h.product_id for h in run(cat, **kwargs).hits}
+
+    assert found(terms={"package": ("0201",)}) and found(terms={"package": ("0402",)})
+    assert found(ranges={"resistance": Range(40, 50)})
+    assert found(ranges={"resistance": Range(max=30)})
+    assert not found(ranges={"resistance": Range(30, 40)})
+    assert not found(ranges={"resistance": Range(min=48)})
+    result = run(cat, text="套装", facet_attributes=("package", "resistance"))
+    assert result.total == 1
+    package, resistance = result.attributes
+    assert [(v.value, v.count) for v in package.values] == [("0201", 1), ("0402", 1)]
+    assert (resistance.min, resistance.max) == (22.0, 47.0)
+    assert sum(b.count for b in resistance.buckets) == 2
+
+
 def test_both_backends_agree(tenant_db, elasticsearch_url):
     """The same queries give the same answers on both backends (relevance order aside)."""
     from search.backends.postgres import PostgresBackend
@@ -246,6 +318,14 @@ def test_both_backends_agree(tenant_db, elasticsearch_url):
         ),
         SearchQuery(ranges={"resistance": Range(10, 1e7)}, sort=SortOrder.NAME, offset=1, limit=1),
         SearchQuery(sort=SortOrder.NAME, facet_attributes=("count", "form", "tolerance")),
+        SearchQuery(
+            terms={"package": ("0603", "1206"), "tolerance": ("5%",)},
+            in_stock_only=False,
+            sort=SortOrder.NAME,
+        ),
+        SearchQuery(
+            text="电阻", terms={"form": ("泡腾片",), "package": ("0805",)}, sort=SortOrder.NEWEST
+        ),
     ]
     try:
         for b in backends:

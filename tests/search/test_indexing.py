@@ -100,3 +100,81 @@ def test_reindex_command(tenant_db, tenant):
     connection.set_tenant(tenant)
     assert SearchDocument.objects.count() == Product.objects.count() == 1
     assert search(SearchQuery(text="电阻")).total == 1
+
+
+def test_building_documents_costs_the_same_queries_for_one_product_or_many(tenant_db):
+    from core.testing.queries import count_queries
+    from search.documents import build_documents
+
+    products = [StockFactory(sku__product__name=f"贴片电阻 {i}").sku.product for i in range(6)]
+    with count_queries() as one:
+        docs, missing = build_documents([products[0].id])
+    assert len(docs) == 1 and missing == []
+    with count_queries(max_count=one.count) as many:
+        docs, missing = build_documents([p.id for p in products] + [10**12])
+    assert len(docs) == 6 and missing == [10**12]
+    assert many.count == one.count <= 12
+
+
+def test_the_postgres_index_stores_whole_words_and_finds_them_by_prefix(tenant_db):
+    """One lexeme per word (not one per prefix): ``vit`` finds Vitamin, ``#vc-0`` a code prefix,
+    and a weight A (name) outranks a weight D (description) match."""
+    from search.backends.postgres import PostgresBackend, tsvector_literal
+    from search.documents import build_documents
+
+    named = SkuFactory(product__name="Vitamin C", code="VC-001").product
+    described = SkuFactory(product__name="Tablets", product__description="vitamins").product
+    docs, _ = build_documents([named.id, described.id])
+    literal = tsvector_literal(docs[0])
+    assert "'vitamin':1A" in literal and "'vita'" not in literal and "'#vc-001':" in literal
+    backend = PostgresBackend()
+    backend.index(docs)
+    hits = search(SearchQuery(text="vit"), using=backend).hits
+    assert [h.product_id for h in hits] == [named.id, described.id]
+    assert hits[0].score > hits[1].score
+    assert [h.product_id for h in search(SearchQuery(text="vc-0"), using=backend).hits] == [
+        named.id
+    ]
+    assert search(SearchQuery(text="vitamins c"), using=backend).total == 0
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_a_full_reindex_outside_a_transaction_builds_ahead_in_a_thread(tenant, other_tenant):
+    """The next batch is built on another connection while one is written: every product
+    lands, in the right tenant's index, and a stale document goes."""
+    import threading
+
+    from search import documents, indexing
+
+    connection.set_tenant(tenant)
+    SearchDocument.objects.all().delete()
+    products = [StockFactory(sku__product__name=f"精密电阻 {i}").sku.product for i in range(5)]
+    SearchDocument.objects.create(
+        product_id=10**12,
+        name="gone",
+        name_sort="gone",
+        tokens="",
+        created_at=products[0].created_at,
+        indexed_at=products[0].created_at,
+    )
+    threads = set()
+    build = documents.build_documents
+
+    def spy(ids):
+        threads.add(threading.current_thread().name)
+        return build(ids)
+
+    indexing.build_documents, saved = spy, indexing.build_documents
+    try:
+        assert not connection.in_atomic_block
+        assert indexing.reindex_all(batch_size=2) == 5
+    finally:
+        indexing.build_documents = saved
+    assert all(name.startswith("search-build") for name in threads)
+    assert set(SearchDocument.objects.values_list("product_id", flat=True)) == {
+        p.id for p in products
+    }
+    assert search(SearchQuery(text="精密")).total == 5
+    connection.set_tenant(other_tenant)
+    assert search(SearchQuery(text="精密")).total == 0
+    connection.set_tenant(tenant)
