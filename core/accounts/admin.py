@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from core.exceptions import DomainError
 
-from . import selectors, services
-from .models import ApiKey, ApiScope, Dealer, DealerAddress, DealerContact, Role, User
+from . import roles, selectors, services
+from .models import ApiKey, ApiScope, Dealer, DealerAddress, DealerContact, User
 
 
 class DealerAddressInline(admin.StackedInline):
@@ -89,8 +89,15 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_active")
     search_fields = ("username", "email", "first_name", "last_name", "dealer__code")
     autocomplete_fields = ("dealer",)
+    # The console flags (staff status, superuser) and the role's group follow
+    # from the role (core.accounts.roles); further groups a tenant made itself
+    # can still be given here.
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(
+            (title, {**options, "fields": ("is_active", "groups", "user_permissions")})
+            if "is_superuser" in options["fields"] else (title, options)
+            for title, options in DjangoUserAdmin.fieldsets
+        ),
         (gettext_lazy("Dinghuo"), {"fields": ("role", "dealer", "phone")}),
     )
     add_fieldsets = (
@@ -102,8 +109,12 @@ class UserAdmin(DjangoUserAdmin):
         return selectors.users_visible_to(request.user).select_related("dealer")
 
     def save_model(self, request, obj, form, change):
-        obj.is_staff = obj.role in (Role.TENANT_ADMIN, Role.STAFF)
+        roles.apply_role_flags(obj)
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # the form's groups first
+        roles.assign_role_group(form.instance)  # then the role's group, whatever was ticked
 
 
 class ApiKeyCreateForm(forms.ModelForm):

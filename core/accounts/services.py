@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError, PermissionDenied, ValidationFailed
 
+from . import roles
 from .models import (
     DEALER_ROLES,
     AddressKind,
@@ -65,16 +66,37 @@ def create_user(
     user = User(
         username=username, email=email, role=role, dealer=dealer,
         first_name=first_name, last_name=last_name,
-        is_staff=role in (Role.TENANT_ADMIN, Role.STAFF),
-        is_superuser=role == Role.TENANT_ADMIN,
     )
+    roles.apply_role_flags(user)
     if validate:
         try:
             validate_password(password, user)
         except ValidationError as exc:
             raise DomainError(" ".join(exc.messages), field="password", code="PASSWORD_TOO_WEAK") from exc
     user.set_password(password)
-    user.save()
+    with transaction.atomic():
+        user.save()
+        roles.assign_role_group(user, created=True)
+    return user
+
+
+def set_role(user: User, *, role: str, dealer: Dealer | None = None) -> User:
+    """Give ``user`` another role: its console flags and its role group follow
+    (the group decides which console pages it may open; selectors still decide
+    which rows it sees there). A dealer role needs a dealer; other roles drop it."""
+    if role not in Role.values:
+        raise DomainError(_("Unknown role."), field="role", code="INVALID")
+    if role in DEALER_ROLES:
+        dealer = dealer or user.dealer
+        if dealer is None:
+            raise DomainError(_("A dealer user needs a dealer."), field="dealer", code="REQUIRED")
+    else:
+        dealer = None
+    user.role, user.dealer = role, dealer
+    roles.apply_role_flags(user)
+    with transaction.atomic():
+        user.save(update_fields=["role", "dealer", "is_staff", "is_superuser"])
+        roles.assign_role_group(user)
     return user
 
 
