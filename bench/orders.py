@@ -8,7 +8,7 @@
 * SQL statements per order placement for 1 and 20 lines.
 * Hot SKU: 100 concurrent buyers on one SKU with little stock — oversold units
   (must be 0) and contended throughput as a share of uncontended.
-* Import: a 10,000-line order sheet validated and placed.
+* Import: a 10,000-line order sheet validated and placed (measured in ``--quick`` too).
 
 Runs in its own database (``dinghuo_bench``), in a tenant it makes and drops.
 """
@@ -48,7 +48,10 @@ def _build_catalogue(n_skus: int, n_dealers: int) -> dict:
 
     category = Category.objects.create(name="Bench", slug="bench")
     products = Product.objects.bulk_create(
-        [Product(name=f"Bench product {i}", category=category, status="active") for i in range(n_skus)]
+        [
+            Product(name=f"Bench product {i}", category=category, status="active")
+            for i in range(n_skus)
+        ]
     )
     skus = Sku.objects.bulk_create(
         [Sku(product=p, code=f"B{i:06d}", name=p.name) for i, p in enumerate(products)]
@@ -63,16 +66,41 @@ def _build_catalogue(n_skus: int, n_dealers: int) -> dict:
     )
     base = PriceList.objects.create(code="BASE", name="Base", kind="base", currency="CNY")
     PriceListItem.objects.bulk_create(
-        [PriceListItem(price_list=base, sku=s, unit_code=s.base_unit, min_quantity=1,
-                       unit_price=Decimal("9.90")) for s in skus]
-        + [PriceListItem(price_list=base, sku=s, unit_code=s.base_unit, min_quantity=10,
-                         unit_price=Decimal("8.90")) for s in skus]
+        [
+            PriceListItem(
+                price_list=base,
+                sku=s,
+                unit_code=s.base_unit,
+                min_quantity=1,
+                unit_price=Decimal("9.90"),
+            )
+            for s in skus
+        ]
+        + [
+            PriceListItem(
+                price_list=base,
+                sku=s,
+                unit_code=s.base_unit,
+                min_quantity=10,
+                unit_price=Decimal("8.90"),
+            )
+            for s in skus
+        ]
     )
-    save_promotion(code="BENCH5", name="5% off the bench category", kind="percent_off",
-                   rule={"percent": "5"}, category_ids=[category.pk])
+    save_promotion(
+        code="BENCH5",
+        name="5% off the bench category",
+        kind="percent_off",
+        rule={"percent": "5"},
+        category_ids=[category.pk],
+    )
     dealers = [
-        Dealer.objects.create(code=f"BD{i:05d}", name=f"Bench dealer {i}", region="east" if i % 2 else "west",
-                              credit_limit=Decimal("1000000000"))
+        Dealer.objects.create(
+            code=f"BD{i:05d}",
+            name=f"Bench dealer {i}",
+            region="east" if i % 2 else "west",
+            credit_limit=Decimal("1000000000"),
+        )
         for i in range(n_dealers)
     ]  # save() keeps each dealer's tree path
     buyers = []
@@ -81,8 +109,11 @@ def _build_catalogue(n_skus: int, n_dealers: int) -> dict:
         u.set_unusable_password()
         buyers.append(u)
     User.objects.bulk_create(buyers)
-    return {"skus": [s.code for s in skus], "dealers": dealers,
-            "buyers": list(User.objects.filter(role=Role.DEALER_BUYER).select_related("dealer"))}
+    return {
+        "skus": [s.code for s in skus],
+        "dealers": dealers,
+        "buyers": list(User.objects.filter(role=Role.DEALER_BUYER).select_related("dealer")),
+    }
 
 
 def _tokens(buyers) -> list[str]:
@@ -96,16 +127,28 @@ class Client:
     def __init__(self, port: int, host: str):
         self.port, self.host = port, host
 
-    def place(self, conn: http.client.HTTPConnection, token: str, lines: list[dict], key: str) -> tuple[int, dict]:
+    def place(
+        self, conn: http.client.HTTPConnection, token: str, lines: list[dict], key: str
+    ) -> tuple[int, dict]:
         body = json.dumps({"query": PLACE, "variables": {"lines": lines, "key": key}})
-        conn.request("POST", "/graphql/", body=body, headers={
-            "Host": self.host, "Content-Type": "application/json", "Authorization": f"Bearer {token}",
-            "Connection": "keep-alive"})
+        conn.request(
+            "POST",
+            "/graphql/",
+            body=body,
+            headers={
+                "Host": self.host,
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {token}",
+                "Connection": "keep-alive",
+            },
+        )
         response = conn.getresponse()
         return response.status, json.loads(response.read())
 
 
-def _closed_loop(client: Client, tokens: list[str], make_lines, *, clients: int, seconds: float, tag: str):
+def _closed_loop(
+    client: Client, tokens: list[str], make_lines, *, clients: int, seconds: float, tag: str
+):
     """``clients`` threads placing orders back to back; returns (orders/s, latencies, error codes)."""
     import random
 
@@ -123,14 +166,18 @@ def _closed_loop(client: Client, tokens: list[str], make_lines, *, clients: int,
         while time.monotonic() < stop_at:
             n += 1
             started = time.perf_counter()
-            status, body = client.place(conn, tokens[(i + n * clients) % len(tokens)], make_lines(rnd), f"{tag}-{i}-{n}")
+            status, body = client.place(
+                conn, tokens[(i + n * clients) % len(tokens)], make_lines(rnd), f"{tag}-{i}-{n}"
+            )
             took = time.perf_counter() - started
             payload = (body.get("data") or {}).get("placeOrder") or {}
             with lock:
                 if status == 200 and payload.get("order"):
                     latencies.append(took)
                 else:
-                    code = (payload.get("errors") or body.get("errors") or [{"code": f"HTTP{status}"}])[0]
+                    code = (
+                        payload.get("errors") or body.get("errors") or [{"code": f"HTTP{status}"}]
+                    )[0]
                     key = code.get("code") or (code.get("extensions") or {}).get("code") or "ERROR"
                     errors[key] = errors.get(key, 0) + 1
         conn.close()
@@ -142,7 +189,9 @@ def _closed_loop(client: Client, tokens: list[str], make_lines, *, clients: int,
     return len(latencies) / (time.monotonic() - began), latencies, errors
 
 
-def _open_loop(client: Client, tokens: list[str], make_lines, *, rate: float, seconds: float, tag: str):
+def _open_loop(
+    client: Client, tokens: list[str], make_lines, *, rate: float, seconds: float, tag: str
+):
     """Orders started at a fixed ``rate`` per second (each on its own thread); latencies."""
     import random
 
@@ -194,12 +243,34 @@ def _pgbench(seconds: float, clients: int) -> float:
     import psycopg
 
     with psycopg.connect(**{**info, "dbname": info["dbname"]}, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'dinghuo_pgbench'").fetchone():
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = 'dinghuo_pgbench'"
+        ).fetchone():
             conn.execute('CREATE DATABASE "dinghuo_pgbench"')
-    subprocess.run([pgbench, *base, "-i", "-q", "-s", "10", "dinghuo_pgbench"], env=env, check=True,
-                   capture_output=True)
-    out = subprocess.run([pgbench, *base, "-c", str(clients), "-j", "2", "-T", str(int(seconds)), "-n",
-                          "dinghuo_pgbench"], env=env, check=True, capture_output=True, text=True).stdout
+    subprocess.run(
+        [pgbench, *base, "-i", "-q", "-s", "10", "dinghuo_pgbench"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [
+            pgbench,
+            *base,
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(int(seconds)),
+            "-n",
+            "dinghuo_pgbench",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
@@ -213,13 +284,23 @@ def _sql_per_order(tenant, dealer, buyer, skus) -> dict[int, int]:
 
     connection.set_tenant(tenant)
     # The dealer's first order opens its credit account; measure the steady state after it.
-    place_order(dealer=dealer, user=buyer, lines=[LineInput(skus[0], 1)], channel="web",
-                idempotency_key=f"sql-warm-{time.time_ns()}")
+    place_order(
+        dealer=dealer,
+        user=buyer,
+        lines=[LineInput(skus[0], 1)],
+        channel="web",
+        idempotency_key=f"sql-warm-{time.time_ns()}",
+    )
     counts = {}
     for n in (1, 20):
         with count_queries() as q:
-            place_order(dealer=dealer, user=buyer, lines=[LineInput(c, 1) for c in skus[:n]], channel="web",
-                        idempotency_key=f"sql-{n}-{time.time_ns()}")
+            place_order(
+                dealer=dealer,
+                user=buyer,
+                lines=[LineInput(c, 1) for c in skus[:n]],
+                channel="web",
+                idempotency_key=f"sql-{n}-{time.time_ns()}",
+            )
         counts[n] = q.count
     connection.set_schema_to_public()
     return counts
@@ -248,8 +329,13 @@ def _hot_sku(tenant, buyers, *, buyers_n: int, stock: int, uncontended_skus: lis
             connections["default"].set_tenant(tenant)
             barrier.wait()
             try:
-                place_order(dealer=buyers[i].dealer, user=buyers[i], lines=[LineInput(codes[i % len(codes)], 1)],
-                            channel="web", idempotency_key=f"hot-{codes[0]}-{i}-{time.time_ns()}")
+                place_order(
+                    dealer=buyers[i].dealer,
+                    user=buyers[i],
+                    lines=[LineInput(codes[i % len(codes)], 1)],
+                    channel="web",
+                    idempotency_key=f"hot-{codes[0]}-{i}-{time.time_ns()}",
+                )
                 outcome = "ok"
             except DomainError as exc:
                 outcome = getattr(exc, "errors", [exc])[0].code
@@ -267,15 +353,20 @@ def _hot_sku(tenant, buyers, *, buyers_n: int, stock: int, uncontended_skus: lis
     contended_s = race([hot.code])
     hot_results = dict(results)
     results.clear()
-    uncontended_s = race(uncontended_skus[1:buyers_n + 1])
+    uncontended_s = race(uncontended_skus[1 : buyers_n + 1])
     connection.set_tenant(tenant)
     reserved = sum(Stock.objects.filter(sku=hot).values_list("reserved", flat=True))
     on_hand = sum(Stock.objects.filter(sku=hot).values_list("on_hand", flat=True))
     oversold = max(0, reserved - on_hand) + max(0, hot_results.get("ok", 0) - on_hand)
     connection.set_schema_to_public()
-    return {"oversold": oversold, "sold": hot_results.get("ok", 0), "stock": on_hand,
-            "contended_rate": buyers_n / contended_s, "uncontended_rate": buyers_n / uncontended_s,
-            "outcomes": hot_results}
+    return {
+        "oversold": oversold,
+        "sold": hot_results.get("ok", 0),
+        "stock": on_hand,
+        "contended_rate": buyers_n / contended_s,
+        "uncontended_rate": buyers_n / uncontended_s,
+        "outcomes": hot_results,
+    }
 
 
 def _import_sheet(tenant, dealer, buyer, skus, lines_n: int) -> float:
@@ -293,12 +384,22 @@ def _import_sheet(tenant, dealer, buyer, skus, lines_n: int) -> float:
     wb.save(buf)
     connection.set_tenant(tenant)
     started = time.perf_counter()
-    placed = place_sheet_order(dealer=dealer, user=buyer, filename="bench.xlsx", content=buf.getvalue(),
-                               idempotency_key=f"sheet-{time.time_ns()}")
+    placed = place_sheet_order(
+        dealer=dealer,
+        user=buyer,
+        filename="bench.xlsx",
+        content=buf.getvalue(),
+        idempotency_key=f"sheet-{time.time_ns()}",
+    )
     took = time.perf_counter() - started
     assert placed.order.lines.count() == lines_n
     connection.set_schema_to_public()
     return took
+
+
+def _load() -> float:
+    """The 1-minute load average, reported with each figure (the cores are shared)."""
+    return round(os.getloadavg()[0], 2)
 
 
 def _start_server(port: int, workers: int) -> subprocess.Popen:
@@ -307,16 +408,34 @@ def _start_server(port: int, workers: int) -> subprocess.Popen:
 
     env = {**os.environ, "DEBUG": "0", "GRAPHIQL": "0", "LOG_LEVEL": "WARNING"}
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=Path(__file__).resolve().parent.parent, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
     )
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench orders")
-    parser.add_argument("--quick", action="store_true", help="a few seconds per figure, under a minute in all")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients for the throughput run")
+    parser.add_argument(
+        "--quick", action="store_true", help="a few seconds per figure, under a minute in all"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=8, help="concurrent HTTP clients for the throughput run"
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -356,7 +475,16 @@ def main(argv: list[str]) -> None:
     # pgbench TPC-B on the same server.
     log("bench orders: pgbench TPC-B…")
     tps = _pgbench(seconds, clients=args.clients)
-    emit(BENCH, "pgbench_tpcb_tps", tps, "tps", clients=args.clients, seconds=seconds, scale=10)
+    emit(
+        BENCH,
+        "pgbench_tpcb_tps",
+        tps,
+        "tps",
+        clients=args.clients,
+        seconds=seconds,
+        scale=10,
+        load_average=_load(),
+    )
 
     # placeOrder over HTTP.
     port = _free_port()
@@ -367,33 +495,81 @@ def main(argv: list[str]) -> None:
         client = Client(port, host)
         _closed_loop(client, tokens, five_lines, clients=2, seconds=1.0, tag="warm")
         log("bench orders: placeOrder throughput…")
-        rate, latencies, errors = _closed_loop(client, tokens, five_lines, clients=args.clients,
-                                               seconds=seconds, tag="load")
-        emit(BENCH, "orders_per_s", rate, "orders/s", clients=args.clients, lines_per_order=5,
-             p50_ms=round(percentile(latencies, 50) * 1000, 1), p95_ms=round(percentile(latencies, 95) * 1000, 1),
-             errors=errors, web_workers=args.workers)
+        rate, latencies, errors = _closed_loop(
+            client, tokens, five_lines, clients=args.clients, seconds=seconds, tag="load"
+        )
+        emit(
+            BENCH,
+            "orders_per_s",
+            rate,
+            "orders/s",
+            clients=args.clients,
+            lines_per_order=5,
+            p50_ms=round(percentile(latencies, 50) * 1000, 1),
+            p95_ms=round(percentile(latencies, 95) * 1000, 1),
+            errors=errors,
+            web_workers=args.workers,
+            cores=os.cpu_count(),
+            load_average=_load(),
+        )
         emit(BENCH, "orders_vs_tpcb_ratio", rate / tps if tps else 0.0, "ratio", target=">= 0.25")
         half = max(1.0, rate / 2)
-        lat_half, sent = _open_loop(client, tokens, five_lines, rate=half, seconds=seconds, tag="half")
-        emit(BENCH, "order_p95_ms_at_half_load", percentile(lat_half, 95) * 1000, "ms", rate_per_s=round(half, 1),
-             p50_ms=round(percentile(lat_half, 50) * 1000, 1), completed=len(lat_half), sent=sent, target="<= 50")
+        lat_half, sent = _open_loop(
+            client, tokens, five_lines, rate=half, seconds=seconds, tag="half"
+        )
+        emit(
+            BENCH,
+            "order_p95_ms_at_half_load",
+            percentile(lat_half, 95) * 1000,
+            "ms",
+            rate_per_s=round(half, 1),
+            p50_ms=round(percentile(lat_half, 50) * 1000, 1),
+            completed=len(lat_half),
+            sent=sent,
+            load_average=_load(),
+            target="<= 50",
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)
 
     log("bench orders: hot SKU…")
     hot = _hot_sku(tenant, buyers, buyers_n=100, stock=40, uncontended_skus=skus)
-    emit(BENCH, "hot_sku_oversold_units", hot["oversold"], "units", buyers=100, stock=hot["stock"],
-         sold=hot["sold"], outcomes=hot["outcomes"], target="0")
-    emit(BENCH, "hot_sku_contended_ratio", hot["contended_rate"] / hot["uncontended_rate"], "ratio",
-         contended_orders_per_s=round(hot["contended_rate"], 1),
-         uncontended_orders_per_s=round(hot["uncontended_rate"], 1), target=">= 0.3")
+    emit(
+        BENCH,
+        "hot_sku_oversold_units",
+        hot["oversold"],
+        "units",
+        buyers=100,
+        stock=hot["stock"],
+        sold=hot["sold"],
+        outcomes=hot["outcomes"],
+        target="0",
+    )
+    emit(
+        BENCH,
+        "hot_sku_contended_ratio",
+        hot["contended_rate"] / hot["uncontended_rate"],
+        "ratio",
+        contended_orders_per_s=round(hot["contended_rate"], 1),
+        uncontended_orders_per_s=round(hot["uncontended_rate"], 1),
+        load_average=_load(),
+        target=">= 0.3",
+    )
 
     log("bench orders: 10,000-line sheet…")
-    lines_n = 2000 if quick else 10_000
+    lines_n = 10_000  # measured, never extrapolated (a few seconds, so --quick runs it too)
     took = _import_sheet(tenant, buyers[1].dealer, buyers[1], skus, lines_n)
-    emit(BENCH, "import_10k_lines_s", took * (10_000 / lines_n) if quick else took, "s", lines=lines_n,
-         measured_s=round(took, 2), extrapolated=quick, target="<= 10")
+    emit(
+        BENCH,
+        "import_10k_lines_s",
+        took,
+        "s",
+        lines=lines_n,
+        distinct_skus=min(lines_n, len(skus) - 1),
+        load_average=_load(),
+        target="<= 10",
+    )
 
     connections.close_all()
     _benchdb.drop_tenants(prefix=schema_for_subdomain(SUBDOMAIN))
