@@ -292,16 +292,27 @@ def choose_allocation(
 
 
 @hookspec
-def order_event(tenant: Any, event: str, order: Any, payload: dict[str, Any]) -> None:
+def order_event(
+    tenant: Any,
+    event: str,
+    order: Any,
+    payload: dict[str, Any],
+    context: OrderContext | None,
+) -> None:
     """React to something that happened to an order.
 
     Called: per tenant, after the transaction that changed the order commits
-    (``order.submitted``, ``order.approved``, ``order.allocated``,
+    (``order.placed``, ``order.approved``, ``order.allocated``,
     ``order.shipped``, ``order.cancelled``, …), in the tenant's schema. A
     failing plugin is logged and does not stop the others or the order.
 
     Arguments: ``tenant``; ``event``: the event type; ``order``: the
-    ``core.orders`` order; ``payload``: the outbox event's payload.
+    ``core.orders`` order; ``payload``: the outbox event's payload;
+    ``context``: for ``order.placed``, the placement's
+    :class:`plugins.types.OrderContext` (``context.order`` set, and
+    ``context.cache`` as the plugin's order hooks left it, so a plugin can
+    tell without a query whether the order had anything of its own), else
+    ``None``.
 
     Returns: nothing.
     """

@@ -443,11 +443,22 @@ class TenantHooks:
             return list(picks)
         return None
 
-    def order_event(self, tenant: Any, event: str, order: Any, payload: dict[str, Any]) -> None:
+    def order_event(
+        self,
+        tenant: Any,
+        event: str,
+        order: Any,
+        payload: dict[str, Any],
+        context: OrderContext | None = None,
+    ) -> None:
         """Notify every enabled plugin; one plugin failing is logged, not raised."""
         for c in self.calls("order_event"):
             try:
-                c.function(**_args(c, tenant=tenant, event=event, order=order, payload=payload))
+                c.function(
+                    **_args(
+                        c, tenant=tenant, event=event, order=order, payload=payload, context=context
+                    )
+                )
             except Exception:
                 logger.exception("Plugin %r failed on order event %s", c.plugin, event)
 

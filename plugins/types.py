@@ -85,6 +85,13 @@ class OrderContext:
     ``validate_order_lines`` so the dealer sees errors before submitting; a
     plugin may then also report what only allocation would find (no stock in
     date), without locking or reserving anything.
+
+    ``locked_stock`` is set by the order service before its first
+    ``choose_allocation`` call: the stock rows of every SKU of the order in
+    active warehouses (``core.inventory`` ``Stock``), locked, as read under
+    the lock. Plugins read it (a plugin that looked at the order's stock
+    before the lock can tell whether it changed since); they never change it.
+    ``None`` outside allocation.
     """
 
     tenant: Any  # tenants.models.Tenant
@@ -96,6 +103,7 @@ class OrderContext:
     lines: list[OrderLine] = _field(default_factory=list)
     cache: dict[str, Any] = _field(default_factory=dict)
     preview: bool = False
+    locked_stock: list[Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,12 @@ from plugins.types import OrderLine as PluginLine
 
 from .lines import ResolvedLine
 
-ORDER_HOOKS = ("expand_order_lines", "validate_order_lines", "adjust_line_price", "choose_allocation")
+ORDER_HOOKS = (
+    "expand_order_lines",
+    "validate_order_lines",
+    "adjust_line_price",
+    "choose_allocation",
+)
 
 
 def tenant_hooks():
@@ -32,8 +37,11 @@ class OrderPlugins:
         self.hooks = tenant_hooks()
         self.active = any(self.hooks.has(name) for name in ORDER_HOOKS)
         self.context = OrderContext(
-            tenant=getattr(connection, "tenant", None), dealer=dealer,
-            user=user if getattr(user, "pk", None) else None, channel=channel, currency=dealer.currency,
+            tenant=getattr(connection, "tenant", None),
+            dealer=dealer,
+            user=user if getattr(user, "pk", None) else None,
+            channel=channel,
+            currency=dealer.currency,
             preview=preview,
         )
         self.lines: dict[int, PluginLine] = {}
@@ -42,28 +50,58 @@ class OrderPlugins:
         """Let plugins convert or expand the lines, then validate them."""
         if not self.active:
             return resolved, []
-        plines = [PluginLine(index=r.position, sku=r.sku, quantity=r.base_quantity, unit=r.unit_code,
-                             unit_quantity=r.quantity, currency=self.context.currency) for r in resolved]
+        plines = [
+            PluginLine(
+                index=r.position,
+                sku=r.sku,
+                quantity=r.base_quantity,
+                unit=r.unit_code,
+                unit_quantity=r.quantity,
+                currency=self.context.currency,
+            )
+            for r in resolved
+        ]
         self.context.lines = plines
         self.hooks.expand_order_lines(self.context, plines)
         by_index = {r.position: r for r in resolved}
         out: list[ResolvedLine] = []
         for pl in plines:
             original = by_index.get(pl.index)
-            if original is not None and pl.sku.pk == original.sku.pk and pl.quantity == original.base_quantity:
+            if (
+                original is not None
+                and pl.sku.pk == original.sku.pk
+                and pl.quantity == original.base_quantity
+            ):
                 line = original
             else:  # converted (case ↔ unit) or expanded (a kit) by a plugin
-                factor = original.unit_factor if original is not None and pl.sku.pk == original.sku.pk else 1
-                units = pl.unit_quantity if pl.unit_quantity and pl.quantity == pl.unit_quantity * factor else None
+                factor = (
+                    original.unit_factor
+                    if original is not None and pl.sku.pk == original.sku.pk
+                    else 1
+                )
+                units = (
+                    pl.unit_quantity
+                    if pl.unit_quantity and pl.quantity == pl.unit_quantity * factor
+                    else None
+                )
                 line = ResolvedLine(
-                    position=pl.index, sku=pl.sku, unit_code=pl.unit or pl.sku.base_unit,
-                    unit_factor=factor if units else 1, quantity=units or pl.quantity, base_quantity=pl.quantity,
+                    position=pl.index,
+                    sku=pl.sku,
+                    unit_code=pl.unit or pl.sku.base_unit,
+                    unit_factor=factor if units else 1,
+                    quantity=units or pl.quantity,
+                    base_quantity=pl.quantity,
                 )
             line.extra["plugin_line"] = pl
             out.append(line)
         errors = [
-            DomainError(e.message, code=e.code, field=f"lines.{e.index}.{e.field or 'sku'}", plugin=e.plugin,
-                        **e.params)
+            DomainError(
+                e.message,
+                code=e.code,
+                field=f"lines.{e.index}.{e.field or 'sku'}",
+                plugin=e.plugin,
+                **e.params,
+            )
             for e in self.hooks.validate_order_lines(self.context, plines)
         ]
         return out, errors
@@ -79,10 +117,14 @@ class OrderPlugins:
         if new == per_base:
             return unit_price, []
         adjusted = (new * line.unit_factor).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-        return adjusted, [{"plugin": a.plugin, "unit_price": str(a.unit_price), "reason": str(a.reason)}
-                          for a in pl.adjustments]
+        return adjusted, [
+            {"plugin": a.plugin, "unit_price": str(a.unit_price), "reason": str(a.reason)}
+            for a in pl.adjustments
+        ]
 
-    def allocate(self, demands: list[Demand], locked, *, rank) -> tuple[list[Allocation], list[Demand], dict]:
+    def allocate(
+        self, demands: list[Demand], locked, *, rank
+    ) -> tuple[list[Allocation], list[Demand], dict]:
         """Lines a plugin allocates itself (batches, FEFO …); the rest is the core's.
 
         Returns the plugins' allocations, the demands left for the core, and
@@ -98,14 +140,22 @@ class OrderPlugins:
         rest: list[Demand] = []
         data: dict[tuple, dict] = {}
         plines = {pl.index: pl for pl in self.context.lines}
+        self.context.locked_stock = list(locked)
         free = self._free_lines([d for d in demands if d.line is None], plines)
         for d in demands:
             pl = plines.get(d.line) if d.line is not None else free.get(d.key)
             if pl is None or pl.sku.pk != d.sku_id:
                 rest.append(d)
                 continue
-            candidates = [StockCandidate(warehouse_id=s.warehouse_id, available=remaining[s.pk], stock=s,
-                                         warehouse=s.warehouse) for s in by_sku.get(d.sku_id, [])]
+            candidates = [
+                StockCandidate(
+                    warehouse_id=s.warehouse_id,
+                    available=remaining[s.pk],
+                    stock=s,
+                    warehouse=s.warehouse,
+                )
+                for s in by_sku.get(d.sku_id, [])
+            ]
             picks = self.hooks.choose_allocation(self.context, pl, candidates)
             if picks is None:
                 rest.append(d)
@@ -115,18 +165,25 @@ class OrderPlugins:
                 stock = stock_of.get(pick.warehouse_id)
                 if stock is None or remaining[stock.pk] < pick.quantity:
                     raise InsufficientStock(
-                        "Not enough stock in the chosen warehouse.", field=f"lines.{pl.index}.quantity",
+                        "Not enough stock in the chosen warehouse.",
+                        field=f"lines.{pl.index}.quantity",
                         available=remaining.get(stock.pk, 0) if stock else 0,
                     )
                 remaining[stock.pk] -= pick.quantity
-                picked.append(Allocation(d.key, stock.pk, stock.warehouse_id, d.sku_id, pick.quantity))
-                data[(d.key, stock.pk)] = {"batch": pick.batch, **pick.data} if pick.batch else dict(pick.data)
+                picked.append(
+                    Allocation(d.key, stock.pk, stock.warehouse_id, d.sku_id, pick.quantity)
+                )
+                data[(d.key, stock.pk)] = (
+                    {"batch": pick.batch, **pick.data} if pick.batch else dict(pick.data)
+                )
         # The core plans the rest against what the plugins left.
         for stock in locked:
             stock.reserved += stock.available - remaining[stock.pk]
         return picked, rest, data
 
-    def _free_lines(self, demands: list[Demand], plines: dict[int, PluginLine]) -> dict[object, PluginLine]:
+    def _free_lines(
+        self, demands: list[Demand], plines: dict[int, PluginLine]
+    ) -> dict[object, PluginLine]:
         """Plugin lines for the free goods promotions added (demands without a submitted
         line), appended to ``context.lines`` before the first ``choose_allocation`` call:
         index = the free line's position on the order, ``data["free"] = True``."""
@@ -143,8 +200,15 @@ class OrderPlugins:
         for offset, d in enumerate(demands, start=1):
             index = d.key if isinstance(d.key, int) and d.key not in plines else top + offset
             sku = skus[d.sku_id]
-            pl = PluginLine(index=index, sku=sku, quantity=d.quantity, unit=sku.base_unit,
-                            unit_quantity=d.quantity, currency=self.context.currency, data={"free": True})
+            pl = PluginLine(
+                index=index,
+                sku=sku,
+                quantity=d.quantity,
+                unit=sku.base_unit,
+                unit_quantity=d.quantity,
+                currency=self.context.currency,
+                data={"free": True},
+            )
             self.context.lines.append(pl)
             out[d.key] = pl
         return out
@@ -158,23 +222,42 @@ class OrderPlugins:
             stock.reserved -= taken.get(stock.pk, 0)
 
 
-def notify_after_commit(order, event: str, payload: dict) -> None:
-    """Run the enabled plugins' ``order_event`` once the transaction commits."""
+def notify_after_commit(
+    order, event: str, payload: dict, *, context: OrderContext | None = None
+) -> None:
+    """Run the enabled plugins' ``order_event`` once the transaction commits.
+
+    ``context``: the placement's :class:`OrderContext` (``order.placed``), handed
+    to the hook with ``context.order`` set, so a plugin whose order hooks found
+    nothing of theirs on the order can return without a query.
+    """
     hooks = tenant_hooks()
     if not hooks.has("order_event"):
         return
     tenant = getattr(connection, "tenant", None)
-    transaction.on_commit(lambda: hooks.order_event(tenant, event, order, payload))
+    if context is not None:
+        context.order = order
+        context.locked_stock = None  # rows of the committed transaction: not for later use
+    transaction.on_commit(lambda: hooks.order_event(tenant, event, order, payload, context))
 
 
-def stock_changed(*, reason: str, sku, warehouse, quantity: int, destination=None, reference: str = "",
-                  user=None) -> None:
+def stock_changed(
+    *, reason: str, sku, warehouse, quantity: int, destination=None, reference: str = "", user=None
+) -> None:
     """Tell the enabled plugins that stock was received, counted or transferred (hook
     ``stock_changed``), inside the inventory service's transaction: a plugin's
     :class:`DomainError` rolls the change back. Free when no enabled plugin listens."""
     hooks = tenant_hooks()
     if not hooks.has("stock_changed"):
         return
-    hooks.call("stock_changed", tenant=getattr(connection, "tenant", None), reason=reason, sku=sku,
-               warehouse=warehouse, quantity=quantity, destination=destination, reference=reference,
-               user=user if getattr(user, "pk", None) else None)
+    hooks.call(
+        "stock_changed",
+        tenant=getattr(connection, "tenant", None),
+        reason=reason,
+        sku=sku,
+        warehouse=warehouse,
+        quantity=quantity,
+        destination=destination,
+        reference=reference,
+        user=user if getattr(user, "pk", None) else None,
+    )

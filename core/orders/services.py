@@ -326,6 +326,7 @@ def place_order(
     note: str = "",
     external_ref: str = "",
     price_overrides: dict[int, Decimal] | None = None,
+    savepoint: bool = True,
 ) -> PlacedOrder:
     """Place an order for ``dealer`` from any channel.
 
@@ -333,6 +334,12 @@ def place_order(
     per bad line) and changes nothing when anything is wrong. A second call
     with the same ``idempotency_key`` — sequential or concurrent — returns the
     first order with ``replayed=True``.
+
+    ``savepoint=False`` is for a caller whose whole transaction is rolled back
+    whenever this raises (a GraphQL mutation alone in its request): called inside
+    that transaction, the order then needs no ``SAVEPOINT``/``RELEASE`` (two
+    round trips). Any other caller keeps the default, so a failed order leaves
+    its transaction usable.
     """
     key = (idempotency_key or "").strip()
     if not key or len(key) > 128:
@@ -354,7 +361,7 @@ def place_order(
             field="lines",
         )
     request_hash = _request_hash(dealer, lines, payment_method, use_rebate)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         return _place(
             dealer=dealer,
             user=user,
@@ -603,7 +610,7 @@ def _place(
         )
     if rebate:
         pricing.spend_rebate(dealer=dealer, amount=rebate, reference=number)
-    notify_after_commit(order, "order.placed", payload)
+    notify_after_commit(order, "order.placed", payload, context=plugins.context)
     return PlacedOrder(order=order, replayed=False)
 
 

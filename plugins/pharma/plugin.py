@@ -11,10 +11,11 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 
-from plugins import hookimpl
+from plugins import hookimpl, orderfacts
 from plugins.types import AllocationPick, LineError, OrderContext, OrderLine, SettingSpec
 
 NAME = "pharma"
+orderfacts.register(NAME, "plugins.pharma.services:order_facts_source")
 
 
 @hookimpl
@@ -108,10 +109,12 @@ def stock_changed(
 
 
 @hookimpl
-def order_event(event: str, order: Any, payload: dict[str, Any]) -> None:
+def order_event(
+    event: str, order: Any, payload: dict[str, Any], context: OrderContext | None
+) -> None:
     from .services import handle_order_event
 
-    handle_order_event(event, order, payload)
+    handle_order_event(event, order, payload, context)
 
 
 @hookimpl

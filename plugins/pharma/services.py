@@ -459,6 +459,77 @@ def min_shelf_life_days(*, tenant: Any, dealer: Any) -> int:
     return int(plugin_settings(tenant=tenant, name=NAME)["min_remaining_shelf_life_days"])
 
 
+# --- the order's facts -----------------------------------------------------------------
+@dataclass(frozen=True)
+class SkuFacts:
+    """What the order hooks need to know about one SKU of an order.
+
+    Read for every SKU of the order in the one statement that also brings the
+    other plugins' facts (:mod:`plugins.orderfacts`), so an order of SKUs
+    without batches or controls costs pharma nothing more.
+    """
+
+    tracked: bool  # a lot of it was received once: FEFO allocates it from batches
+    controlled: bool  # its category, or one above it, is controlled: licence check
+    on_hand: int  # its stock in active warehouses when read (see _stock_moved)
+
+
+def order_facts_source() -> tuple[str, Any]:
+    """The facts source registered with :mod:`plugins.orderfacts`: one row per SKU."""
+    from core.catalog.models import Category, Product, Sku
+    from core.inventory.models import Stock, Warehouse
+
+    sql = (
+        "SELECT s.id AS sku_id, "
+        f'EXISTS (SELECT 1 FROM "{Batch._meta.db_table}" b WHERE b.sku_id = s.id) AS tracked, '
+        f'EXISTS (SELECT 1 FROM "{ControlledCategory._meta.db_table}" cc '
+        "WHERE cc.category_id = p.category_id "
+        "OR cc.category_id::text = ANY(string_to_array(c.path, '/'))) AS controlled, "
+        f'(SELECT coalesce(sum(st.on_hand), 0) FROM "{Stock._meta.db_table}" st '
+        f'JOIN "{Warehouse._meta.db_table}" w ON w.id = st.warehouse_id '
+        "WHERE st.sku_id = s.id AND w.is_active) AS on_hand "
+        f'FROM "{Sku._meta.db_table}" s '
+        f'JOIN "{Product._meta.db_table}" p ON p.id = s.product_id '
+        f'LEFT JOIN "{Category._meta.db_table}" c ON c.id = p.category_id '
+        "WHERE s.id = ANY(%s)"
+    )
+    return sql, _decode_facts
+
+
+def _decode_facts(row: dict[str, Any]) -> SkuFacts:
+    return SkuFacts(bool(row["tracked"]), bool(row["controlled"]), int(row["on_hand"] or 0))
+
+
+def order_facts(context: OrderContext, sku_ids: Iterable[int] = ()) -> dict[int, SkuFacts]:
+    """:class:`SkuFacts` of the order's SKUs (and ``sku_ids``), by SKU id."""
+    from plugins.orderfacts import facts_for
+
+    return facts_for(context, NAME, sku_ids)
+
+
+def _stock_moved(context: OrderContext, facts: dict[int, SkuFacts], sku_ids: list[int]) -> bool:
+    """Whether the order's stock changed between the facts and the core's lock.
+
+    The facts are read before the stock rows are locked; a SKU's first lot
+    received in between (its receipt commits while the order waits for the
+    lock) would leave it untracked in the facts. A receipt always raises the
+    stock's ``on_hand``: when the locked rows' ``on_hand`` is what the facts
+    saw, no lot arrived. Without locked rows (a plugin test calling the hook),
+    the database is asked.
+    """
+    locked = context.locked_stock
+    if locked is None:
+        return True
+    on_hand: dict[int, int] = defaultdict(int)
+    for stock in locked:
+        on_hand[stock.sku_id] += stock.on_hand
+    for sku_id in sku_ids:
+        seen = facts.get(sku_id)
+        if seen is None or seen.on_hand != on_hand[sku_id]:
+            return True
+    return False
+
+
 # --- FEFO allocation -------------------------------------------------------------------
 @dataclass
 class _Plan:
@@ -537,6 +608,11 @@ def _plan_and_reserve(context: OrderContext) -> _Plan:
             ],
             message=_("Some free goods cannot be given to this dealer."),
         )
+    facts = order_facts(context, sku_ids)
+    if not any(facts[s].tracked for s in sku_ids if s in facts) and not _stock_moved(
+        context, facts, sku_ids
+    ):
+        return _Plan(picks={})  # no SKU of the order has batches: the core allocates
     batches = list(
         Batch.objects.select_for_update().filter(sku_id__in=sku_ids, on_hand__gt=0).order_by("pk")
     )
@@ -715,11 +791,15 @@ def preview_stock_in_date(context: OrderContext, lines: list[OrderLine]) -> list
     not serve because the stock is expired (``EXPIRED_BATCH``) or too close to expiry for
     the dealer (``SHELF_LIFE_TOO_SHORT``), with ``available`` in date. Reads unlocked rows
     and reserves nothing; placing the order checks again under lock. A plain shortage is
-    left to the core. Two queries (batches, shelf-life rule) for the whole list."""
+    left to the core. Two queries (batches, shelf-life rule) for the whole list, none
+    when no SKU of the list has batches (:func:`order_facts`)."""
     from core.inventory.models import Warehouse
 
     sku_ids = sorted({line.sku.pk for line in lines})
     if not sku_ids:
+        return []
+    facts = order_facts(context, sku_ids)
+    if not any(facts[s].tracked for s in sku_ids if s in facts):
         return []
     batches = list(
         Batch.objects.filter(
@@ -773,8 +853,12 @@ def preview_stock_in_date(context: OrderContext, lines: list[OrderLine]) -> list
 def validate_licences(context: OrderContext, lines: list[OrderLine]) -> list[LineError]:
     """Lines in prescription or controlled categories need a valid licence of the
     category's type: ``LICENCE_REQUIRED`` (none held) or ``LICENCE_EXPIRED``
-    (held, but not valid today), per line. Two queries per order."""
+    (held, but not valid today), per line. Three queries per order with a line in a
+    controlled category, none otherwise (:func:`order_facts`)."""
     if not lines:
+        return []
+    facts = order_facts(context, (line.sku.pk for line in lines))
+    if not any(facts[line.sku.pk].controlled for line in lines if line.sku.pk in facts):
         return []
     from core.catalog.models import Category
 
@@ -1006,9 +1090,17 @@ def restock_return(order: Any, *, return_id: int | None) -> list[BatchReturn]:
     return done
 
 
-def handle_order_event(event: str, order: Any, payload: dict[str, Any]) -> None:
-    """The plugin's ``order_event``: keep batch reservations in step with the order."""
+def handle_order_event(
+    event: str, order: Any, payload: dict[str, Any], context: OrderContext | None = None
+) -> None:
+    """The plugin's ``order_event``: keep batch reservations in step with the order.
+
+    ``order.placed`` with the placement's ``context``: nothing to do (no query) when
+    FEFO took no batch for the order (its plan, kept in ``context.cache``, is empty).
+    """
     if event == "order.placed":
+        if context is not None and not _took_batches(context):
+            return
         sync_reservations(order)
     elif event in ("order.cancelled", "order.rejected"):
         release_order(order)
@@ -1016,3 +1108,9 @@ def handle_order_event(event: str, order: Any, payload: dict[str, Any]) -> None:
         ship_order(order, shipment_id=payload.get("shipment_id"))
     elif event == "order.returned":
         restock_return(order, return_id=payload.get("return_id"))
+
+
+def _took_batches(context: OrderContext) -> bool:
+    """Whether FEFO reserved batches for the order placed with ``context``."""
+    plan = context.cache.get(NAME, {}).get("plan")
+    return plan is not None and bool(plan.picks)
