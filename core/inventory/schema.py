@@ -9,13 +9,24 @@ from graphene_django import DjangoObjectType
 from core.api.types import BaseMutation, current_user, error_type, require_scope, require_user
 from core.catalog.models import Sku
 from core.exceptions import NotFound
+from plugins.manager import get_manager
 
 from . import selectors, services
 from .models import Stock, Warehouse
 
+STOCK_ERROR_CODES = ["INVALID", "REQUIRED", "NOT_FOUND", "INVALID_QUANTITY", "INSUFFICIENT_STOCK"]
+# A plugin's stock_changed hook may refuse a change with a code of its own (pharma:
+# BATCH_REQUIRED for a batch-tracked SKU received or counted without its batch).
+# Plugins declare their codes once (hook order_error_codes, read when the schema is
+# built); they join this enum as they join the order errors', so a client sees the
+# plugin's code, not INVALID.
+STOCK_ERROR_CODES += [c for c in get_manager().order_error_codes() if c not in STOCK_ERROR_CODES]
+
 StockError = error_type(
-    "Stock", ["INVALID", "REQUIRED", "NOT_FOUND", "INVALID_QUANTITY", "INSUFFICIENT_STOCK"],
-    "Why a stock change was refused.", extra={"available": graphene.Int()},
+    "Stock",
+    STOCK_ERROR_CODES,
+    "Why a stock change was refused: the core's codes and those the installed plugins declare.",
+    extra={"available": graphene.Int(description="For INSUFFICIENT_STOCK: units available.")},
 )
 
 
@@ -61,19 +72,29 @@ def _staff_or_key(info, scope: str):
 
 class Query(graphene.ObjectType):
     stock_levels = graphene.List(
-        graphene.NonNull(StockLevelType), required=True, warehouse_code=graphene.String(),
-        sku_code=graphene.String(), low_only=graphene.Boolean(), first=graphene.Int(default_value=100),
+        graphene.NonNull(StockLevelType),
+        required=True,
+        warehouse_code=graphene.String(),
+        sku_code=graphene.String(),
+        low_only=graphene.Boolean(),
+        first=graphene.Int(default_value=100),
         description="Stock per SKU per warehouse (staff and integrations with stock:read).",
     )
     availability = graphene.List(
-        graphene.NonNull(SkuAvailability), required=True, sku_codes=graphene.List(graphene.NonNull(graphene.String), required=True),
+        graphene.NonNull(SkuAvailability),
+        required=True,
+        sku_codes=graphene.List(graphene.NonNull(graphene.String), required=True),
         description="What the caller's dealer can get, and where (its region first).",
     )
 
-    def resolve_stock_levels(root, info, warehouse_code=None, sku_code=None, low_only=False, first=100):
+    def resolve_stock_levels(
+        root, info, warehouse_code=None, sku_code=None, low_only=False, first=100
+    ):
         _staff_or_key(info, "stock:read")
         first = max(1, min(first or 100, 500))
-        return selectors.stock_levels(warehouse_code=warehouse_code, sku_code=sku_code, low_only=bool(low_only))[:first]
+        return selectors.stock_levels(
+            warehouse_code=warehouse_code, sku_code=sku_code, low_only=bool(low_only)
+        )[:first]
 
     def resolve_availability(root, info, sku_codes):
         user = require_user(info)
@@ -85,8 +106,11 @@ class Query(graphene.ObjectType):
 
             dealer = Dealer(region="")
         return [
-            SkuAvailability(sku_code=e["sku_code"], available=e["available"],
-                            warehouses=[WarehouseAvailability(**w) for w in e["warehouses"]])
+            SkuAvailability(
+                sku_code=e["sku_code"],
+                available=e["available"],
+                warehouses=[WarehouseAvailability(**w) for w in e["warehouses"]],
+            )
             for e in selectors.dealer_availability(dealer, list(sku_codes))
         ]
 
@@ -116,8 +140,15 @@ class StockReceive(BaseMutation, error_type=StockError):
     def perform(cls, root, info, sku_code, warehouse_code, quantity, reference=""):
         _staff_or_key(info, "stock:write")
         sku, wh = _sku_and_warehouse(sku_code, warehouse_code)
-        return cls(stock=services.receive_stock(sku=sku, warehouse=wh, quantity=quantity,
-                                                reference=reference or "", user=current_user(info)))
+        return cls(
+            stock=services.receive_stock(
+                sku=sku,
+                warehouse=wh,
+                quantity=quantity,
+                reference=reference or "",
+                user=current_user(info),
+            )
+        )
 
 
 class StockCount(BaseMutation, error_type=StockError):
@@ -136,8 +167,11 @@ class StockCount(BaseMutation, error_type=StockError):
     def perform(cls, root, info, sku_code, warehouse_code, counted, note=""):
         _staff_or_key(info, "stock:write")
         sku, wh = _sku_and_warehouse(sku_code, warehouse_code)
-        return cls(stock=services.adjust_stock(sku=sku, warehouse=wh, counted=counted, note=note or "",
-                                               user=current_user(info)))
+        return cls(
+            stock=services.adjust_stock(
+                sku=sku, warehouse=wh, counted=counted, note=note or "", user=current_user(info)
+            )
+        )
 
 
 class StockTransfer(BaseMutation, error_type=StockError):
@@ -154,8 +188,13 @@ class StockTransfer(BaseMutation, error_type=StockError):
         _staff_or_key(info, "stock:write")
         sku, source = _sku_and_warehouse(sku_code, from_warehouse)
         _sku, destination = _sku_and_warehouse(sku_code, to_warehouse)
-        services.transfer_stock(sku=sku, source=source, destination=destination, quantity=quantity,
-                                user=current_user(info))
+        services.transfer_stock(
+            sku=sku,
+            source=source,
+            destination=destination,
+            quantity=quantity,
+            user=current_user(info),
+        )
         return cls(ok=True)
 
 

@@ -28,12 +28,40 @@ from .lines import LineInput
 from .models import Channel, Order, OrderLine, OrderStatus, OrderTransition, PaymentMethod, Shipment
 
 ORDER_ERROR_CODES = [
-    "INVALID", "REQUIRED", "NOT_FOUND", "PERMISSION_DENIED", "UNKNOWN_SKU", "UNKNOWN_UNIT", "UNIT_NOT_SELLABLE",
-    "INVALID_QUANTITY", "BELOW_MINIMUM", "NOT_MULTIPLE_OF_PACK", "NOT_IN_CATALOGUE", "NOT_ORDERABLE", "NO_PRICE",
-    "INSUFFICIENT_STOCK", "CREDIT_LIMIT_EXCEEDED", "PRICE_CHANGED", "DEALER_ON_HOLD", "DEALER_CLOSED",
-    "IDEMPOTENCY_KEY_REUSED", "INVALID_TRANSITION", "PLAN_LIMIT_EXCEEDED", "PROMOTION_LIMIT_REACHED",
-    "INSUFFICIENT_REBATE", "INVALID_FILE", "INVALID_ROW", "MISSING_COLUMNS", "EMPTY", "INVALID_LINE",
-    "UNKNOWN_DEALER", "RETRY", "PLUGIN_RULE", "SKU_INACTIVE", "REBATE_INSUFFICIENT", "PROMOTION_EXHAUSTED",
+    "INVALID",
+    "REQUIRED",
+    "NOT_FOUND",
+    "PERMISSION_DENIED",
+    "UNKNOWN_SKU",
+    "UNKNOWN_UNIT",
+    "UNIT_NOT_SELLABLE",
+    "INVALID_QUANTITY",
+    "BELOW_MINIMUM",
+    "NOT_MULTIPLE_OF_PACK",
+    "NOT_IN_CATALOGUE",
+    "NOT_ORDERABLE",
+    "NO_PRICE",
+    "INSUFFICIENT_STOCK",
+    "CREDIT_LIMIT_EXCEEDED",
+    "PRICE_CHANGED",
+    "DEALER_ON_HOLD",
+    "DEALER_CLOSED",
+    "IDEMPOTENCY_KEY_REUSED",
+    "INVALID_TRANSITION",
+    "PLAN_LIMIT_EXCEEDED",
+    "PROMOTION_LIMIT_REACHED",
+    "INSUFFICIENT_REBATE",
+    "INVALID_FILE",
+    "INVALID_ROW",
+    "MISSING_COLUMNS",
+    "EMPTY",
+    "INVALID_LINE",
+    "UNKNOWN_DEALER",
+    "RETRY",
+    "PLUGIN_RULE",
+    "SKU_INACTIVE",
+    "REBATE_INSUFFICIENT",
+    "PROMOTION_EXHAUSTED",
 ]
 # Plugins declare their own codes (hook order_error_codes), e.g. EXPIRED_BATCH.
 ORDER_ERROR_CODES += [c for c in get_manager().order_error_codes() if c not in ORDER_ERROR_CODES]
@@ -42,25 +70,33 @@ ORDER_ERROR_CODES += [c for c in get_manager().order_error_codes() if c not in O
 class OrderErrorParam(graphene.ObjectType):
     """One structured detail of an order error."""
 
-    key = graphene.String(required=True, description="camelCase name: available, minimum, multiple, licenceType, "
-                                                     "lot, plugin …")
-    value = graphene.String(required=True, description="Text as is; numbers and booleans as JSON (12, true); "
-                                                       "lists and objects as JSON.")
+    key = graphene.String(
+        required=True,
+        description="camelCase name: available, minimum, multiple, licenceType, lot, plugin …",
+    )
+    value = graphene.String(
+        required=True,
+        description="Text as is; numbers and booleans as JSON (12, true); "
+        "lists and objects as JSON.",
+    )
 
 
 OrderError = error_type(
-    "Order", ORDER_ERROR_CODES, "Why an order, or one of its lines, cannot be placed or changed.",
+    "Order",
+    ORDER_ERROR_CODES,
+    "Why an order, or one of its lines, cannot be placed or changed.",
     extra={
         "available": graphene.Int(description="For INSUFFICIENT_STOCK: units available."),
         "suggestion": graphene.String(description="For UNKNOWN_SKU: the closest SKU code."),
         "total": graphene.String(description="For PRICE_CHANGED: the order total now."),
         "params": graphene.List(
-            graphene.NonNull(OrderErrorParam), required=True,
+            graphene.NonNull(OrderErrorParam),
+            required=True,
             description="Every structured detail of the error, from the core and from plugins: units "
-                        "available (available), the minimum or the multiple allowed (minimum, multiple), "
-                        "the licence type missing (licenceType), the lot (lot), the plugin that refused "
-                        "(plugin), the batch's expiry (expiry), whether a free good was refused (free) …; empty when "
-                        "there are none.",
+            "available (available), the minimum or the multiple allowed (minimum, multiple), "
+            "the licence type missing (licenceType), the lot (lot), the plugin that refused "
+            "(plugin), the batch's expiry (expiry), whether a free good was refused (free) …; empty when "
+            "there are none.",
         ),
     },
 )
@@ -81,8 +117,11 @@ def _param_value(value) -> str:
 
 def error_params(params: dict) -> list[OrderErrorParam]:
     """A domain error's params as ``OrderErrorParam`` rows, by key (``None`` values left out)."""
-    return [OrderErrorParam(key=_camel(k), value=_param_value(v))
-            for k, v in sorted(params.items()) if v is not None]
+    return [
+        OrderErrorParam(key=_camel(k), value=_param_value(v))
+        for k, v in sorted(params.items())
+        if v is not None
+    ]
 
 
 def order_error(exc: DomainError) -> OrderError:
@@ -90,9 +129,15 @@ def order_error(exc: DomainError) -> OrderError:
     params = exc.params or {}
     available = params.get("available")
     return OrderError(
-        field=exc.field, message=exc.message, code=exc.code if exc.code in OrderError.codes else "INVALID",
-        available=available if isinstance(available, int) and not isinstance(available, bool) else None,
-        suggestion=params.get("suggestion"), total=params.get("total"), params=error_params(params),
+        field=exc.field,
+        message=exc.message,
+        code=exc.code if exc.code in OrderError.codes else "INVALID",
+        available=available
+        if isinstance(available, int) and not isinstance(available, bool)
+        else None,
+        suggestion=params.get("suggestion"),
+        total=params.get("total"),
+        params=error_params(params),
     )
 
 
@@ -106,6 +151,7 @@ class OrderMutation(BaseMutation):
     def _as_error(cls, exc: DomainError):
         return order_error(exc)
 
+
 OrderStatusEnum = graphene.Enum.from_enum(OrderStatus)
 ChannelEnum = graphene.Enum.from_enum(Channel)
 PaymentMethodEnum = graphene.Enum.from_enum(PaymentMethod)
@@ -117,8 +163,20 @@ class OrderLineType(DjangoObjectType):
     class Meta:
         model = OrderLine
         name = "OrderLine"
-        fields = ("position", "unit_code", "quantity", "base_quantity", "unit_price", "list_price", "discount",
-                  "tax_rate", "tax_amount", "line_total", "is_free", "returned_quantity")
+        fields = (
+            "position",
+            "unit_code",
+            "quantity",
+            "base_quantity",
+            "unit_price",
+            "list_price",
+            "discount",
+            "tax_rate",
+            "tax_amount",
+            "line_total",
+            "is_free",
+            "returned_quantity",
+        )
 
     def resolve_sku_code(root, info):
         return root.sku.code
@@ -161,14 +219,27 @@ class OrderNode(DjangoObjectType):
     shipments = graphene.List(graphene.NonNull(ShipmentNode), required=True)
     history = graphene.List(graphene.NonNull(OrderTransitionType), required=True)
     dealer_code = graphene.String(required=True)
-    confirmation_pdf_url = graphene.String(required=True, description="The printable confirmation (PDF).")
+    confirmation_pdf_url = graphene.String(
+        required=True, description="The printable confirmation (PDF)."
+    )
 
     class Meta:
         model = Order
         name = "Order"
         interfaces = (relay.Node,)
-        fields = ("number", "currency", "subtotal", "discount_total", "rebate_applied", "tax_total", "total",
-                  "external_ref", "note", "created_at", "payment_method")
+        fields = (
+            "number",
+            "currency",
+            "subtotal",
+            "discount_total",
+            "rebate_applied",
+            "tax_total",
+            "total",
+            "external_ref",
+            "note",
+            "created_at",
+            "payment_method",
+        )
         connection_class = CountableConnection
 
     def resolve_lines(root, info):
@@ -197,7 +268,9 @@ class OrderNode(DjangoObjectType):
 class OrderLineInput(graphene.InputObjectType):
     sku = graphene.String(required=True, description="SKU code or barcode (GTIN).")
     quantity = graphene.Int(required=True)
-    unit = graphene.String(description="Unit code (each, case …); default: the barcode's unit or the base unit.")
+    unit = graphene.String(
+        description="Unit code (each, case …); default: the barcode's unit or the base unit."
+    )
 
 
 class QuickOrderLine(graphene.ObjectType):
@@ -255,7 +328,9 @@ def _channel(info, requested, dealer: Dealer) -> str:
         return Channel.SALES_REP
     value = getattr(requested, "value", requested) or Channel.WEB
     if value not in (Channel.WEB, Channel.MOBILE):
-        raise DomainError(_("Use WEB or MOBILE here; other channels have their own mutations."), field="channel")
+        raise DomainError(
+            _("Use WEB or MOBILE here; other channels have their own mutations."), field="channel"
+        )
     return value
 
 
@@ -270,9 +345,28 @@ def _order(info, order_id: str, *, staff: bool = False) -> Order:
     return order
 
 
+def _sole_mutation(info) -> bool:
+    """Whether this field is the only one of a mutation request served by the GraphQL view.
+
+    The view runs a mutation request in one transaction and rolls all of it back when
+    a mutation reports an error (``BaseMutation`` marks the request failed), so an order
+    placed there needs no savepoint of its own. With other fields beside it (or run
+    outside the view, e.g. ``schema.execute`` in a caller's transaction) a failed order
+    must leave the transaction usable: a savepoint then.
+    """
+    from graphql import FieldNode, OperationType
+
+    operation = info.operation
+    return (
+        operation.operation == OperationType.MUTATION
+        and len(operation.selection_set.selections) == 1
+        and isinstance(operation.selection_set.selections[0], FieldNode)
+        and hasattr(info.context, "_graphql_extensions")  # set by DinghuoGraphQLView.get_response
+    )
+
+
 def _lines(items) -> list[LineInput]:
     return [LineInput(sku=i.sku, quantity=i.quantity, unit=i.unit) for i in items or []]
-
 
 
 # --- mutations ----------------------------------------------------------------------------
@@ -286,7 +380,9 @@ class PlaceOrder(OrderMutation, error_type=OrderError):
         dealer_id = graphene.ID(description="Whom to order for; a dealer's user may leave it out.")
         channel = ChannelEnum(description="WEB (default) or MOBILE.")
         payment_method = PaymentMethodEnum()
-        expected_total = graphene.Decimal(description="Refuse with PRICE_CHANGED if the total differs.")
+        expected_total = graphene.Decimal(
+            description="Refuse with PRICE_CHANGED if the total differs."
+        )
         use_rebate = graphene.Decimal(description="Rebate balance to spend on this order.")
         note = graphene.String()
 
@@ -294,14 +390,32 @@ class PlaceOrder(OrderMutation, error_type=OrderError):
     replayed = graphene.Boolean()
 
     @classmethod
-    def perform(cls, root, info, lines, idempotency_key, dealer_id=None, channel=None, payment_method=None,
-                expected_total=None, use_rebate=None, note=""):
+    def perform(
+        cls,
+        root,
+        info,
+        lines,
+        idempotency_key,
+        dealer_id=None,
+        channel=None,
+        payment_method=None,
+        expected_total=None,
+        use_rebate=None,
+        note="",
+    ):
         dealer = _dealer(info, dealer_id)
         placed = services.place_order(
-            dealer=dealer, user=current_user(info), lines=_lines(lines), channel=_channel(info, channel, dealer),
+            dealer=dealer,
+            user=current_user(info),
+            lines=_lines(lines),
+            channel=_channel(info, channel, dealer),
             idempotency_key=idempotency_key,
-            payment_method=getattr(payment_method, "value", payment_method) or PaymentMethod.ON_ACCOUNT,
-            expected_total=expected_total, use_rebate=use_rebate, note=note or "",
+            payment_method=getattr(payment_method, "value", payment_method)
+            or PaymentMethod.ON_ACCOUNT,
+            expected_total=expected_total,
+            use_rebate=use_rebate,
+            note=note or "",
+            savepoint=not _sole_mutation(info),
         )
         return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
@@ -320,8 +434,9 @@ class QuickOrderPlace(OrderMutation, error_type=OrderError):
     @classmethod
     def perform(cls, root, info, text, idempotency_key, dealer_id=None):
         dealer = _dealer(info, dealer_id)
-        placed = channels.place_quick_order(dealer=dealer, user=current_user(info), text=text,
-                                            idempotency_key=idempotency_key)
+        placed = channels.place_quick_order(
+            dealer=dealer, user=current_user(info), text=text, idempotency_key=idempotency_key
+        )
         return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
@@ -343,9 +458,16 @@ class OrderSheetUpload(OrderMutation, error_type=OrderError):
         try:
             content = base64.b64decode(content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise DomainError(_("The file is not valid base64."), code="INVALID_FILE", field="contentBase64") from exc
-        placed = channels.place_sheet_order(dealer=dealer, user=current_user(info), filename=filename,
-                                            content=content, idempotency_key=idempotency_key)
+            raise DomainError(
+                _("The file is not valid base64."), code="INVALID_FILE", field="contentBase64"
+            ) from exc
+        placed = channels.place_sheet_order(
+            dealer=dealer,
+            user=current_user(info),
+            filename=filename,
+            content=content,
+            idempotency_key=idempotency_key,
+        )
         return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
@@ -359,8 +481,10 @@ class CartType(graphene.ObjectType):
     lines = graphene.List(graphene.NonNull(CartLineType), required=True)
 
     def resolve_lines(root, info):
-        return [CartLineType(sku_code=li.sku.code, unit=li.unit_code, quantity=li.quantity)
-                for li in root.lines.select_related("sku")]
+        return [
+            CartLineType(sku_code=li.sku.code, unit=li.unit_code, quantity=li.quantity)
+            for li in root.lines.select_related("sku")
+        ]
 
 
 class CartAdd(OrderMutation, error_type=OrderError):
@@ -375,7 +499,9 @@ class CartAdd(OrderMutation, error_type=OrderError):
     @classmethod
     def perform(cls, root, info, lines, dealer_id=None):
         dealer = _dealer(info, dealer_id)
-        return cls(cart=channels.add_to_cart(dealer=dealer, user=require_user(info), lines=_lines(lines)))
+        return cls(
+            cart=channels.add_to_cart(dealer=dealer, user=require_user(info), lines=_lines(lines))
+        )
 
 
 class CartCheckout(OrderMutation, error_type=OrderError):
@@ -394,8 +520,13 @@ class CartCheckout(OrderMutation, error_type=OrderError):
         dealer = _dealer(info, dealer_id)
         user = require_user(info)
         channel = Channel.SALES_REP if user.role == Role.SALES_REP else Channel.WEB
-        placed = channels.checkout_cart(dealer=dealer, user=user, idempotency_key=idempotency_key,
-                                        channel=channel, expected_total=expected_total)
+        placed = channels.checkout_cart(
+            dealer=dealer,
+            user=user,
+            idempotency_key=idempotency_key,
+            channel=channel,
+            expected_total=expected_total,
+        )
         return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
@@ -423,7 +554,11 @@ class ApproveOrder(OrderMutation, error_type=OrderError):
     @classmethod
     def perform(cls, root, info, order_id, comment=""):
         order = _order(info, order_id, staff=True)
-        return cls(order=services.approve_order(order=order, user=require_user(info), comment=comment or ""))
+        return cls(
+            order=services.approve_order(
+                order=order, user=require_user(info), comment=comment or ""
+            )
+        )
 
 
 class RejectOrder(OrderMutation, error_type=OrderError):
@@ -436,7 +571,9 @@ class RejectOrder(OrderMutation, error_type=OrderError):
     @classmethod
     def perform(cls, root, info, order_id, comment):
         order = _order(info, order_id, staff=True)
-        return cls(order=services.reject_order(order=order, user=require_user(info), comment=comment))
+        return cls(
+            order=services.reject_order(order=order, user=require_user(info), comment=comment)
+        )
 
 
 class CancelOrder(OrderMutation, error_type=OrderError):
@@ -464,8 +601,14 @@ class ShipShipment(OrderMutation, error_type=OrderError):
     @classmethod
     def perform(cls, root, info, shipment_id, carrier, tracking_number):
         shipment = _shipment(info, shipment_id)
-        return cls(shipment=services.ship(shipment=shipment, user=current_user(info), carrier=carrier,
-                                          tracking_number=tracking_number))
+        return cls(
+            shipment=services.ship(
+                shipment=shipment,
+                user=current_user(info),
+                carrier=carrier,
+                tracking_number=tracking_number,
+            )
+        )
 
 
 class DeliverShipment(OrderMutation, error_type=OrderError):
@@ -511,9 +654,15 @@ class ReturnGoods(OrderMutation, error_type=OrderError):
     def perform(cls, root, info, order_id, items, reason=""):
         order = _order(info, order_id, staff=True)
         by_position = dict(order.lines.values_list("position", "pk"))
-        requests = [services.ReturnRequest(line_id=by_position.get(i.position, -1), base_quantity=i.quantity)
-                    for i in items]
-        ret = services.return_goods(order=order, user=current_user(info), items=requests, reason=reason or "")
+        requests = [
+            services.ReturnRequest(
+                line_id=by_position.get(i.position, -1), base_quantity=i.quantity
+            )
+            for i in items
+        ]
+        ret = services.return_goods(
+            order=order, user=current_user(info), items=requests, reason=reason or ""
+        )
         order.refresh_from_db()
         return cls(order=order, credit=ret.credit_amount)
 
@@ -533,15 +682,22 @@ class MarketplaceOrderImport(OrderMutation, error_type=OrderError):
         _caller(info)
         if not isinstance(payload, dict):
             raise DomainError(_("The payload must be a JSON object."), field="payload")
-        placed = channels.import_marketplace_order(source=source, payload=payload, user=current_user(info))
+        placed = channels.import_marketplace_order(
+            source=source, payload=payload, user=current_user(info)
+        )
         return cls(order=selectors.with_details(placed.order), replayed=placed.replayed)
 
 
 class Query(graphene.ObjectType):
-    orders = DjangoConnectionField(OrderNode, status=OrderStatusEnum(), description="Orders the caller may see, newest first.")
+    orders = DjangoConnectionField(
+        OrderNode, status=OrderStatusEnum(), description="Orders the caller may see, newest first."
+    )
     order = graphene.Field(OrderNode, number=graphene.String(required=True))
     quick_order_preview = graphene.List(
-        graphene.NonNull(QuickOrderLine), required=True, text=graphene.String(required=True), dealer_id=graphene.ID(),
+        graphene.NonNull(QuickOrderLine),
+        required=True,
+        text=graphene.String(required=True),
+        dealer_id=graphene.ID(),
         description="Resolve pasted 'SKU qty [unit]' lines: product, unit and price, or an error with a suggestion.",
     )
     cart = graphene.Field(CartType, dealer_id=graphene.ID())
@@ -559,9 +715,17 @@ class Query(graphene.ObjectType):
         results = channels.preview_quick_order(dealer=dealer, text=text, user=current_user(info))
         return [
             QuickOrderLine(
-                line_number=r.line_number, text=r.text, sku_code=r.sku_code, product_name=r.product_name, unit=r.unit,
-                quantity=r.quantity, base_quantity=r.base_quantity, unit_price=r.unit_price, currency=r.currency,
-                suggestion=r.suggestion, error=order_error(r.error) if r.error else None,
+                line_number=r.line_number,
+                text=r.text,
+                sku_code=r.sku_code,
+                product_name=r.product_name,
+                unit=r.unit,
+                quantity=r.quantity,
+                base_quantity=r.base_quantity,
+                unit_price=r.unit_price,
+                currency=r.currency,
+                suggestion=r.suggestion,
+                error=order_error(r.error) if r.error else None,
             )
             for r in results
         ]

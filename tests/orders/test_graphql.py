@@ -209,8 +209,9 @@ def test_stock_views_are_scoped(shop, tenant_client):
 
 def test_sql_statements_per_order_do_not_grow_with_lines(tenant_db, tenant_client):
     """The order service runs at most 13 statements (savepoint included), the same for
-    1 and 20 lines; the whole HTTP request adds tenant routing and auth (the response
-    reads nothing back: the placed lines and shipments come with the order)."""
+    1 and 20 lines; the whole HTTP request adds tenant routing and auth, and drops the
+    order's savepoint (the response reads nothing back: the placed lines and shipments
+    come with the order)."""
     from core.orders import services
     from core.orders.lines import LineInput
     from core.testing.queries import count_queries
@@ -242,6 +243,45 @@ def test_sql_statements_per_order_do_not_grow_with_lines(tenant_db, tenant_clien
             tenant_client, token, [{"sku": f"SKU{i}", "quantity": 1} for i in range(20)], key="http"
         )
     assert body["data"]["placeOrder"]["errors"] == []
+
+
+def test_a_sole_place_order_uses_the_mutation_transaction_without_a_savepoint(shop, tenant_client):
+    """Alone in its request, placeOrder needs no savepoint: the view rolls the whole mutation
+    request back on any error. (Here the view's transaction is itself a savepoint inside the
+    test's transaction: one SAVEPOINT shows, not two.) Beside another field, each order keeps
+    its own, so a failed one leaves the transaction usable for the next."""
+    from core.inventory.models import Stock
+    from core.testing.queries import count_queries
+
+    token = token_for(shop.buyer)
+    _place(tenant_client, token, [{"sku": "SKU0", "quantity": 1}], key="first")  # opens credit
+    with count_queries() as q:
+        _, body = _place(tenant_client, token, [{"sku": "SKU0", "quantity": 1}], key="alone")
+    assert body["data"]["placeOrder"]["errors"] == []
+    assert sum(sql.startswith("SAVEPOINT") for sql in q.statements) == 1, str(q)
+
+    reserved = sorted(Stock.objects.values_list("id", "reserved"))
+    orders = Order.objects.count()
+    two = """mutation($bad: [OrderLineInput!]!, $good: [OrderLineInput!]!) {
+      a: placeOrder(lines: $bad, idempotencyKey: "two-a") { order { number } errors { code } }
+      b: placeOrder(lines: $good, idempotencyKey: "two-b") { order { number } errors { code } } }"""
+    with count_queries() as q:
+        _, body = gql(
+            tenant_client,
+            two,
+            {
+                "bad": [{"sku": "SKU0", "quantity": 500}],
+                "good": [{"sku": "SKU1", "quantity": 1}],
+            },
+            token=token,
+        )
+    assert "errors" not in body
+    assert body["data"]["a"] == {"order": None, "errors": [{"code": "INSUFFICIENT_STOCK"}]}
+    assert body["data"]["b"]["errors"] == [] and body["data"]["b"]["order"]["number"]
+    assert sum(sql.startswith("SAVEPOINT") for sql in q.statements) == 3
+    # A mutation request with a failed mutation is rolled back whole.
+    assert Order.objects.count() == orders
+    assert sorted(Stock.objects.values_list("id", "reserved")) == reserved
 
 
 def test_order_listing_query_count_does_not_grow(shop, tenant_client):

@@ -1,0 +1,63 @@
+"""Stock mutations over GraphQL: typed errors, including codes a plugin's stock hook raises."""
+
+import datetime
+
+import pytest
+
+from core.inventory.models import Stock, StockMovement
+from core.inventory.schema import StockError
+from core.testing.factories import SkuFactory, UserFactory, WarehouseFactory
+from core.testing.pytest_plugin import gql, token_for
+
+RECEIVE = """mutation($sku: String!, $wh: String!, $qty: Int!) {
+  stockReceive(skuCode: $sku, warehouseCode: $wh, quantity: $qty) {
+    stock { onHand } errors { field code message available } } }"""
+COUNT = """mutation($sku: String!, $wh: String!, $counted: Int!) {
+  stockCount(skuCode: $sku, warehouseCode: $wh, counted: $counted) {
+    stock { onHand } errors { field code message } } }"""
+
+
+@pytest.fixture
+def plugin_name():
+    return "pharma"
+
+
+def test_stock_errors_list_the_codes_plugins_declare():
+    assert {"BATCH_REQUIRED", "LOT_DATES_DIFFER"} <= StockError.codes
+    assert {"INVALID", "INVALID_QUANTITY", "INSUFFICIENT_STOCK", "NOT_FOUND"} <= StockError.codes
+
+
+def test_a_plugin_refusal_keeps_its_code_and_changes_nothing(plugin_tenant, tenant_client):
+    from plugins.pharma.services import receive_batch, today
+
+    staff = UserFactory(role="tenant_admin")
+    sku, east = SkuFactory(code="AMOX-250"), WarehouseFactory(code="EAST")
+    plain = SkuFactory(code="GAUZE")
+    receive_batch(
+        sku=sku,
+        warehouse=east,
+        lot="L-1",
+        manufactured_on=today() - datetime.timedelta(days=30),
+        expires_on=today() + datetime.timedelta(days=300),
+        quantity=10,
+    )  # AMOX-250 is batch-tracked from now on
+    movements = StockMovement.objects.count()
+    token = token_for(staff)
+
+    _, body = gql(tenant_client, RECEIVE, {"sku": "AMOX-250", "wh": "EAST", "qty": 5}, token=token)
+    payload = body["data"]["stockReceive"]
+    assert payload["stock"] is None
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("BATCH_REQUIRED", "lot")]
+    _, body = gql(
+        tenant_client, COUNT, {"sku": "AMOX-250", "wh": "EAST", "counted": 7}, token=token
+    )
+    assert [e["code"] for e in body["data"]["stockCount"]["errors"]] == ["BATCH_REQUIRED"]
+    assert Stock.objects.get(sku=sku, warehouse=east).on_hand == 10
+    assert StockMovement.objects.count() == movements
+
+    # The core's own codes are unchanged, and SKUs without batches are received.
+    _, body = gql(tenant_client, RECEIVE, {"sku": "GAUZE", "wh": "EAST", "qty": 0}, token=token)
+    assert [e["code"] for e in body["data"]["stockReceive"]["errors"]] == ["INVALID_QUANTITY"]
+    _, body = gql(tenant_client, RECEIVE, {"sku": "GAUZE", "wh": "EAST", "qty": 4}, token=token)
+    assert body["data"]["stockReceive"] == {"stock": {"onHand": 4}, "errors": []}
+    assert Stock.objects.get(sku=plain, warehouse=east).on_hand == 4
