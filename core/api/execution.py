@@ -13,7 +13,15 @@ scalar. :class:`FastExecutionContext` answers those the same way, faster:
 * a scalar or enum result is serialised directly, with graphql-core's error for
   a null in a non-null field;
 * a scalar or enum that graphene's default resolver reads (an attribute or a
-  dict key) is read directly, without building the resolve info it never uses.
+  dict key) is read directly, without building the resolve info it never uses;
+* an object whose whole selection is read by default resolvers (scalars, enums,
+  lists and objects of the same kind, no arguments, no ``is_type_of``: a price
+  with its breaks and promotions) is completed by a plan compiled once per
+  request (:class:`_Plan`), without a ``Path``, resolve info or recursive
+  ``complete_value`` per field. Anything a plan does not expect (a null in a
+  non-null field, an error, an awaitable, a value of an unusual type, a
+  generator) makes that object go through graphql-core's general completion,
+  which reads it again and reports the error where graphql-core would.
 
 Results, errors and their paths are the same as graphql-core's; anything
 unusual (middleware, introspection fields, awaitable results) takes
@@ -44,6 +52,14 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.pyutils import is_awaitable as _graphql_is_awaitable
 
+try:
+    from graphene_django import DjangoObjectType
+
+    _DJANGO_IS_TYPE_OF = DjangoObjectType.is_type_of.__func__
+except ImportError:  # pragma: no cover - graphene-django ships with the platform
+    _DJANGO_IS_TYPE_OF = None
+from django.utils.functional import SimpleLazyObject as _LAZY
+
 _LEAF = (GraphQLScalarType, GraphQLEnumType)
 _AWAITABLE_BY_TYPE: dict[type, bool] = {}
 
@@ -68,31 +84,220 @@ class _NotPlain(Exception):
     """Internal: the value needs graphql-core's general completion."""
 
 
-def _plain_leaf(field_def) -> tuple | None:
-    """``(attname, default, leaf type, non-null)`` when the field is a scalar or enum
-    without arguments resolved by graphene's default resolver; None otherwise."""
+def reads_root_only(resolver):
+    """Mark a resolver that reads nothing but its root (never ``info``) and may be
+    called again with the same answer: :class:`FastExecutionContext` calls it as
+    ``resolver(root, None)``, like a default resolver, without building resolve info
+    (and calls it again through graphql-core when the value needs that path)."""
+    resolver._graphql_reads_root_only = True
+    return resolver
+
+
+def _default_read(field_def) -> tuple | None:
+    """``(attname, default, None)`` when graphene's default resolver reads the field
+    (an attribute or a dict key), ``(None, None, resolver)`` for a resolver marked
+    with :func:`reads_root_only`; None otherwise, and for fields with arguments."""
     resolve = field_def.resolve
+    if field_def.args:
+        return None
+    if getattr(resolve, "_graphql_reads_root_only", False):
+        return None, None, resolve
     if (
-        field_def.args
-        or not isinstance(resolve, partial)
+        not isinstance(resolve, partial)
         or resolve.func is not dict_or_attr_resolver
         or len(resolve.args) != 2
         or resolve.keywords
     ):
+        return None
+    return (*resolve.args, None)
+
+
+def _plain_leaf(field_def) -> tuple | None:
+    """``(attname, default, leaf type, non-null, root-only resolver or None)`` when the
+    field is a scalar or enum without arguments read as :func:`_default_read` says;
+    None otherwise."""
+    read = _default_read(field_def)
+    if read is None:
         return None
     return_type = field_def.type
     non_null = type(return_type) is GraphQLNonNull
     leaf = return_type.of_type if non_null else return_type
     if not isinstance(leaf, _LEAF):
         return None
-    attname, default = resolve.args
-    return attname, default, leaf, non_null
+    attname, default, resolve = read
+    return attname, default, leaf, non_null, resolve
+
+
+_LEAF_FIELD, _OBJECT_FIELD, _LIST_FIELD = 0, 1, 2
+_SEQUENCES = (list, tuple)
+
+
+class _Plan:
+    """How to complete one object type under one selection, when every field of the
+    selection is a default-resolved read (or a :func:`reads_root_only` resolver): a tuple
+    of ``(response name, attname, default, kind, what, non_null, resolver)`` where ``what`` is the
+    leaf's ``serialize`` (``_LEAF_FIELD``), the nested plan (``_OBJECT_FIELD``) or
+    ``(item kind, item what, item non-null)`` (``_LIST_FIELD``)."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: tuple) -> None:
+        self.fields = fields
+
+
+def _special(value: Any) -> bool:
+    """Values graphql-core treats specially: raised errors and awaitables."""
+    return isinstance(value, Exception) or is_awaitable(value)
+
+
+def _complete_item(kind: int, what: Any, value: Any) -> Any:
+    if kind == _LEAF_FIELD:
+        if not _PLAIN_SCALAR.get(type(value), False):
+            raise _NotPlain
+        serialized = what(value)
+        if serialized is None or serialized is Undefined:
+            raise _NotPlain
+        return serialized
+    if _special(value):
+        raise _NotPlain
+    return _run_plan(what, value)
+
+
+def _run_plan(plan: _Plan, source: Any) -> dict:
+    """The completed object, or :class:`_NotPlain` (raised before any side effect
+    other than attribute reads) when graphql-core's general path must do it."""
+    out = {}
+    is_dict = isinstance(source, dict)
+    for name, attname, default, kind, what, non_null, resolve in plan.fields:
+        if resolve is not None:
+            value = resolve(source, None)
+        elif is_dict:
+            value = source.get(attname, default)
+        else:
+            value = getattr(source, attname, default)
+        if value is None or value is Undefined:
+            if non_null:
+                raise _NotPlain
+            out[name] = None
+        elif kind == _LEAF_FIELD:
+            if not _PLAIN_SCALAR.get(type(value), False):
+                raise _NotPlain
+            serialized = what(value)
+            if serialized is None or serialized is Undefined:
+                raise _NotPlain
+            out[name] = serialized
+        elif kind == _OBJECT_FIELD:
+            if _special(value):
+                raise _NotPlain
+            out[name] = _run_plan(what, value)
+        else:
+            if type(value) not in _SEQUENCES:  # generators, querysets: not read twice
+                raise _NotPlain
+            item_kind, item_what, item_non_null = what
+            items = []
+            for item in value:
+                if item is None or item is Undefined:
+                    if item_non_null:
+                        raise _NotPlain
+                    items.append(None)
+                else:
+                    items.append(_complete_item(item_kind, item_what, item))
+            out[name] = items
+    return out
+
+
+# (object type, Python class) pairs graphene-django's ``is_type_of`` accepted. Its answer
+# depends on the class alone (``isinstance`` and the class's model), so it is asked once
+# per class; any other ``is_type_of`` is asked for every value, as graphql-core does.
+_MODEL_TYPE_OF: set[tuple[GraphQLObjectType, type]] = set()
+
+
+def _remember_model_type_of(return_type: GraphQLObjectType, result: Any) -> None:
+    """Note that ``return_type`` accepted ``result`` (called after it did, without error)."""
+    is_type_of = return_type.is_type_of
+    if (
+        _DJANGO_IS_TYPE_OF is not None
+        and getattr(is_type_of, "__func__", None) is _DJANGO_IS_TYPE_OF
+        and not isinstance(result, _LAZY)
+        and len(_MODEL_TYPE_OF) < 10_000
+    ):
+        _MODEL_TYPE_OF.add((return_type, type(result)))
 
 
 class FastExecutionContext(ExecutionContext):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.is_awaitable = is_awaitable
+        self._plans: dict = {}
+
+    def _plan(self, return_type: GraphQLObjectType, field_nodes) -> _Plan | None:
+        """The plan for ``return_type`` under ``field_nodes`` (None when some field
+        needs graphql-core: a resolver, arguments, ``__typename``, an abstract type,
+        nested lists, ``is_type_of``), made once per request: the selection depends
+        on the variables (``@include``/``@skip``)."""
+        key = (
+            (return_type, id(field_nodes[0]))
+            if len(field_nodes) == 1
+            else (return_type, *map(id, field_nodes))
+        )
+        plans = self._plans
+        if key in plans:
+            return plans[key]
+        plans[key] = None  # a (never valid) cycle stops here
+        plan = self._make_plan(return_type, field_nodes)
+        plans[key] = plan
+        return plan
+
+    def _make_plan(self, return_type: GraphQLObjectType, field_nodes) -> _Plan | None:
+        if return_type.is_type_of is not None or self.middleware_manager:
+            return None
+        fields = []
+        type_fields = return_type.fields
+        for response_name, nodes in self.collect_subfields(return_type, field_nodes).items():
+            field_def = type_fields.get(nodes[0].name.value)
+            if field_def is None:
+                return None
+            read = _default_read(field_def)
+            if read is None:
+                return None
+            attname, default, resolve = read
+            field_type = field_def.type
+            non_null = type(field_type) is GraphQLNonNull
+            if non_null:
+                field_type = field_type.of_type
+            if type(field_type) is GraphQLList:
+                item_type = field_type.of_type
+                item_non_null = type(item_type) is GraphQLNonNull
+                if item_non_null:
+                    item_type = item_type.of_type
+                item = self._plan_part(item_type, nodes)
+                if item is None:
+                    return None
+                fields.append(
+                    (
+                        response_name,
+                        attname,
+                        default,
+                        _LIST_FIELD,
+                        (*item, item_non_null),
+                        non_null,
+                        resolve,
+                    )
+                )
+                continue
+            part = self._plan_part(field_type, nodes)
+            if part is None:
+                return None
+            fields.append((response_name, attname, default, part[0], part[1], non_null, resolve))
+        return _Plan(tuple(fields))
+
+    def _plan_part(self, named_type, nodes) -> tuple | None:
+        if isinstance(named_type, _LEAF):
+            return _LEAF_FIELD, named_type.serialize
+        if isinstance(named_type, GraphQLObjectType):
+            plan = self._plan(named_type, nodes)
+            return (_OBJECT_FIELD, plan) if plan is not None else None
+        return None
 
     def execute_fields(self, parent_type, source_value, path, fields):
         """graphql-core's ``execute_fields``, with plain scalars (see
@@ -111,9 +316,11 @@ class FastExecutionContext(ExecutionContext):
                 if plain is _UNKNOWN:
                     plain = field_def._plain_leaf = _plain_leaf(field_def)
                 if plain is not None:
-                    attname, default, leaf, non_null = plain
+                    attname, default, leaf, non_null, resolve = plain
                     try:
-                        if isinstance(source_value, dict):
+                        if resolve is not None:
+                            result = resolve(source_value, None)
+                        elif isinstance(source_value, dict):
                             result = source_value.get(attname, default)
                         else:
                             result = getattr(source_value, attname, default)
@@ -200,10 +407,12 @@ class FastExecutionContext(ExecutionContext):
     def _execute_plain_leaf(self, plain, parent_type, source, field_nodes, path, field_def):
         """A scalar read by graphene's default resolver (an attribute or a dict key):
         read it and serialise it without building the resolve info it never uses."""
-        attname, default, leaf, non_null = plain
+        attname, default, leaf, non_null, resolve = plain
         return_type = field_def.type
         try:
-            if isinstance(source, dict):
+            if resolve is not None:
+                result = resolve(source, None)
+            elif isinstance(source, dict):
                 result = source.get(attname, default)
             else:
                 result = getattr(source, attname, default)
@@ -264,7 +473,19 @@ class FastExecutionContext(ExecutionContext):
         if isinstance(return_type, _LEAF):
             return self.complete_leaf_value(return_type, result)
         if isinstance(return_type, GraphQLObjectType):
-            return self.complete_object_value(return_type, field_nodes, info, path, result)
+            plan = self._plan(return_type, field_nodes)
+            if plan is not None and not _special(result):
+                try:
+                    return _run_plan(plan, result)
+                except Exception:  # noqa: BLE001 - graphql-core's path reports it
+                    pass
+            if (return_type, type(result)) in _MODEL_TYPE_OF:
+                return self.execute_fields(
+                    return_type, result, path, self.collect_subfields(return_type, field_nodes)
+                )
+            completed = self.complete_object_value(return_type, field_nodes, info, path, result)
+            _remember_model_type_of(return_type, result)
+            return completed
         return super().complete_value(return_type, field_nodes, info, path, result)
 
     def complete_list_value(self, return_type, field_nodes, info, path, result):

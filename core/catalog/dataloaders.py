@@ -31,14 +31,21 @@ def _pricing_function():
     ).parameters
 
 
-def _sku_info(sku, product) -> Any | None:
+def _lineage(path: str, seen: dict[str, frozenset[int]]) -> frozenset[int]:
+    """The category ids of a materialised path ("/1/5/9/"), parsed once per page and path."""
+    lineage = seen.get(path)
+    if lineage is None:
+        lineage = seen[path] = frozenset(int(p) for p in path.strip("/").split("/") if p)
+    return lineage
+
+
+def _sku_info(sku, product, paths: dict[str, frozenset[int]] | None = None) -> Any | None:
     try:
         from core.pricing.engine import SkuInfo
     except ImportError:  # pragma: no cover
         return None
     if hasattr(product, "listing_category_path"):  # a listing without category rows
-        path = product.listing_category_path or ""
-        lineage = frozenset(int(p) for p in path.strip("/").split("/") if p)
+        lineage = _lineage(product.listing_category_path or "", {} if paths is None else paths)
     else:
         category = product.category if product.category_id else None
         lineage = frozenset(category.lineage_ids) if category is not None else frozenset()
@@ -56,6 +63,7 @@ class PriceLoader:
         self.dealer = dealer
         self.prices: dict[int, Any] = {}
         self.loaded: set[int] = set()
+        self.views: dict[int, PriceView | None] = {}  # SKU id → what price_for answered
 
     def get(self, sku, page: dict[int, Any]) -> Any:
         if sku.pk not in self.loaded:
@@ -78,23 +86,44 @@ def _price(dealer, sku_ids: list[int], page: dict[int, Any]) -> dict[int, Any]:
 def remember_page(info, products) -> None:
     """Note the SKUs of a page of products (their prefetched ``skus``) for batch pricing."""
     page: dict[int, Any] = getattr(info.context, "_catalog_page_skus", None) or {}
+    paths: dict[str, frozenset[int]] = {}
     for product in products:
         cache = getattr(product, "_prefetched_objects_cache", {})
         for sku in cache.get("skus", ()):
-            page[sku.pk] = _sku_info(sku, product)
+            page[sku.pk] = _sku_info(sku, product, paths)
     info.context._catalog_page_skus = page
 
 
-class PriceView:
-    """A ``ProductPrice`` as the pricing schema's ``SkuPrice`` type reads it (with ``sku_code``)."""
+_VIEWED = (
+    "unit_code",
+    "unit_price",
+    "promoted_unit_price",
+    "currency",
+    "breaks",
+    "promotions",
+    "source",
+)
 
-    __slots__ = ("sku_code", "_price")
+
+class PriceView:
+    """A ``ProductPrice`` as the pricing schema's ``SkuPrice`` type reads it (with
+    ``sku_code``). The fields ``SkuPrice`` shows are copied (plain attribute reads for
+    the executor); anything else is read from the price."""
+
+    __slots__ = ("sku_code", "_price", *_VIEWED)
 
     def __init__(self, sku_code: str, price: Any) -> None:
         self.sku_code = sku_code
         self._price = price
+        for name in _VIEWED:
+            try:
+                setattr(self, name, getattr(price, name))
+            except AttributeError:
+                pass
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_price":  # pragma: no cover - only while unpickling or copying
+            raise AttributeError(name)
         return getattr(self._price, name)
 
 
@@ -108,10 +137,15 @@ def price_for(info, dealer, sku) -> PriceView | None:
     loader = loaders.get(dealer.pk)
     if loader is None:
         loader = loaders[dealer.pk] = PriceLoader(dealer)
-    if sku.pk not in loader.loaded and sku.pk not in getattr(
-        info.context, "_catalog_page_skus", {}
-    ):
+    views = loader.views
+    pk = sku.pk
+    if pk in views:  # the page's price, promotions and breaks read it 2-3 times per SKU
+        return views[pk]
+    page = getattr(info.context, "_catalog_page_skus", {})
+    if pk not in loader.loaded and pk not in page:
         product = sku.product  # a SKU outside a page (node lookup): price it with its siblings
         remember_page(info, [product])
-    price = loader.get(sku, getattr(info.context, "_catalog_page_skus", {}))
-    return PriceView(sku.code, price) if price is not None else None
+        page = info.context._catalog_page_skus
+    price = loader.get(sku, page)
+    view = views[pk] = PriceView(sku.code, price) if price is not None else None
+    return view

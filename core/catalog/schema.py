@@ -24,6 +24,7 @@ from core.accounts.schema import (
     decode_id,
     visible_dealer,
 )
+from core.api.execution import reads_root_only
 from core.api.types import (
     CountableConnection,
     current_user,
@@ -231,9 +232,11 @@ class SkuType(DjangoObjectType):
         )
         description = "A sellable variant of a product."
 
+    @reads_root_only
     def resolve_available(root, info):
         return selectors.available_quantity(root)
 
+    @reads_root_only
     def resolve_is_available(root, info):
         return selectors.available_quantity(root) > 0
 
@@ -331,6 +334,7 @@ class ProductNode(DjangoObjectType):
     def resolve_images(root, info):
         return root.images.all()
 
+    @reads_root_only
     def resolve_is_available(root, info):
         return any(selectors.available_quantity(s) > 0 for s in _skus_of(root))
 

@@ -138,7 +138,7 @@ def catalogue_condition(dealer):
         f" OR {{1}} IN (SELECT cb.brand_id FROM {brands_t} cb WHERE cb.catalogue_id IN ({effective}))"
         f" OR {{2}} IN (SELECT cp.product_id FROM {products_t} cp WHERE cp.catalogue_id IN ({effective})))"
     )
-    lineage = [int(i) for i in dealer.lineage_ids]
+    lineage = "{" + ",".join(str(int(i)) for i in dealer.lineage_ids) + "}"  # a bigint[] literal
     return _SqlCondition(
         template,
         [F("category_id"), F("brand_id"), F("pk")],
@@ -387,6 +387,7 @@ _SKU_FIELDS = (
 )
 _UNIT_FIELDS = ("id", "code", "name", "factor", "gtin", "is_sellable")
 _SKU_ATTNAMES = tuple(f.attname for f in Sku._meta.concrete_fields)
+_SKU_PRODUCT_FIELD = Sku._meta.get_field("product")
 
 
 def _inline_skus(*, active_only: bool, with_units: bool):
@@ -426,6 +427,7 @@ def _materialise_skus(product: Product) -> None:
         return
     skus = []
     db = product._state.db
+    cache_product = _SKU_PRODUCT_FIELD.set_cached_value
     for row in rows:
         units = row.pop("units", None)
         on_hand, reserved = row.pop("on_hand_total"), row.pop("reserved_total")
@@ -433,7 +435,7 @@ def _materialise_skus(product: Product) -> None:
         # Positional, as Django builds rows it reads (a column not in the JSON stays deferred).
         sku = Sku.from_db(db, None, [row.get(f, DEFERRED) for f in _SKU_ATTNAMES])
         sku.on_hand_total, sku.reserved_total = on_hand, reserved
-        sku.product = product
+        cache_product(sku, product)  # what ``sku.product = product`` leaves, without its checks
         if units is not None:
             objs = []
             for u in units:
@@ -455,10 +457,10 @@ def _prefetched(model, objs: list, instance, field: str) -> QuerySet:
 
     The filter is deferred the way Django's related managers defer theirs: it is
     built only if something chains on the queryset (``.filter()``, ``.count()`` on a
-    clone), not for every product of a page, where it cost more than the SQL."""
-    qs = model._default_manager.all()
-    qs._defer_next_filter = True
-    qs = qs.filter(**{field: instance})
+    clone), not for every product of a page, where it cost more than the SQL; and the
+    queryset is the manager's own (``all()`` and ``filter()`` would each clone it)."""
+    qs = model._default_manager.get_queryset()
+    qs._deferred_filter = (False, (), {field: instance})
     qs._result_cache = objs
     qs._prefetch_done = True
     return qs

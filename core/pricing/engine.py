@@ -36,7 +36,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
 
@@ -661,6 +661,72 @@ def apply_promotions(
             engine.commit(evaluation)
             applied.append(promo.id)
     return applied, skipped
+
+
+_UNIT_LINE_KINDS = frozenset((PromotionKind.PERCENT_OFF, PromotionKind.AMOUNT_OFF))
+
+
+def can_price_one_unit(promotions: Sequence[PromotionRule]) -> bool:
+    """Whether :func:`one_unit_promoted_price` handles these promotions (percentage and
+    amount off only)."""
+    return all(p.kind in _UNIT_LINE_KINDS for p in promotions)
+
+
+def one_unit_promoted_price(
+    gross: Decimal,
+    promotions: Sequence[PromotionRule],
+    currency: str,
+    numbers: dict[tuple[int, str], Decimal] | None = None,
+) -> Decimal:
+    """What :func:`apply_promotions` leaves of a line of one base unit at ``gross``
+    when every promotion matches the line and is a percentage or an amount off
+    (:func:`can_price_one_unit`): the same leader, exclusivity, order and rounding,
+    without building a cart (a product page prices a hundred SKUs this way).
+
+    ``numbers`` caches each promotion's rule numbers across SKUs of one call.
+    """
+    if not promotions:
+        return gross
+    step = Decimal(1).scaleb(-_minor(currency))
+    cache = numbers if numbers is not None else {}
+
+    def off(promo: PromotionRule, total: Decimal) -> Decimal:
+        """The promotion's discount on the line at ``total`` (0: it does not apply)."""
+        if promo.currency and promo.currency != currency:
+            return ZERO
+        key = "percent" if promo.kind == PromotionKind.PERCENT_OFF else "amount"
+        number = cache.get((promo.id, key))
+        if number is None:
+            number = cache[(promo.id, key)] = promo.number(key)
+        if key == "percent":
+            raw = total * number / HUNDRED
+        else:
+            raw = number * 1  # per base unit × one base unit
+        amount = min(raw.quantize(step, rounding=ROUND_HALF_UP), total)
+        return amount if amount > 0 else ZERO
+
+    ordered = (
+        sorted(promotions, key=lambda p: (-p.priority, p.id)) if len(promotions) > 1 else promotions
+    )
+    leader, leader_off = None, ZERO
+    start = gross - ZERO  # the line's total before any discount, as the engine computes it
+    for promo in ordered:
+        leader_off = off(promo, start)
+        if leader_off > 0:
+            leader = promo
+            break
+    if leader is None:
+        return gross
+    if not leader.stackable:
+        return max(gross - (ZERO + leader_off), ZERO)
+    discount = ZERO
+    for promo in ordered:
+        if not promo.stackable:
+            continue
+        amount = off(promo, gross - discount)
+        if amount > 0:
+            discount += amount
+    return max(gross - discount, ZERO)
 
 
 def build_cart(

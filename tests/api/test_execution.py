@@ -3,12 +3,13 @@ non-null fields, resolver errors inside lists, enums, default resolvers on objec
 dicts, arguments, and (never in our schema, still supported) awaitable resolvers."""
 
 import asyncio
+from decimal import Decimal
 
 import graphene
 import pytest
 from graphql import ExecutionContext, execute, parse
 
-from core.api.execution import FastExecutionContext
+from core.api.execution import FastExecutionContext, reads_root_only
 
 
 class Color(graphene.Enum):
@@ -115,3 +116,160 @@ def test_the_sync_query_really_has_nulls_and_errors():
     assert data["items"][1]["color"] == "RED" and data["items"][0]["doubled"] == 0
     messages = {m for m, _path in errors}
     assert "resolver failed" in messages and "broken property" in messages
+
+
+# --- plans: objects read by default (and root-only) resolvers, completed without graphql-core
+class Leaf(graphene.ObjectType):
+    min_quantity = graphene.Int(required=True)
+    price = graphene.Decimal(required=True)
+    note = graphene.String()
+    color = graphene.Field(Color)
+
+
+class Tagged(graphene.ObjectType):
+    code = graphene.String(required=True)
+    computed = graphene.Int(required=True)
+    flaky = graphene.String()
+
+    @reads_root_only
+    def resolve_computed(root, info):
+        if root.get("boom"):
+            raise ValueError("computed failed")
+        return root.get("n")
+
+    def resolve_flaky(root, info):  # an ordinary resolver: no plan for its object
+        return "flaky"
+
+
+class Priced(graphene.ObjectType):
+    unit_price = graphene.Decimal(required=True)
+    currency = graphene.String(required=True)
+    leaves = graphene.List(graphene.NonNull(Leaf), required=True)
+    maybe = graphene.List(Leaf)
+    tags = graphene.List(graphene.NonNull(Tagged), required=True)
+    names = graphene.List(graphene.String)
+    best = graphene.Field(Leaf)
+
+
+class _Leaf:
+    def __init__(self, q, price=Decimal("1.50"), note="n"):
+        self.min_quantity, self.price, self.note, self.color = q, price, note, Color.GREEN
+
+    @property
+    def broken_note(self):  # pragma: no cover - not read
+        raise AssertionError
+
+
+class _Priced:
+    def __init__(self, i):
+        self.unit_price = Decimal(i) / 4
+        self.currency = "CNY"
+        self.leaves = [_Leaf(1), _Leaf(10, Decimal("1.3500"))]
+        if i == 2:
+            self.leaves = (x for x in self.leaves)  # a generator: graphql-core's path
+        if i == 3:
+            self.leaves = [_Leaf(1), None]  # a null in a non-null list: the list is nulled
+        self.maybe = [None, _Leaf(5, note=None)] if i % 2 else None
+        self.tags = [{"code": f"T{i}", "n": i}, {"code": "X", "n": i, "boom": i == 4}]
+        if i == 5:
+            self.tags = [{"n": 1}]  # a missing required code
+        self.names = ["a", None, 7] if i == 6 else ["a"]
+        self.best = _Leaf(i) if i != 7 else {"min_quantity": 3, "price": Decimal("2")}
+        if i == 8:
+            self.currency = 42  # an int where a String is wanted: serialised as graphql-core does
+        if i == 9:
+            self.best = ValueError("best failed")  # a returned error
+
+
+class PlanQuery(graphene.ObjectType):
+    priced = graphene.List(Priced)
+    one = graphene.Field(Priced, required=True)
+
+    def resolve_priced(root, info):
+        return [_Priced(i) for i in range(10)]
+
+    def resolve_one(root, info):
+        return _Priced(1)
+
+
+PLAN_SCHEMA = graphene.Schema(query=PlanQuery).graphql_schema
+PLAN_QUERY = """query($with: Boolean!) { priced { unitPrice currency
+  leaves { minQuantity price note color } maybe { minQuantity note }
+  tags { code computed } names best { minQuantity price @include(if: $with) } }
+  one { unitPrice leaves { minQuantity } tags { code computed flaky __typename } } }"""
+
+
+def _run_plan_query(context_class, variables):
+    result = execute(
+        PLAN_SCHEMA,
+        parse(PLAN_QUERY),
+        variable_values=variables,
+        execution_context_class=context_class,
+    )
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+    return result.data, errors
+
+
+@pytest.mark.parametrize("variables", [{"with": True}, {"with": False}])
+def test_planned_objects_answer_like_graphql_core(variables):
+    expected = _run_plan_query(ExecutionContext, variables)
+    got = _run_plan_query(FastExecutionContext, variables)
+    assert got == expected
+    data, errors = got
+    assert data["priced"][0]["leaves"] == [
+        {"minQuantity": 1, "price": "1.50", "note": "n", "color": "GREEN"},
+        {"minQuantity": 10, "price": "1.3500", "note": "n", "color": "GREEN"},
+    ]
+    assert data["priced"][3] is None and data["priced"][5] is None and data["priced"][4] is None
+    assert data["priced"][9]["best"] is None and data["priced"][6]["names"] == ["a", None, "7"]
+    assert ("computed failed", ("priced", 4, "tags", 1, "computed")) in errors
+    assert ("best failed", ("priced", 9, "best")) in errors
+    assert ("best" in str(data["priced"][1])) and (
+        ("price" in data["priced"][1]["best"]) is variables["with"]
+    )
+
+
+def test_objects_are_really_planned():
+    """The fast answers above come from plans, not from graphql-core's path (which the
+    comparison alone would not tell)."""
+    from core.api import execution
+
+    ran = []
+    original = execution._run_plan
+
+    def spy(plan, source):
+        ran.append(type(source).__name__)
+        return original(plan, source)
+
+    execution._run_plan, saved = spy, execution._run_plan
+    try:
+        _run_plan_query(FastExecutionContext, {"with": True})
+    finally:
+        execution._run_plan = saved
+    assert ran.count("_Priced") >= 6 and "_Leaf" in ran  # Priced objects with no irregularity
+
+
+def test_graphene_django_type_checks_are_remembered_per_class_only():
+    from graphene_django import DjangoObjectType
+
+    from core.catalog.models import Brand, Category
+
+    class BrandType(DjangoObjectType):
+        class Meta:
+            model = Brand
+            fields = ("name",)
+            skip_registry = True
+
+    class Q(graphene.ObjectType):
+        brands = graphene.List(BrandType)
+
+        def resolve_brands(root, info):
+            return [Brand(name="a"), Brand(name="b"), Category(name="not a brand")]
+
+    schema = graphene.Schema(query=Q).graphql_schema
+    for context_class in (ExecutionContext, FastExecutionContext, FastExecutionContext):
+        result = execute(
+            schema, parse("{ brands { name } }"), execution_context_class=context_class
+        )
+        assert result.data == {"brands": [{"name": "a"}, {"name": "b"}, None]}
+        assert len(result.errors) == 1 and "Expected value of type" in result.errors[0].message
