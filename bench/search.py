@@ -277,6 +277,7 @@ def _start_worker() -> subprocess.Popen:
         ],
         env=env,
         cwd=str(settings.BASE_DIR),
+        stdout=sys.stderr,  # its banner is not a figure: stdout carries only the JSON lines
     )
     deadline = time.monotonic() + 90
     while True:
@@ -540,6 +541,10 @@ def main(argv: list[str]) -> None:
     finally:
         if es_proc is not None:
             es_proc.terminate()
+            try:  # busy with queued queries it may outlive the bench otherwise
+                es_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                es_proc.kill()
         connection.set_schema_to_public()
         if not args.keep:
             _benchdb.drop_tenants(SCHEMA)

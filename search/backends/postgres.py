@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -249,15 +248,22 @@ class PostgresBackend(SearchBackend):
     def sql(self, query: SearchQuery, specs: Mapping[str, AttributeSpec]) -> tuple[str, list[Any]]:
         """The one statement of a search: hits, total and facets (for EXPLAIN, too).
 
-        ``m`` is the matched set, materialised once. A term filter on an
-        attribute that is also faceted is not part of ``m``'s conditions but a
-        flag column: that attribute's counts ignore it (disjunctive facets, as
-        shops count: the other values of a multi-select stay visible with what
-        choosing them would add), and everything else requires every flag.
+        ``m`` is the matched set, materialised once and narrow: the sort keys,
+        the category path, the brand and each faceted attribute's stored value
+        (``v0``, ``v1`` …), not the documents. The page of hits is joined back to
+        the table for its names. The total and every facet are one pass over
+        ``m`` (``GROUPING SETS``: one hash table per facet), each group a stored
+        value (a category path, a list of choices, a number or the SKUs'
+        numbers) that :meth:`search` expands into per-value counts.
+
+        A term filter on an attribute that is also faceted is not part of
+        ``m``'s conditions but a flag column: that attribute's counts ignore it
+        (disjunctive facets, as shops count: the other values of a multi-select
+        stay visible with what choosing them would add; one more pass each), and
+        everything else requires every flag.
         """
         facet_specs = facet_keys(query, specs)
         choice = [s.key for s in facet_specs if s.kind == AttributeKind.CHOICE]
-        number = [s.key for s in facet_specs if s.kind == AttributeKind.NUMBER]
         disjunctive = [k for k in query.terms if k in choice]
         price, which = self._price_exprs(query)
         where_params: list[Any] = []
@@ -267,6 +273,11 @@ class PostgresBackend(SearchBackend):
         if tsq:
             rank = "ts_rank('{0.1, 0.2, 0.4, 1.0}', d.tokens, %s::tsquery, 0)"
             params.append(tsq)
+        values = []
+        for i, spec in enumerate(facet_specs):
+            column = "d.nums" if spec.kind == AttributeKind.NUMBER else "d.attrs"
+            values.append(f"{column} -> %s AS v{i}")
+            params.append(spec.key)
         flags = []
         for i, key in enumerate(disjunctive):
             flags.append(f"{_term_condition(key, query.terms[key], params)} AS f{i}")
@@ -280,52 +291,52 @@ class PostgresBackend(SearchBackend):
         r = "m" if not disjunctive else f"(SELECT * FROM m WHERE {matched()}) m"
         parts = [
             f"""
-SELECT 'h' AS kind, h.product_id::text AS key, h.name AS val, h.score::float8 AS num,
-       row_number() OVER (ORDER BY {order}) AS cnt,
+SELECT 'h' AS kind, h.product_id::text AS key, d.name AS val, h.score::float8 AS num, h.rn AS cnt,
        jsonb_build_object('price', h.price, 'list', h.price_list, 'stock', h.in_stock) AS extra
-FROM (SELECT * FROM {r} ORDER BY {order} LIMIT %s OFFSET %s) h""",
-            f"SELECT 't', NULL, NULL, NULL, count(*), NULL FROM {r}",
-            f"SELECT 'c', cid::text, NULL, NULL, count(*), NULL FROM {r}, unnest(m.category_path) cid"
-            " GROUP BY cid",
-            f"SELECT 'b', m.brand_id::text, NULL, NULL, count(*), NULL FROM {r}"
-            " WHERE m.brand_id IS NOT NULL GROUP BY m.brand_id",
+FROM (SELECT h.*, row_number() OVER (ORDER BY {order}) AS rn
+      FROM (SELECT * FROM {r} ORDER BY {order} LIMIT %s OFFSET %s) h) h
+JOIN {TABLE} d ON d.product_id = h.product_id"""
         ]
         params += [query.limit, query.offset]
-        plain = [k for k in choice if k not in disjunctive]
-        if plain:
-            parts.append(
-                f"SELECT 'a', k, v, NULL, count(*), NULL FROM {r}, unnest(%s::text[]) k,"
-                " jsonb_array_elements_text(m.attrs -> k) v GROUP BY k, v"
-            )
-            params.append(plain)
+        grouped = [
+            ("c", "m.category_path"),
+            ("b", "m.brand_id"),
+            *(
+                (str(i), f"m.v{i}")
+                for i, spec in enumerate(facet_specs)
+                if spec.key not in disjunctive
+            ),
+        ]
+        which_set = " ".join(f"WHEN GROUPING({col}) = 0 THEN '{label}'" for label, col in grouped)
+        parts.append(
+            f"SELECT 'g', CASE {which_set} ELSE 't' END,"
+            f" COALESCE({', '.join(col + '::text' for _, col in grouped)}), NULL, count(*), NULL"
+            f" FROM {r} GROUP BY GROUPING SETS ({', '.join(f'({col})' for _, col in grouped)}, ())"
+        )
         for i, key in enumerate(disjunctive):
+            j = next(n for n, spec in enumerate(facet_specs) if spec.key == key)
             parts.append(
-                "SELECT 'a', %s, v, NULL, count(*), NULL FROM m,"
-                f" jsonb_array_elements_text(m.attrs -> %s) v WHERE {matched(but=i)} GROUP BY v"
+                f"SELECT 'g', '{j}', m.v{j}::text, NULL, count(*), NULL FROM m"
+                f" WHERE m.v{j} IS NOT NULL AND {matched(but=i)} GROUP BY m.v{j}"
             )
-            params += [key, key]
-        if number:
-            # One number per product, or (SKUs that differ) an array of distinct numbers.
-            parts.append(
-                f"SELECT 'n', k, NULL, (m.nums -> k)::float8, count(*), NULL FROM {r},"
-                " unnest(%s::text[]) k WHERE jsonb_typeof(m.nums -> k) = 'number'"
-                " GROUP BY k, (m.nums -> k)::float8"
-            )
-            parts.append(
-                "SELECT 'n', a.k, NULL, x::float8, count(*), NULL FROM"
-                f" (SELECT k, m.nums -> k AS vals FROM {r}, unnest(%s::text[]) k"
-                "  WHERE jsonb_typeof(m.nums -> k) = 'array') a,"
-                " jsonb_array_elements(CASE WHEN jsonb_typeof(a.vals) = 'array'"
-                " THEN a.vals ELSE '[]' END) x GROUP BY a.k, x::float8"
-            )
-            params += [number, number]
-        columns = (
-            "d.product_id, d.name, d.name_sort, d.category_path, d.brand_id, d.attrs, d.nums,"
-            f" d.in_stock, d.created_at, {rank} AS score, {price} AS price, {which} AS price_list"
+        columns = ", ".join(
+            [
+                "d.product_id",
+                "d.name_sort",
+                "d.category_path",
+                "d.brand_id",
+                "d.in_stock",
+                "d.created_at",
+                f"{rank} AS score",
+                f"{price} AS price",
+                f"{which} AS price_list",
+                *values,
+                *flags,
+            ]
         )
         sql = (
-            f"WITH m AS MATERIALIZED (SELECT {columns}{''.join(', ' + f for f in flags)}"
-            f" FROM {TABLE} d WHERE {where})\n" + "\nUNION ALL ".join(parts)
+            f"WITH m AS MATERIALIZED (SELECT {columns} FROM {TABLE} d WHERE {where})\n"
+            + "\nUNION ALL ".join(parts)
         )
         return sql, params
 
@@ -339,12 +350,12 @@ FROM (SELECT * FROM {r} ORDER BY {order} LIMIT %s OFFSET %s) h""",
             cursor.execute("SET LOCAL work_mem = '32MB'")
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        facet_specs = facet_keys(query, specs)
         hits: list[tuple[int, Hit]] = []
         total = 0
         cats: dict[str, int] = {}
         brands: dict[str, int] = {}
-        choices: dict[str, dict[str, int]] = defaultdict(dict)
-        numbers: dict[str, dict[float, int]] = defaultdict(dict)
+        counts: list[dict[Any, int]] = [{} for _ in facet_specs]
         for kind, key, val, num, cnt, extra in rows:
             if kind == "h":
                 extra = extra if isinstance(extra, dict) else json.loads(extra)
@@ -361,22 +372,28 @@ FROM (SELECT * FROM {r} ORDER BY {order} LIMIT %s OFFSET %s) h""",
                         ),
                     )
                 )
-            elif kind == "t":
+            elif key == "t":
                 total = int(cnt)
-            elif kind == "c":
-                cats[key] = int(cnt)
-            elif kind == "b":
-                brands[key] = int(cnt)
-            elif kind == "a":
-                choices[key][val] = int(cnt)
-            elif kind == "n":
-                numbers[key][float(num)] = int(cnt)
-        attributes = []
-        for spec in facet_keys(query, specs):
-            if spec.kind == AttributeKind.CHOICE:
-                attributes.append(choice_facet(spec, choices.get(spec.key, {})))
+            elif val is None:
+                continue  # products without a category, a brand or this attribute
+            elif key == "c":
+                for cid in val.strip("{}").split(","):
+                    if cid:
+                        cats[cid] = cats.get(cid, 0) + int(cnt)
+            elif key == "b":
+                brands[val] = int(cnt)
             else:
-                attributes.append(numeric_facet(spec, numbers.get(spec.key, {})))
+                i = int(key)
+                number = facet_specs[i].kind == AttributeKind.NUMBER
+                for value in _listed(json.loads(val)):
+                    value = float(value) if number else str(value)
+                    counts[i][value] = counts[i].get(value, 0) + int(cnt)
+        attributes = []
+        for spec, found in zip(facet_specs, counts, strict=True):
+            if spec.kind == AttributeKind.CHOICE:
+                attributes.append(choice_facet(spec, found))
+            else:
+                attributes.append(numeric_facet(spec, found))
         return SearchResult(
             total=total,
             hits=tuple(h for _, h in sorted(hits, key=lambda x: x[0])),
@@ -386,12 +403,16 @@ FROM (SELECT * FROM {r} ORDER BY {order} LIMIT %s OFFSET %s) h""",
         )
 
 
+def _listed(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 def _range_condition(key: str, rng: Range, params: list[Any]) -> str:
     """A number of ``key`` within ``rng``: the product's one number, or any of its SKUs' numbers."""
     scalar, path = [], []
     for bound, op in ((rng.min, ">="), (rng.max, "<=")):
         if bound is not None:
-            scalar.append(f"(d.nums ->> %s)::float8 {op} %s")
+            scalar.append(f"(d.nums -> %s)::float8 {op} %s")
             path.append(f"@ {op} {'$lo' if op == '>=' else '$hi'}")
     lo = rng.min if rng.min is not None else 0.0
     hi = rng.max if rng.max is not None else 0.0
