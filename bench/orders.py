@@ -8,9 +8,16 @@
 * SQL statements per order placement for 1 and 20 lines.
 * Hot SKU: 100 concurrent buyers on one SKU with little stock — oversold units
   (must be 0) and contended throughput as a share of uncontended.
-* Import: a 10,000-line order sheet validated and placed (measured in ``--quick`` too).
+* Import: a 10,000-line order sheet validated and placed: all 10,000 lines are placed
+  and timed, in ``--quick`` too (never extrapolated from fewer).
+* Where an order's time goes (``order_breakdown_ms``): 5-line orders one at a time in
+  process, by stage (routing, authentication, GraphQL, each step of the order service,
+  commit, the relay's enqueue), each with its wall, CPU and SQL time; and
+  ``order_cpu_ms``: the CPU the web processes and PostgreSQL spend per order over HTTP
+  (one client), with the ceiling that puts on orders/s and pgbench's CPU per TPC-B
+  transaction beside it. These explain ``orders_vs_tpcb_ratio``.
 
-Runs in its own database (``dinghuo_bench``), in a tenant it makes and drops.
+Runs in its own database (``dinghuo_bench_orders``), in a tenant it makes and drops.
 """
 
 from __future__ import annotations
@@ -306,6 +313,272 @@ def _sql_per_order(tenant, dealer, buyer, skus) -> dict[int, int]:
     return counts
 
 
+class _Stages:
+    """Wall, CPU (this thread's) and SQL time of in-process requests, by stage.
+
+    Each stage is a function wrapped for the run; a stage's time excludes the stages
+    inside it (so the figures add up to the request), and every SQL statement counts
+    in the innermost stage running it (its wall time includes the round trip).
+    """
+
+    def __init__(self) -> None:
+        from collections import defaultdict
+
+        self.totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
+        self.stack: list[list] = []  # [name, wall0, cpu0, child_wall, child_cpu]
+        self.undo: list = []
+
+    def _push(self, name: str) -> None:
+        self.stack.append([name, time.perf_counter(), time.thread_time(), 0.0, 0.0])
+
+    def _pop(self) -> None:
+        name, wall0, cpu0, child_wall, child_cpu = self.stack.pop()
+        wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
+        total = self.totals[name]
+        total[0] += wall - child_wall
+        total[1] += cpu - child_cpu
+        if self.stack:
+            self.stack[-1][3] += wall
+            self.stack[-1][4] += cpu
+
+    def wrap(self, owner, attr: str, name: str) -> None:
+        """Time ``owner.attr`` (a module function, a method, or an instance's method) as ``name``."""
+        original = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
+        fn = getattr(owner, attr)
+        stages = self
+
+        if isinstance(owner, type) and not isinstance(original, staticmethod | classmethod):
+
+            def timed(*args, **kwargs):
+                stages._push(name)
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    stages._pop()
+        else:
+
+            def timed(*args, **kwargs):
+                stages._push(name)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    stages._pop()
+
+        setattr(owner, attr, timed)
+        self.undo.append((owner, attr, original))
+
+    def sql(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if self.stack:
+                total = self.totals[self.stack[-1][0]]
+                total[2] += time.perf_counter() - started
+                total[3] += 1
+
+    def restore(self) -> None:
+        for owner, attr, original in reversed(self.undo):
+            setattr(owner, attr, original)
+        self.undo.clear()
+
+
+def _proc_stat(pid: str) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds) of a process, from ``/proc`` (``None`` once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2 :].split()  # from field 3 (state) on
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _pids() -> list[str]:
+    return [p for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _pg_backend_cpu(dbname: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving ``dbname`` (their
+    process titles name the database)."""
+    total = 0.0
+    for pid in _pids():
+        cmdline = _cmdline(pid)
+        if cmdline.startswith("postgres: ") and f" {dbname} " in cmdline:
+            stat = _proc_stat(pid)
+            total += stat[1] if stat else 0.0
+    return total
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and its descendants (the web server)."""
+    stats = {int(pid): stat for pid in _pids() if (stat := _proc_stat(pid))}
+    members, total, changed = {root}, 0.0, True
+    while changed:
+        changed = False
+        for pid, (ppid, _cpu) in stats.items():
+            if ppid in members and pid not in members:
+                members.add(pid)
+                changed = True
+    for pid in members:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
+
+
+BREAKDOWN_BUYERS = 8
+
+
+def _breakdown(host: str, tokens: list[str], make_lines, *, orders: int, dbname: str) -> dict:
+    """Where one ``placeOrder`` request's time goes, in process (Django's test client
+    through the same middleware, view and service), one request at a time."""
+    import random
+
+    from django.core.handlers import base as handlers
+    from django.db import connection
+    from django.test import Client as DjangoClient
+
+    import core.api.view as view
+    import core.orders.services as order_services
+    import core.pricing.services as pricing_services
+    from core.inventory import services as inventory_services
+    from core.orders.plugins import OrderPlugins
+    from tenants.middleware import TenantRoutingMiddleware
+
+    client = DjangoClient(HTTP_HOST=host)
+    rnd = random.Random(11)
+    # A few buyers, each with an order before the run: a dealer's first order opens its
+    # credit account (a one-off, not what an order costs).
+    tokens = tokens[:BREAKDOWN_BUYERS]
+
+    def one(tag: str, token: str | None = None) -> None:
+        response = client.post(
+            "/graphql/",
+            json.dumps(
+                {
+                    "query": PLACE,
+                    "variables": {"lines": make_lines(rnd), "key": f"{tag}-{time.time_ns()}"},
+                }
+            ),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token or tokens[rnd.randrange(len(tokens))]}",
+        )
+        payload = response.json()["data"]["placeOrder"]
+        if not payload.get("order"):
+            raise RuntimeError(f"breakdown order failed: {payload}")
+
+    for token in tokens * 2:
+        one("bd-warm", token)
+    stages = _Stages()
+    plan = [
+        (handlers.BaseHandler, "get_response", "django: middleware, view dispatch"),
+        (TenantRoutingMiddleware, "process_request", "tenant routing (host -> schema)"),
+        (view, "authenticate_request", "authentication (token -> user)"),
+        (view, "_parse", "graphql parse/validate/cost"),
+        (view, "_validation_errors", "graphql parse/validate/cost"),
+        (view, "query_cost", "graphql parse/validate/cost"),
+        (view, "execute", "graphql execute (arguments, payload)"),
+        (view.DinghuoGraphQLView, "json_encode", "response JSON"),
+        (order_services, "place_order", "order service (checks, totals, approvals, objects)"),
+        (order_services, "_claim", "claim: idempotency key, order row, settings"),
+        (order_services, "resolve_lines", "lines: codes, units, pack rules"),
+        (order_services, "_catalogue_errors", "lines: codes, units, pack rules"),
+        (OrderPlugins, "prepare", "plugins: prepare, allocate"),
+        (OrderPlugins, "allocate", "plugins: prepare, allocate"),
+        (order_services, "_price", "pricing: price lists, promotions, tax"),
+        (pricing_services, "charge_new_order", "credit: charge the account"),
+        (inventory_services, "lock_stock", "stock: lock rows, plan the split"),
+        (inventory_services, "plan_allocation", "stock: lock rows, plan the split"),
+        (inventory_services, "reservation", "stock: lock rows, plan the split"),
+        (order_services, "_write_placed", "write: reserve, lines, shipments, history, outbox"),
+        (
+            pricing_services,
+            "record_new_order_promotions",
+            "promotions: usage counts, redemptions",
+        ),
+    ]
+    for owner, attr, name in plan:
+        stages.wrap(owner, attr, name)
+    for attr in ("_savepoint", "_savepoint_commit", "_savepoint_rollback", "_commit", "_rollback"):
+        stages.wrap(connection, attr, "transaction: savepoint, commit")
+    stages.wrap(connection, "run_and_clear_commit_hooks", "after commit: outbox relay enqueue")
+    connection.execute_wrappers.append(stages.sql)
+    pg0 = _pg_backend_cpu(dbname)
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
+    try:
+        for _ in range(orders):
+            one("bd")
+    finally:
+        connection.execute_wrappers.remove(stages.sql)
+        stages.restore()
+        for attr in (
+            "_savepoint",
+            "_savepoint_commit",
+            "_savepoint_rollback",
+            "_commit",
+            "_rollback",
+            "run_and_clear_commit_hooks",
+        ):
+            connection.__dict__.pop(attr, None)
+    wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
+    pg_cpu = _pg_backend_cpu(dbname) - pg0
+    ms = 1000.0 / orders
+    rows = sorted(stages.totals.items(), key=lambda kv: -kv[1][0])
+    return {
+        "wall_ms": wall * ms,
+        "python_cpu_ms": cpu * ms,
+        "handler_cpu_ms": sum(t[1] for t in stages.totals.values()) * ms,
+        "postgres_cpu_ms": pg_cpu * ms,
+        "sql_ms": sum(t[2] for t in stages.totals.values()) * ms,
+        "statements": sum(t[3] for t in stages.totals.values()) / orders,
+        "stages": {
+            name: {
+                "wall_ms": round(t[0] * ms, 2),
+                "cpu_ms": round(t[1] * ms, 2),
+                "sql_ms": round(t[2] * ms, 2),
+                "statements": round(t[3] / orders, 1),
+            }
+            for name, t in rows
+        },
+    }
+
+
+def _http_sequential(client: Client, tokens, make_lines, server, *, orders: int, dbname: str):
+    """One client, one request at a time, over HTTP: latency and the CPU that the web
+    processes and PostgreSQL spend per order."""
+    import random
+
+    def web_cpu() -> float:
+        return _tree_cpu(server.pid)
+
+    rnd = random.Random(13)
+    conn = http.client.HTTPConnection("127.0.0.1", client.port, timeout=30)
+    latencies = []
+    web0, pg0 = web_cpu(), _pg_backend_cpu(dbname)
+    for n in range(orders):
+        started = time.perf_counter()
+        status, body = client.place(
+            conn, tokens[n % len(tokens)], make_lines(rnd), f"seq-{n}-{time.time_ns()}"
+        )
+        latencies.append(time.perf_counter() - started)
+        if status != 200 or not ((body.get("data") or {}).get("placeOrder") or {}).get("order"):
+            raise RuntimeError(f"sequential order failed: {status} {body}")
+    conn.close()
+    ms = 1000.0 / orders
+    return {
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "web_cpu_ms": (web_cpu() - web0) * ms,
+        "postgres_cpu_ms": (_pg_backend_cpu(dbname) - pg0) * ms,
+    }
+
+
 def _hot_sku(tenant, buyers, *, buyers_n: int, stock: int, uncontended_skus: list[str]) -> dict:
     """``buyers_n`` threads, each its own connection, race to buy one unit of one SKU."""
     from django.db import connection, connections
@@ -441,7 +714,7 @@ def main(argv: list[str]) -> None:
     quick = args.quick
     seconds = 5.0 if quick else 20.0
 
-    _benchdb.use_bench_database()
+    _benchdb.use_bench_database("dinghuo_bench_orders")  # its own: other benches run alongside
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "0")
     setup_django()
     from django.db import connection, connections
@@ -472,6 +745,32 @@ def main(argv: list[str]) -> None:
     emit(BENCH, "sql_per_order_20_lines", counts[20], "statements", target="<= 20")
     connections.close_all()
 
+    # Where an order's time goes, in process, one request at a time.
+    dbname = connection.settings_dict["NAME"]
+    host = tenant_host(SUBDOMAIN)
+    n_breakdown = 60 if quick else 300
+    parts = _breakdown(host, tokens, five_lines, orders=n_breakdown, dbname=dbname)
+    connection.set_schema_to_public()
+    connections.close_all()
+    handler_ms = sum(s["wall_ms"] for s in parts["stages"].values())
+    emit(
+        BENCH,
+        "order_breakdown_ms",
+        handler_ms,
+        "ms",
+        orders=n_breakdown,
+        lines_per_order=5,
+        python_cpu_ms=round(parts["python_cpu_ms"], 2),
+        handler_cpu_ms=round(parts["handler_cpu_ms"], 2),
+        postgres_cpu_ms=round(parts["postgres_cpu_ms"], 2),
+        sql_ms=round(parts["sql_ms"], 2),
+        statements=round(parts["statements"], 1),
+        stages=parts["stages"],
+        load_average=_load(),
+        note="Django test client in process, one request at a time; each stage excludes the "
+        "stages inside it; SQL wall time includes the round trip",
+    )
+
     # pgbench TPC-B on the same server.
     log("bench orders: pgbench TPC-B…")
     tps = _pgbench(seconds, clients=args.clients)
@@ -489,11 +788,38 @@ def main(argv: list[str]) -> None:
     # placeOrder over HTTP.
     port = _free_port()
     server = _start_server(port, args.workers)
-    host = tenant_host(SUBDOMAIN)
     try:
         _wait_ready(server, port, host)
         client = Client(port, host)
         _closed_loop(client, tokens, five_lines, clients=2, seconds=1.0, tag="warm")
+        seq = _http_sequential(
+            client,
+            tokens[:BREAKDOWN_BUYERS],  # their credit accounts are open (see _breakdown)
+            five_lines,
+            server,
+            orders=n_breakdown,
+            dbname=dbname,
+        )
+        cpu_ms = seq["web_cpu_ms"] + seq["postgres_cpu_ms"]
+        cores = os.cpu_count() or 1
+        emit(
+            BENCH,
+            "order_cpu_ms",
+            cpu_ms,
+            "ms",
+            orders=n_breakdown,
+            web_cpu_ms=round(seq["web_cpu_ms"], 2),
+            postgres_cpu_ms=round(seq["postgres_cpu_ms"], 2),
+            http_asgi_cpu_ms=round(seq["web_cpu_ms"] - parts["handler_cpu_ms"], 2),
+            sequential_p50_ms=round(seq["p50_ms"], 1),
+            ceiling_orders_per_s=round(cores * 1000 / cpu_ms, 1),
+            pgbench_cpu_ms_per_txn=round(cores * 1000 / tps, 3) if tps else None,
+            cores=cores,
+            load_average=_load(),
+            note="one HTTP client, one request at a time: CPU of the web processes and of "
+            "the database backends per order; ceiling = cores / CPU per order; "
+            "http_asgi = web CPU minus the in-process handler's CPU (order_breakdown_ms)",
+        )
         log("bench orders: placeOrder throughput…")
         rate, latencies, errors = _closed_loop(
             client, tokens, five_lines, clients=args.clients, seconds=seconds, tag="load"
@@ -566,6 +892,8 @@ def main(argv: list[str]) -> None:
         took,
         "s",
         lines=lines_n,
+        measured_lines=lines_n,
+        extrapolated=False,
         distinct_skus=min(lines_n, len(skus) - 1),
         load_average=_load(),
         target="<= 10",
