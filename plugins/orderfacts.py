@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .manager import enabled_modules
+from .manager import PLUGIN_NAME_RE, PluginContractError, enabled_modules
 from .types import OrderContext
 
 CACHE_KEY = "_order_facts"
@@ -33,6 +33,8 @@ _resolved: dict[str, Callable[..., Any]] = {}
 
 def register(plugin: str, source: str) -> None:
     """Register ``plugin``'s facts source, ``"package.module:function"``."""
+    if not PLUGIN_NAME_RE.match(plugin or ""):
+        raise PluginContractError(f"Order facts: {plugin!r} is not a plugin name.")
     _SOURCES[plugin] = source
     _resolved.pop(plugin, None)
 
@@ -55,7 +57,8 @@ def _statement(plugins: tuple[str, ...]) -> tuple[str, dict[str, Callable[..., A
         parts, decoders = [], {}
         for plugin in plugins:
             sql, decode = _source(plugin)()
-            parts.append(f"SELECT %s AS plugin, to_jsonb(t) AS facts FROM ({sql}) t")
+            # A plugin's name is [a-z][a-z0-9_]* (the manager refuses any other): a literal.
+            parts.append(f"SELECT '{plugin}'::text AS plugin, to_jsonb(t) AS facts FROM ({sql}) t")
             decoders[plugin] = decode
         built = _statements[plugins] = (" UNION ALL ".join(parts), decoders)
     return built
@@ -71,7 +74,7 @@ def _load(plugins: list[str], sku_ids: set[int]) -> dict[str, dict[int, Any]]:
     sql, decoders = _statement(tuple(plugins))
     ids = sorted(sku_ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for plugin in plugins for value in (plugin, ids)])
+        cursor.execute(sql, [ids] * len(plugins))
         rows = cursor.fetchall()
     for plugin, facts in rows:
         row = json.loads(facts) if isinstance(facts, str) else facts

@@ -3,12 +3,15 @@
 The plugins' order hooks read their facts for the whole order at once (the
 built-in plugins' per-SKU facts in one statement for all of them, whatever the
 number of lines) and read the tenant's settings only when one of the order's
-SKUs is theirs.
+SKUs is theirs. Counts include what runs once the order commits (the plugins'
+``order_event``).
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
+from django.test import TestCase
 
 from core.orders import services
 from core.orders.lines import LineInput
@@ -55,10 +58,11 @@ def plain_shop(tenant_db):
 
 
 def _statements(tenant, dealer, buyer, modules, codes, key):
-    """The SQL statements of placing one order of ``codes`` with ``modules`` enabled."""
+    """The SQL statements of placing one order of ``codes`` with ``modules`` enabled,
+    with what runs after it commits (``order_event``)."""
     tenant.modules = list(modules)
     tenant.__dict__.pop("_plugin_settings_cache", None)  # a new request: a fresh tenant object
-    with count_queries() as q:
+    with count_queries() as q, TestCase.captureOnCommitCallbacks(execute=True):
         services.place_order(
             dealer=dealer,
             user=buyer,
@@ -92,17 +96,60 @@ def test_plugins_without_records_for_the_order_cost_one_query_and_no_settings(pl
     assert '"food_casepolicy"' in facts and '"electronics_reelrule"' in facts
 
 
-def test_all_plugins_on_ordinary_skus_cost_a_fixed_number_of_statements(plain_shop):
+def test_all_plugins_on_ordinary_skus_cost_one_statement(plain_shop):
+    """Every built-in plugin enabled, an order of SKUs none of them has records for: one
+    statement more than with no plugin (their facts), whatever the number of lines, and
+    nothing after the commit: no batch lock, licence, settings or reservation query."""
     tenant, dealer, buyer, skus = plain_shop
     codes = [s.code for s in skus]
     names = get_manager().names
-    counts = {}
+    assert {"autoparts", "electronics", "food", "pharma"} <= set(names)
     for n in (1, 10):
-        none = len(_statements(tenant, dealer, buyer, [], codes[:n], f"none-{n}"))
+        none = _statements(tenant, dealer, buyer, [], codes[:n], f"none-{n}")
         every = _statements(tenant, dealer, buyer, names, codes[:n], f"all-{n}")
+        assert len(every) == len(none) + 1, f"{n} lines: {every}"
+        extra = [s for s in every if s not in none and "orders_order" not in s]
+        (facts,) = [s for s in every if '"pharma_' in s or '"food_' in s]
+        assert facts in extra
+        for table in ('"pharma_batch"', '"food_casepolicy"', '"electronics_reelrule"'):
+            assert table in facts
         assert not any(SETTINGS_TABLE in s for s in every)
-        counts[n] = len(every) - none
-    assert counts[1] == counts[10], "a plugin's hook queries grow with the order's lines"
+        assert not any('"orders_allocation"' in s for s in every), "order_event read allocations"
+
+
+def test_pharma_alone_on_ordinary_skus_costs_its_facts_and_nothing_after_commit(plain_shop):
+    tenant, dealer, buyer, skus = plain_shop
+    codes = [s.code for s in skus]
+    base = _statements(tenant, dealer, buyer, [], codes, "none")
+    statements = _statements(tenant, dealer, buyer, ["pharma"], codes, "pharma")
+    assert len(statements) == len(base) + 1, statements
+    (facts,) = [s for s in statements if '"pharma_' in s]
+    assert '"pharma_batch"' in facts and '"pharma_controlledcategory"' in facts
+    assert "FOR UPDATE" not in facts
+
+
+def test_pharma_skus_in_the_order_still_cost_a_fixed_number_of_statements(plain_shop):
+    """With batch-tracked SKUs the order locks and reserves their batches and records
+    the reservations after the commit: a fixed count, whatever the number of lines."""
+    from plugins.pharma.models import BatchReservation
+    from plugins.pharma.services import receive_batch, today
+
+    tenant, dealer, buyer, skus = plain_shop
+    east = skus[0].stocks.first().warehouse
+    for sku in skus:
+        receive_batch(
+            sku=sku,
+            warehouse=east,
+            lot=f"L-{sku.code}",
+            manufactured_on=today() - datetime.timedelta(days=30),
+            expires_on=today() + datetime.timedelta(days=400),
+            quantity=100,
+        )
+    codes = [s.code for s in skus]
+    few = _statements(tenant, dealer, buyer, ["pharma"], codes[:2], "few")
+    many = _statements(tenant, dealer, buyer, ["pharma"], codes, "many")
+    assert len(few) == len(many), many
+    assert BatchReservation.objects.count() == 12
 
 
 def test_food_and_reel_skus_cost_one_query_per_plugin_plus_settings_once(plain_shop):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from core.exceptions import DomainError
 from core.inventory.models import Stock
@@ -14,7 +15,7 @@ from core.orders.lines import LineInput
 from core.orders.models import Order
 from plugins.services import disable_plugin, enable_plugin
 
-from .conftest import build_pharmacy
+from .conftest import build_pharmacy, days
 
 
 @pytest.fixture
@@ -149,3 +150,89 @@ def test_transfers_racing_orders_and_each_other_keep_batches_equal_to_stock(phar
     assert sum(s.on_hand for s in Stock.objects.filter(sku=shop.sku)) == 20
     reserved = sum(s.reserved for s in Stock.objects.filter(sku=shop.sku))
     assert reserved == 6 * Order.objects.count()
+
+
+def _wait_for_a_lock_wait(seconds: float = 20.0) -> bool:
+    """Whether another session of this database waits for a row lock (within ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_first_lot_received_while_the_order_waits_for_the_stock_is_taken_fefo(
+    pharma_committed,
+):
+    """The order reads its SKUs' facts before locking their stock: a SKU's first lot
+    received in between (its receipt holds the stock row until it commits) is not in
+    the facts. The order sees the locked stock moved since, asks for the batches, and
+    takes the new lot with its reservation, like any order of a batch-tracked SKU."""
+    from core.orders.models import Allocation
+    from core.testing.factories import StockFactory
+    from plugins.pharma.models import Batch, BatchReservation
+    from plugins.pharma.services import receive_batch
+
+    tenant = pharma_committed
+    shop = build_pharmacy()
+    StockFactory(sku=shop.sku, warehouse=shop.east, on_hand=0)  # no lot yet: untracked
+    received, commit = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def receive():
+        connection.set_tenant(tenant)
+        try:
+            with transaction.atomic():
+                receive_batch(
+                    sku=shop.sku,
+                    warehouse=shop.east,
+                    lot="FIRST",
+                    manufactured_on=days(-100),
+                    expires_on=days(300),
+                    quantity=5,
+                )
+                received.set()
+                commit.wait(30)
+        finally:
+            connections.close_all()
+
+    def buy():
+        connection.set_tenant(tenant)
+        try:
+            received.wait(30)
+            outcome["order"] = services.place_order(
+                dealer=shop.dealer,
+                user=shop.buyer,
+                lines=[LineInput("AMOX-250", 2)],
+                channel="web",
+                idempotency_key="first-lot",
+            ).order
+        except DomainError as exc:  # pragma: no cover - reported by the assertion below
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=receive), threading.Thread(target=buy)]
+    for t in threads:
+        t.start()
+    try:
+        assert received.wait(30)
+        assert _wait_for_a_lock_wait(), "the order never waited for the receipt's stock row"
+    finally:
+        commit.set()
+        for t in threads:
+            t.join()
+    connection.set_tenant(tenant)
+    assert "error" not in outcome, outcome
+    order = outcome["order"]
+    batch = Batch.objects.get(lot="FIRST")
+    assert (batch.on_hand, batch.reserved) == (5, 2)
+    (allocation,) = Allocation.objects.filter(line__order_id=order.pk)
+    assert allocation.data["batch"] == "FIRST"
+    assert BatchReservation.objects.get(order_id=order.pk).quantity == 2
