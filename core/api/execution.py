@@ -93,14 +93,32 @@ def reads_root_only(resolver):
     return resolver
 
 
-def _default_read(field_def) -> tuple | None:
+class NeedsInfo(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a :func:`reads_root_first` resolver called without ``info`` when it
+    cannot answer from its root alone."""
+
+
+def reads_root_first(resolver):
+    """Mark a resolver that answers from its root when it can (a value the page put
+    there) and raises :class:`NeedsInfo` when called with ``info=None`` and it cannot.
+    Inside an object completed by a plan it is called as ``resolver(root, None)``; on
+    :class:`NeedsInfo` (or anything unusual) the object goes through graphql-core,
+    which calls it again with ``info``. It must answer the same when called again."""
+    resolver._graphql_reads_root_first = True
+    return resolver
+
+
+def _default_read(field_def, *, in_plan: bool = False) -> tuple | None:
     """``(attname, default, None)`` when graphene's default resolver reads the field
     (an attribute or a dict key), ``(None, None, resolver)`` for a resolver marked
-    with :func:`reads_root_only`; None otherwise, and for fields with arguments."""
+    with :func:`reads_root_only` (or, ``in_plan``, :func:`reads_root_first`); None
+    otherwise, and for fields with arguments."""
     resolve = field_def.resolve
     if field_def.args:
         return None
-    if getattr(resolve, "_graphql_reads_root_only", False):
+    if getattr(resolve, "_graphql_reads_root_only", False) or (
+        in_plan and getattr(resolve, "_graphql_reads_root_first", False)
+    ):
         return None, None, resolve
     if (
         not isinstance(resolve, partial)
@@ -137,12 +155,15 @@ class _Plan:
     selection is a default-resolved read (or a :func:`reads_root_only` resolver): a tuple
     of ``(response name, attname, default, kind, what, non_null, resolver)`` where ``what`` is the
     leaf's ``serialize`` (``_LEAF_FIELD``), the nested plan (``_OBJECT_FIELD``) or
-    ``(item kind, item what, item non-null)`` (``_LIST_FIELD``)."""
+    ``(item kind, item what, item non-null)`` (``_LIST_FIELD``). ``model_type``: the
+    type, when it checks values with graphene-django's ``is_type_of`` (a plan completes
+    only values of a class that check already accepted; see ``_MODEL_TYPE_OF``)."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("fields", "model_type")
 
-    def __init__(self, fields: tuple) -> None:
+    def __init__(self, fields: tuple, model_type: GraphQLObjectType | None = None) -> None:
         self.fields = fields
+        self.model_type = model_type
 
 
 def _special(value: Any) -> bool:
@@ -166,6 +187,8 @@ def _complete_item(kind: int, what: Any, value: Any) -> Any:
 def _run_plan(plan: _Plan, source: Any) -> dict:
     """The completed object, or :class:`_NotPlain` (raised before any side effect
     other than attribute reads) when graphql-core's general path must do it."""
+    if plan.model_type is not None and (plan.model_type, type(source)) not in _MODEL_TYPE_OF:
+        raise _NotPlain
     out = {}
     is_dict = isinstance(source, dict)
     for name, attname, default, kind, what, non_null, resolve in plan.fields:
@@ -249,15 +272,24 @@ class FastExecutionContext(ExecutionContext):
         return plan
 
     def _make_plan(self, return_type: GraphQLObjectType, field_nodes) -> _Plan | None:
-        if return_type.is_type_of is not None or self.middleware_manager:
+        if self.middleware_manager:
             return None
+        model_type = None
+        is_type_of = return_type.is_type_of
+        if is_type_of is not None:
+            if (
+                _DJANGO_IS_TYPE_OF is None
+                or getattr(is_type_of, "__func__", None) is not _DJANGO_IS_TYPE_OF
+            ):
+                return None
+            model_type = return_type
         fields = []
         type_fields = return_type.fields
         for response_name, nodes in self.collect_subfields(return_type, field_nodes).items():
             field_def = type_fields.get(nodes[0].name.value)
             if field_def is None:
                 return None
-            read = _default_read(field_def)
+            read = _default_read(field_def, in_plan=True)
             if read is None:
                 return None
             attname, default, resolve = read
@@ -289,7 +321,7 @@ class FastExecutionContext(ExecutionContext):
             if part is None:
                 return None
             fields.append((response_name, attname, default, part[0], part[1], non_null, resolve))
-        return _Plan(tuple(fields))
+        return _Plan(tuple(fields), model_type)
 
     def _plan_part(self, named_type, nodes) -> tuple | None:
         if isinstance(named_type, _LEAF):
@@ -499,10 +531,18 @@ class FastExecutionContext(ExecutionContext):
             if is_awaitable(item):
                 return super().complete_list_value(return_type, field_nodes, info, path, items)
         item_type = return_type.of_type
+        named = item_type.of_type if type(item_type) is GraphQLNonNull else item_type
+        plan = self._plan(named, field_nodes) if isinstance(named, GraphQLObjectType) else None
         completed_results = []
         append = completed_results.append
         awaitable_indices = []
         for index, item in enumerate(items):
+            if plan is not None and item is not None and not _special(item):
+                try:  # an object a plan completes: no path, no recursion
+                    append(_run_plan(plan, item))
+                    continue
+                except Exception:  # noqa: BLE001 - graphql-core's path reports it
+                    pass
             item_path = path.add_key(index, None)
             try:
                 completed = self.complete_value(item_type, field_nodes, info, item_path, item)

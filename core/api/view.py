@@ -80,6 +80,44 @@ def settle_heap() -> None:
     gc.set_threshold(threshold, gen1, gen2)
 
 
+def operation_cache(context) -> dict:
+    """A dict for what one GraphQL operation computes once and reads many times
+    (batch loaders, a page's facts), kept on the context (the request) and emptied
+    when the operation ends, so nothing outlives it: not into the next operation of a
+    batch, and not as garbage of the request's own reference cycles (Django's request
+    refers to itself through its message storage), which only the cyclic collector
+    frees, at some later request's expense."""
+    cache = getattr(context, "_graphql_operation_cache", None)
+    if cache is None:
+        cache = {}
+        try:
+            context._graphql_operation_cache = cache
+        except AttributeError:  # a context without attributes: a cache for this call only
+            pass
+    return cache
+
+
+def after_operation(context, release) -> None:
+    """Call ``release()`` when the current operation ends (after its result is built):
+    for breaking reference cycles among objects only the operation used (a page's
+    products and their prefetched SKUs), which refcounting then frees at once."""
+    operation_cache(context).setdefault("_after_operation", []).append(release)
+
+
+def end_operation(context) -> None:
+    """Empty the operation's cache and run what :func:`after_operation` registered."""
+    cache = getattr(context, "_graphql_operation_cache", None)
+    if not cache:
+        return
+    context._graphql_operation_cache = {}
+    for release in cache.pop("_after_operation", ()):
+        try:
+            release()
+        except Exception:  # noqa: BLE001 - the response is built; never fail it here
+            logger.exception("Releasing an operation's objects failed")
+    cache.clear()
+
+
 def _error(message: str, code: str, status: int) -> HttpResponse:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return HttpResponse(json.dumps(body), status=status, content_type="application/json")
@@ -147,6 +185,7 @@ class DinghuoGraphQLView(GraphQLView):
             return super().get_response(request, data, show_graphiql)
         finally:
             request._graphql_extensions = {}
+            end_operation(request)
 
     def json_encode(self, request, d, pretty=False):
         """The response with ``extensions`` (the query's cost) after ``data``/``errors``,

@@ -5,7 +5,8 @@ the first ``price`` resolved then asks the pricing engine for all of them in
 one call (:func:`core.pricing.selectors.price_products_for_dealer`, a constant
 number of statements), and every later SKU of the page is answered from
 memory. A product fetched alone (``node(id)``) prices just its own SKUs.
-Nothing outlives the request, so no price leaks to another dealer.
+Nothing outlives the operation (both live in :func:`core.api.view.operation_cache`),
+so no price leaks to another dealer, or into the next operation of a batch.
 
 The page already holds what the engine needs about each SKU (product, brand,
 base unit, the category's ancestors from its materialised path); when the
@@ -18,6 +19,8 @@ from __future__ import annotations
 import inspect
 from functools import lru_cache
 from typing import Any
+
+from core.api.view import operation_cache
 
 
 @lru_cache(maxsize=1)
@@ -85,13 +88,17 @@ def _price(dealer, sku_ids: list[int], page: dict[int, Any]) -> dict[int, Any]:
 
 def remember_page(info, products) -> None:
     """Note the SKUs of a page of products (their prefetched ``skus``) for batch pricing."""
-    page: dict[int, Any] = getattr(info.context, "_catalog_page_skus", None) or {}
+    page = _page_skus(info)
     paths: dict[str, frozenset[int]] = {}
     for product in products:
         cache = getattr(product, "_prefetched_objects_cache", {})
         for sku in cache.get("skus", ()):
             page[sku.pk] = _sku_info(sku, product, paths)
-    info.context._catalog_page_skus = page
+
+
+def _page_skus(info) -> dict[int, Any]:
+    """SKU id → what pricing needs of it, for the SKUs of the operation's pages."""
+    return operation_cache(info.context).setdefault("catalog_page_skus", {})
 
 
 _VIEWED = (
@@ -132,8 +139,7 @@ def price_for(info, dealer, sku) -> PriceView | None:
     (no dealer, or no price for it)."""
     if dealer is None:
         return None
-    loaders: dict[int, PriceLoader] = getattr(info.context, "_price_loaders", None) or {}
-    info.context._price_loaders = loaders
+    loaders: dict[int, PriceLoader] = operation_cache(info.context).setdefault("price_loaders", {})
     loader = loaders.get(dealer.pk)
     if loader is None:
         loader = loaders[dealer.pk] = PriceLoader(dealer)
@@ -141,11 +147,10 @@ def price_for(info, dealer, sku) -> PriceView | None:
     pk = sku.pk
     if pk in views:  # the page's price, promotions and breaks read it 2-3 times per SKU
         return views[pk]
-    page = getattr(info.context, "_catalog_page_skus", {})
+    page = _page_skus(info)
     if pk not in loader.loaded and pk not in page:
         product = sku.product  # a SKU outside a page (node lookup): price it with its siblings
         remember_page(info, [product])
-        page = info.context._catalog_page_skus
     price = loader.get(sku, page)
     view = views[pk] = PriceView(sku.code, price) if price is not None else None
     return view

@@ -11,6 +11,8 @@ called once per page through :class:`PriceLoader` (see ``dataloaders.py``).
 
 from __future__ import annotations
 
+from functools import partial
+
 import graphene
 from django.utils.translation import gettext as _
 from graphene import relay
@@ -24,7 +26,7 @@ from core.accounts.schema import (
     decode_id,
     visible_dealer,
 )
-from core.api.execution import reads_root_only
+from core.api.execution import NeedsInfo, reads_root_first, reads_root_only
 from core.api.types import (
     CountableConnection,
     current_user,
@@ -32,6 +34,7 @@ from core.api.types import (
     require_scope,
     require_user,
 )
+from core.api.view import after_operation
 from core.exceptions import DomainError, NotFound
 from core.pricing.schema import PriceBreakType, PromotionSummaryType, SkuPriceType
 
@@ -111,25 +114,27 @@ def require_catalog_reader(info):
 def _selects(info, name: str) -> bool:
     """Does the query select a field called ``name`` anywhere below this field?"""
     fragments = info.fragments
+    return any(_selects_below(node.selection_set, name, fragments) for node in info.field_nodes)
 
-    def walk(selection_set) -> bool:
-        if selection_set is None:
-            return False
-        for sel in selection_set.selections:
-            kind = sel.kind
-            if kind == "field":
-                if sel.name.value == name or walk(sel.selection_set):
-                    return True
-            elif kind == "inline_fragment":
-                if walk(sel.selection_set):
-                    return True
-            elif kind == "fragment_spread":
-                fragment = fragments.get(sel.name.value)
-                if fragment is not None and walk(fragment.selection_set):
-                    return True
+
+def _selects_below(selection_set, name: str, fragments) -> bool:
+    # A module function rather than a closure calling itself: such a closure is a
+    # reference cycle, left for the cyclic collector after every call.
+    if selection_set is None:
         return False
-
-    return any(walk(node.selection_set) for node in info.field_nodes)
+    for sel in selection_set.selections:
+        kind = sel.kind
+        if kind == "field":
+            if sel.name.value == name or _selects_below(sel.selection_set, name, fragments):
+                return True
+        elif kind == "inline_fragment":
+            if _selects_below(sel.selection_set, name, fragments):
+                return True
+        elif kind == "fragment_spread":
+            fragment = fragments.get(sel.name.value)
+            if fragment is not None and _selects_below(fragment.selection_set, name, fragments):
+                return True
+    return False
 
 
 # --- types ---------------------------------------------------------------------------------------
@@ -243,16 +248,44 @@ class SkuType(DjangoObjectType):
     def resolve_units(root, info):
         return root.units.all()
 
+    @reads_root_first
     def resolve_price(root, info):
-        return price_for(info, viewing_dealer(info), root)
+        return _sku_price(root, info)
 
+    @reads_root_first
     def resolve_quantity_breaks(root, info):
-        price = price_for(info, viewing_dealer(info), root)
+        price = _sku_price(root, info)
         return list(price.breaks) if price is not None else []
 
+    @reads_root_first
     def resolve_promotions(root, info):
-        price = price_for(info, viewing_dealer(info), root)
+        price = _sku_price(root, info)
         return list(price.promotions) if price is not None else []
+
+
+_NOT_ON_A_PAGE = object()
+
+
+def _sku_price(sku, info):
+    """The viewing dealer's price of ``sku``: the one the products page put on it
+    (:func:`_put_page_prices`, for the dealer of that page), else from the loader,
+    which needs ``info`` (:class:`NeedsInfo` without it)."""
+    price = sku.__dict__.get("_page_price", _NOT_ON_A_PAGE)
+    if price is not _NOT_ON_A_PAGE:
+        return price
+    if info is None:
+        raise NeedsInfo
+    return price_for(info, viewing_dealer(info), sku)
+
+
+def _put_page_prices(info, products) -> None:
+    """Price the page's SKUs for the viewing dealer now (the loader's few statements)
+    and put each price on its SKU, so completing a SKU reads it from there (an object
+    of this operation, for this dealer: the page's dealer is the one its fields see)."""
+    dealer = viewing_dealer(info)
+    for product in products:
+        for sku in _skus_of(product):
+            sku._page_price = price_for(info, dealer, sku)
 
 
 # Product columns a page that does not show them need not read: (GraphQL field, column).
@@ -411,7 +444,13 @@ class ProductConnectionField(DjangoConnectionField):
                 args,
             )
         if hasattr(result, "edges"):
-            remember_page(info, [edge.node for edge in result.edges])
+            products = [edge.node for edge in result.edges]
+            remember_page(info, products)
+            if any(_selects(info, name) for name in ("price", "promotions", "quantityBreaks")):
+                _put_page_prices(info, products)
+            # Once the response is built, nothing reads the page's products: break their
+            # cycles with their SKUs, so refcounting frees them (see release_page).
+            after_operation(info.context, partial(selectors.release_page, products))
         return result
 
 
@@ -446,6 +485,7 @@ def _forward_page(
     start = (cursor_to_offset(after) + 1) if after else 0
     rows = list(iterable[start : start + first + 1])
     has_next = len(rows) > first
+    selectors.release_page(rows[first:])  # the row that only told there is a next page
     rows = rows[:first]
     edges = [
         connection.Edge(node=node, cursor=offset_to_cursor(start + i))

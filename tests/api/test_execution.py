@@ -9,7 +9,12 @@ import graphene
 import pytest
 from graphql import ExecutionContext, execute, parse
 
-from core.api.execution import FastExecutionContext, reads_root_only
+from core.api.execution import (
+    FastExecutionContext,
+    NeedsInfo,
+    reads_root_first,
+    reads_root_only,
+)
 
 
 class Color(graphene.Enum):
@@ -273,3 +278,61 @@ def test_graphene_django_type_checks_are_remembered_per_class_only():
         )
         assert result.data == {"brands": [{"name": "a"}, {"name": "b"}, None]}
         assert len(result.errors) == 1 and "Expected value of type" in result.errors[0].message
+
+
+def test_an_operations_cache_and_releases_end_with_it():
+    from types import SimpleNamespace
+
+    from core.api.view import after_operation, end_operation, operation_cache
+
+    request = SimpleNamespace()
+    released = []
+    operation_cache(request)["loader"] = "prices of dealer 1"
+    after_operation(request, lambda: released.append("page"))
+    after_operation(request, lambda: 1 / 0)  # a failing release is logged, never raised
+    after_operation(request, lambda: released.append("second"))
+    assert operation_cache(request)["loader"] == "prices of dealer 1"
+    end_operation(request)
+    assert released == ["page", "second"]
+    assert operation_cache(request) == {}  # the next operation starts empty
+    end_operation(request)  # nothing registered: nothing to do
+    assert released == ["page", "second"]
+
+
+class Shelf(graphene.ObjectType):
+    code = graphene.String(required=True)
+    label = graphene.String(required=True)
+
+    @reads_root_first
+    def resolve_label(root, info):
+        if "label" in root:  # what a page put on the object
+            return root["label"]
+        if info is None:
+            raise NeedsInfo
+        return f"{root['code']} for {info.context['viewer']}"
+
+
+class ShelfQuery(graphene.ObjectType):
+    shelves = graphene.List(graphene.NonNull(Shelf), required=True)
+
+    def resolve_shelves(root, info):
+        return [{"code": "A", "label": "put by the page"}, {"code": "B"}, {"code": "C"}]
+
+
+def test_root_first_resolvers_answer_from_the_root_or_with_info():
+    schema = graphene.Schema(query=ShelfQuery).graphql_schema
+    expected = {
+        "shelves": [
+            {"code": "A", "label": "put by the page"},
+            {"code": "B", "label": "B for dealer 7"},
+            {"code": "C", "label": "C for dealer 7"},
+        ]
+    }
+    for context_class in (ExecutionContext, FastExecutionContext):
+        result = execute(
+            schema,
+            parse("{ shelves { code label } }"),
+            context_value={"viewer": "dealer 7"},
+            execution_context_class=context_class,
+        )
+        assert result.errors is None and result.data == expected
