@@ -342,27 +342,19 @@ class _Stages:
             self.stack[-1][4] += cpu
 
     def wrap(self, owner, attr: str, name: str) -> None:
-        """Time ``owner.attr`` (a module function, a method, or an instance's method) as ``name``."""
+        """Time ``owner.attr`` (a module's function, a class's plain method, or an
+        instance's bound method) as ``name``."""
         original = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
-        fn = getattr(owner, attr)
+        if not callable(original) or isinstance(original, staticmethod | classmethod):
+            raise TypeError(f"cannot time {owner!r}.{attr}")
         stages = self
 
-        if isinstance(owner, type) and not isinstance(original, staticmethod | classmethod):
-
-            def timed(*args, **kwargs):
-                stages._push(name)
-                try:
-                    return original(*args, **kwargs)
-                finally:
-                    stages._pop()
-        else:
-
-            def timed(*args, **kwargs):
-                stages._push(name)
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    stages._pop()
+        def timed(*args, **kwargs):
+            stages._push(name)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                stages._pop()
 
         setattr(owner, attr, timed)
         self.undo.append((owner, attr, original))
