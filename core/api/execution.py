@@ -56,8 +56,15 @@ try:
     from graphene_django import DjangoObjectType
 
     _DJANGO_IS_TYPE_OF = DjangoObjectType.is_type_of.__func__
+    _DJANGO_RESOLVE_ID = DjangoObjectType.resolve_id
 except ImportError:  # pragma: no cover - graphene-django ships with the platform
-    _DJANGO_IS_TYPE_OF = None
+    _DJANGO_IS_TYPE_OF = _DJANGO_RESOLVE_ID = None
+try:
+    from graphene.relay.node import GlobalID
+
+    _GLOBAL_ID_RESOLVER = GlobalID.id_resolver
+except ImportError:  # pragma: no cover - graphene ships with the platform
+    _GLOBAL_ID_RESOLVER = None
 from django.utils.functional import SimpleLazyObject as _LAZY
 
 _LEAF = (GraphQLScalarType, GraphQLEnumType)
@@ -108,11 +115,38 @@ def reads_root_first(resolver):
     return resolver
 
 
-def _default_read(field_def, *, in_plan: bool = False) -> tuple | None:
+def _global_id_reader(resolve, parent_type_name: str | None):
+    """For relay's ``id`` field (``GlobalID.id_resolver`` over graphene-django's
+    ``resolve_id``, which returns ``root.pk``): a root-only resolver giving the same
+    global id, the type's name known from the plan; None for any other resolver."""
+    if (
+        _GLOBAL_ID_RESOLVER is None
+        or not isinstance(resolve, partial)
+        or resolve.func is not _GLOBAL_ID_RESOLVER
+        or len(resolve.args) != 2
+        or set(resolve.keywords) - {"parent_type_name"}
+        or resolve.args[0] is not _DJANGO_RESOLVE_ID
+    ):
+        return None
+    node = resolve.args[1]
+    type_name = resolve.keywords.get("parent_type_name") or parent_type_name
+    if not type_name:
+        return None
+
+    def read_global_id(root, _info):
+        return node.to_global_id(type_name, root.pk)
+
+    return read_global_id
+
+
+def _default_read(
+    field_def, *, in_plan: bool = False, parent_type_name: str | None = None
+) -> tuple | None:
     """``(attname, default, None)`` when graphene's default resolver reads the field
     (an attribute or a dict key), ``(None, None, resolver)`` for a resolver marked
-    with :func:`reads_root_only` (or, ``in_plan``, :func:`reads_root_first`); None
-    otherwise, and for fields with arguments."""
+    with :func:`reads_root_only` (or, ``in_plan``, :func:`reads_root_first`, and
+    relay's global id of a graphene-django type); None otherwise, and for fields with
+    arguments."""
     resolve = field_def.resolve
     if field_def.args:
         return None
@@ -120,6 +154,10 @@ def _default_read(field_def, *, in_plan: bool = False) -> tuple | None:
         in_plan and getattr(resolve, "_graphql_reads_root_first", False)
     ):
         return None, None, resolve
+    if in_plan:
+        read_global_id = _global_id_reader(resolve, parent_type_name)
+        if read_global_id is not None:
+            return None, None, read_global_id
     if (
         not isinstance(resolve, partial)
         or resolve.func is not dict_or_attr_resolver
@@ -289,7 +327,7 @@ class FastExecutionContext(ExecutionContext):
             field_def = type_fields.get(nodes[0].name.value)
             if field_def is None:
                 return None
-            read = _default_read(field_def, in_plan=True)
+            read = _default_read(field_def, in_plan=True, parent_type_name=return_type.name)
             if read is None:
                 return None
             attname, default, resolve = read

@@ -122,11 +122,20 @@ class PriceView:
     def __init__(self, sku_code: str, price: Any) -> None:
         self.sku_code = sku_code
         self._price = price
-        for name in _VIEWED:
-            try:
-                setattr(self, name, getattr(price, name))
-            except AttributeError:
-                pass
+        try:  # a ProductPrice (the page's): its fields, read once
+            self.unit_code = price.unit_code
+            self.unit_price = price.unit_price
+            self.promoted_unit_price = price.promoted_unit_price
+            self.currency = price.currency
+            self.breaks = price.breaks
+            self.promotions = price.promotions
+            self.source = price.source
+        except AttributeError:  # another price-like object: what it has
+            for name in _VIEWED:
+                try:
+                    setattr(self, name, getattr(price, name))
+                except AttributeError:
+                    pass
 
     def __getattr__(self, name: str) -> Any:
         if name == "_price":  # pragma: no cover - only while unpickling or copying

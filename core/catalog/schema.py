@@ -361,6 +361,7 @@ class ProductNode(DjangoObjectType):
             return queryset.filter(status=ProductStatus.ACTIVE)
         return queryset
 
+    @reads_root_only
     def resolve_skus(root, info):
         return _skus_of(root)
 

@@ -48,6 +48,7 @@ from .engine import (
     is_line_kind,
     one_unit_promoted_price,
     order_lists,
+    quick_init,
     resolve_line_price,
 )
 from .models import (
@@ -369,6 +370,7 @@ def _free_prices(
 
 
 # --- listing prices -------------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class PromotionInfo:
     id: int
@@ -379,6 +381,7 @@ class PromotionInfo:
     priority: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class ProductPrice:
     """A SKU's price for a dealer, per base unit, for product pages and listings."""

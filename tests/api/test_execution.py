@@ -336,3 +336,35 @@ def test_root_first_resolvers_answer_from_the_root_or_with_info():
             execution_context_class=context_class,
         )
         assert result.errors is None and result.data == expected
+
+
+def test_relay_ids_of_graphene_django_types_are_read_in_plans():
+    from graphene import relay
+    from graphene_django import DjangoObjectType
+
+    from core.api import execution
+    from core.catalog.models import Brand
+
+    class BrandNode(DjangoObjectType):
+        class Meta:
+            model = Brand
+            fields = ("name",)
+            interfaces = (relay.Node,)
+            skip_registry = True
+
+    class Q(graphene.ObjectType):
+        brands = graphene.List(graphene.NonNull(BrandNode))
+
+        def resolve_brands(root, info):
+            return [Brand(pk=7, name="a"), Brand(pk=8, name="b")]
+
+    schema = graphene.Schema(query=Q).graphql_schema
+    id_field = schema.type_map["BrandNode"].fields["id"]
+    assert execution._global_id_reader(id_field.resolve, "BrandNode") is not None
+    query = parse("{ brands { id name } }")
+    answers = [
+        execute(schema, query, execution_context_class=context_class).data
+        for context_class in (ExecutionContext, FastExecutionContext, FastExecutionContext)
+    ]
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["brands"][0]["id"] == graphene.relay.Node.to_global_id("BrandNode", 7)

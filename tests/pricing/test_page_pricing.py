@@ -208,3 +208,50 @@ def test_other_line_kinds_are_left_to_the_engine():
         frozenset(),
     )
     assert not can_price_one_unit([bundle])
+
+
+def test_quick_init_keeps_the_dataclass_contract():
+    """Values built by quick_init's ``__init__`` are the dataclass's: the same
+    parameters (positional or by name), equality, hashing, repr and immutability;
+    a dataclass it does not fit (defaults, not frozen) is refused."""
+    import dataclasses
+
+    import pytest
+
+    from core.pricing import engine, selectors
+
+    classes = [
+        engine.SkuInfo,
+        engine.PriceRow,
+        engine.PromotionRule,
+        engine.PriceBreak,
+        engine.PriceSource,
+        engine.ResolvedPrice,
+        selectors.PromotionInfo,
+        selectors.ProductPrice,
+    ]
+    for cls in classes:
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert cls.__init__.__qualname__ == f"{cls.__qualname__}.__init__"
+        values = [f"value-{i}" for i in range(len(names))]
+        by_position, by_name = cls(*values), cls(**dict(zip(names, values, strict=True)))
+        assert by_position == by_name and hash(by_position) == hash(by_name)
+        assert [getattr(by_name, n) for n in names] == values
+        assert repr(by_name).startswith(f"{cls.__name__}(")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(by_name, names[0], "changed")
+        with pytest.raises(TypeError):
+            cls(*values[:-1])
+
+    @dataclasses.dataclass(frozen=True)
+    class WithDefault:
+        a: int
+        b: int = 0
+
+    @dataclasses.dataclass
+    class NotFrozen:
+        a: int
+
+    for cls in (WithDefault, NotFrozen):
+        with pytest.raises(TypeError):
+            engine.quick_init(cls)
