@@ -28,9 +28,10 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.base import DEFERRED
+from django.db.models.base import DEFERRED, ModelState
 from django.db.models.lookups import StartsWith
 from django.db.models.query import ModelIterable
+from django.db.models.signals import post_init, pre_init
 from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError
@@ -387,6 +388,7 @@ _SKU_FIELDS = (
 )
 _UNIT_FIELDS = ("id", "code", "name", "factor", "gtin", "is_sellable")
 _SKU_ATTNAMES = tuple(f.attname for f in Sku._meta.concrete_fields)
+_new_instance = object.__new__
 _SKU_PRODUCT_FIELD = Sku._meta.get_field("product")
 
 
@@ -440,12 +442,15 @@ def _materialise_skus(product: Product) -> None:
     skus = []
     db = product._state.db
     cache_product = _SKU_PRODUCT_FIELD.set_cached_value
+    plain = not (pre_init.has_listeners(Sku) or post_init.has_listeners(Sku))
     for row in rows:
         units = row.pop("units", None)
         on_hand, reserved = row.pop("on_hand_total"), row.pop("reserved_total")
         row["product_id"] = product.pk
-        # Positional, as Django builds rows it reads (a column not in the JSON stays deferred).
-        sku = Sku.from_db(db, None, [row.get(f, DEFERRED) for f in _SKU_ATTNAMES])
+        if plain:
+            sku = _sku_from_row(db, row)
+        else:  # signal receivers for Sku: Django's own construction, positional
+            sku = Sku.from_db(db, None, [row.get(f, DEFERRED) for f in _SKU_ATTNAMES])
         sku.on_hand_total, sku.reserved_total = on_hand, reserved
         cache_product(sku, product)  # what ``sku.product = product`` leaves, without its checks
         if units is not None:
@@ -462,6 +467,18 @@ def _materialise_skus(product: Product) -> None:
         cache = product._prefetched_objects_cache = {}
     cache["skus"] = _prefetched(Sku, skus, product, "product")
     del product.skus_inline
+
+
+def _sku_from_row(db, row: dict) -> Sku:
+    """What ``Sku.from_db`` builds from these columns (by attname; a column not in the
+    row stays deferred), without ``Model.__init__``'s per-field ``setattr`` and signals:
+    only used when no ``pre_init``/``post_init`` receiver listens for ``Sku``."""
+    sku = _new_instance(Sku)
+    sku.__dict__.update(row)
+    state = sku._state = ModelState()
+    state.adding = False
+    state.db = db
+    return sku
 
 
 def _prefetched(model, objs: list, instance, field: str) -> QuerySet:

@@ -179,3 +179,37 @@ def test_a_page_leaves_no_products_skus_or_prices_for_the_cyclic_collector(
         gc.garbage.clear()
     assert len(page["edges"]) == 50 and page["edges"][0]["node"]["skus"][0]["price"]
     assert left == [], f"{len(left)} objects left in cycles, e.g. {left[:3]}"
+
+
+def test_a_pages_skus_are_the_skus_the_orm_reads(tenant_db):
+    """SKUs materialised from the page's inline JSON (without Model.__init__ when no
+    init signal listens) hold what the ORM reads, are saved as existing rows, and go
+    through Django's own construction when a pre_init receiver listens."""
+    from django.db.models.signals import pre_init
+
+    from core.catalog.selectors import products_for_listing
+
+    _world()
+    product = products_for_listing(sort="code")[0]
+    skus = list(product.skus.all())  # the prefetched (materialised) ones
+    assert skus and all(s._state.adding is False and s._state.db == "default" for s in skus)
+    fields = [f.attname for f in Sku._meta.concrete_fields]
+    for sku in skus:
+        fresh = Sku.objects.get(pk=sku.pk)
+        assert [getattr(sku, f) for f in fields] == [getattr(fresh, f) for f in fields]
+        assert sku.product is product
+    skus[0].name = "Renamed on the page"
+    skus[0].save(update_fields=["name"])
+    assert Sku.objects.get(pk=skus[0].pk).name == "Renamed on the page"
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(sender)
+
+    pre_init.connect(receiver, sender=Sku)
+    try:
+        again = products_for_listing(sort="code")[0]
+        assert [s.pk for s in again.skus.all()] == [s.pk for s in skus]
+    finally:
+        pre_init.disconnect(receiver, sender=Sku)
+    assert seen.count(Sku) == len(skus)
