@@ -88,6 +88,7 @@ def _start_es() -> tuple[str, subprocess.Popen | None]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the script runs the server as a child: stop the group
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -97,8 +98,22 @@ def _start_es() -> tuple[str, subprocess.Popen | None]:
             return url, proc
         except OSError:
             time.sleep(0.1)
-    proc.kill()
+    _stop_es(proc)
     raise RuntimeError("noida-db did not start")
+
+
+def _stop_es(proc: subprocess.Popen) -> None:
+    """Stop the noida-db script and the server it runs (its own process group)."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 # --- the catalogue -----------------------------------------------------------------------------
@@ -547,11 +562,7 @@ def main(argv: list[str]) -> None:
             _lag(generated, args.lag_samples, extra)
     finally:
         if es_proc is not None:
-            es_proc.terminate()
-            try:  # busy with queued queries it may outlive the bench otherwise
-                es_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                es_proc.kill()
+            _stop_es(es_proc)
         connection.set_schema_to_public()
         if not args.keep:
             _benchdb.drop_tenants(SCHEMA)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -60,21 +61,32 @@ def elasticsearch_url():
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own process group: the ``noida-db`` script runs the server as a child,
+        # which a signal to the script alone would leave running after the tests.
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while not _answers(url):
         if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+            stop_process_group(proc)
             raise RuntimeError("noida-db did not start")
         time.sleep(0.05)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process_group(proc)
     shutil.rmtree(data, ignore_errors=True)
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """Stop ``proc`` and its children (started with ``start_new_session=True``)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def es_backend(url: str):
