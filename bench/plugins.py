@@ -14,13 +14,21 @@ routing or settings fault that silently skipped the hooks cannot pass for a
 perfect ratio.
 
 Same load for both halves: the run alternates short rounds of each half in an
-A-B-B-A pattern (``--rounds`` pairs), so a change in the machine's load while
-the bench runs (other processes, tables growing with the orders placed) falls
-on both halves alike; each half's figure is its orders over its time, summed
+A-B-B-A pattern (``--rounds`` blocks; by default 8 blocks of 4-second rounds,
+short enough to follow a shared machine's changing load), so a change in the
+machine's load while the bench runs (other processes, tables growing with the
+orders placed) falls on both halves alike; each half's figure is its orders over its time, summed
 over its rounds. Each round starts after a short warm-up in its configuration
 (not counted). The ratio's ``spread`` is the lowest and highest ratio of the
 A-B-B-A blocks: a wide spread means the machine was too busy for a stable
 figure.
+
+Each half also reports the CPU its orders cost (``cpu_ms_per_order``: the web
+server's processes and the bench database's PostgreSQL backends, over the
+measured windows), and the ratio its ``cpu_ratio`` (no plugins ÷ all plugins,
+the throughput ratio the CPU alone predicts on a CPU-bound machine). CPU time
+hardly depends on what else the machine runs, so it shows the plugins' cost
+when other processes make the throughput figures noisy.
 
 ``hook_dispatch_ns`` is the cost of one order-hook call through
 ``TenantHooks`` (the manager's per-tenant subset) on a no-op plugin, against
@@ -130,21 +138,29 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--rounds", type=int, default=None, help="A-B-B-A blocks (default 4; 1 quick)"
+        "--rounds", type=int, default=None, help="A-B-B-A blocks (default 8; 1 quick)"
     )
     parser.add_argument(
-        "--seconds", type=float, default=None, help="per round (default 8; 3 quick)"
+        "--seconds", type=float, default=None, help="per round (default 4; 3 quick)"
     )
     args = parser.parse_args(argv)
-    rounds = args.rounds or (1 if args.quick else 4)
-    seconds = args.seconds or (3.0 if args.quick else 8.0)
+    rounds = args.rounds or (1 if args.quick else 8)
+    seconds = args.seconds or (3.0 if args.quick else 4.0)
 
     _benchdb.use_bench_database()
     setup_django()
     from django.db import connection, connections
 
     from bench.graphql_overhead import _free_port, _wait_ready
-    from bench.orders import Client, _build_catalogue, _closed_loop, _start_server, _tokens
+    from bench.orders import (
+        Client,
+        _build_catalogue,
+        _closed_loop,
+        _pg_backend_cpu,
+        _start_server,
+        _tokens,
+        _tree_cpu,
+    )
     from plugins.services import available_plugins, set_enabled_plugins
     from tenants.models import Tenant
     from tenants.services import provision_tenant, schema_for_subdomain, tenant_host
@@ -174,6 +190,8 @@ def main(argv: list[str]) -> None:
     elapsed = {"none": 0.0, "all": 0.0}
     latencies: dict[str, list[float]] = {"none": [], "all": []}
     errors: dict[str, dict[str, int]] = {"none": {}, "all": {}}
+    cpu = {"none": 0.0, "all": 0.0}
+    dbname = connection.settings_dict["NAME"]
     pair_ratios: list[float] = []
     port = _free_port()
     server = _start_server(port, args.workers)
@@ -198,9 +216,11 @@ def main(argv: list[str]) -> None:
                 _closed_loop(
                     client, tokens, five_lines, clients=args.clients, seconds=0.5, tag=f"w{n}"
                 )
+                cpu0 = _tree_cpu(server.pid) + _pg_backend_cpu(dbname)
                 rate, took, errs = _closed_loop(
                     client, tokens, five_lines, clients=args.clients, seconds=seconds, tag=f"p{n}"
                 )
+                cpu[label] += _tree_cpu(server.pid) + _pg_backend_cpu(dbname) - cpu0
                 orders[label] += len(took)
                 elapsed[label] += len(took) / rate if rate else seconds
                 latencies[label] += took
@@ -215,6 +235,9 @@ def main(argv: list[str]) -> None:
         server.terminate()
         server.wait(timeout=20)
     rates = {label: orders[label] / elapsed[label] if elapsed[label] else 0.0 for label in configs}
+    cpu_ms = {
+        label: cpu[label] * 1000 / orders[label] if orders[label] else 0.0 for label in configs
+    }
     for label in ("none", "all"):
         emit(
             BENCH,
@@ -227,6 +250,7 @@ def main(argv: list[str]) -> None:
             seconds_per_round=seconds,
             orders=int(orders[label]),
             p95_ms=round(percentile(latencies[label], 95) * 1000, 1),
+            cpu_ms_per_order=round(cpu_ms[label], 2),
             errors=errors[label],
         )
     ratio = rates["all"] / rates["none"] if rates["none"] else 0.0
@@ -241,6 +265,7 @@ def main(argv: list[str]) -> None:
         pattern="ABBA",
         rounds=2 * rounds,
         spread=[round(min(pair_ratios), 3), round(max(pair_ratios), 3)] if pair_ratios else [],
+        cpu_ratio=round(cpu_ms["none"] / cpu_ms["all"], 3) if cpu_ms["all"] else None,
     )
     connections.close_all()
     _benchdb.drop_tenants(prefix=schema_for_subdomain(SUBDOMAIN))

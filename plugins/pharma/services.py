@@ -471,13 +471,13 @@ class SkuFacts:
 
     tracked: bool  # a lot of it was received once: FEFO allocates it from batches
     controlled: bool  # its category, or one above it, is controlled: licence check
-    on_hand: int  # its stock in active warehouses when read (see _stock_moved)
+    stock: dict[int, int]  # on hand per stock row id when read (see _stock_moved)
 
 
 def order_facts_source() -> tuple[str, Any]:
     """The facts source registered with :mod:`plugins.orderfacts`: one row per SKU."""
     from core.catalog.models import Category, Product, Sku
-    from core.inventory.models import Stock, Warehouse
+    from core.inventory.models import Stock
 
     sql = (
         "SELECT s.id AS sku_id, "
@@ -485,9 +485,8 @@ def order_facts_source() -> tuple[str, Any]:
         f'EXISTS (SELECT 1 FROM "{ControlledCategory._meta.db_table}" cc '
         "WHERE cc.category_id = p.category_id "
         "OR cc.category_id::text = ANY(string_to_array(c.path, '/'))) AS controlled, "
-        f'(SELECT coalesce(sum(st.on_hand), 0) FROM "{Stock._meta.db_table}" st '
-        f'JOIN "{Warehouse._meta.db_table}" w ON w.id = st.warehouse_id '
-        "WHERE st.sku_id = s.id AND w.is_active) AS on_hand "
+        f'(SELECT jsonb_object_agg(st.id, st.on_hand) FROM "{Stock._meta.db_table}" st '
+        "WHERE st.sku_id = s.id) AS stock "
         f'FROM "{Sku._meta.db_table}" s '
         f'JOIN "{Product._meta.db_table}" p ON p.id = s.product_id '
         f'LEFT JOIN "{Category._meta.db_table}" c ON c.id = p.category_id '
@@ -497,7 +496,8 @@ def order_facts_source() -> tuple[str, Any]:
 
 
 def _decode_facts(row: dict[str, Any]) -> SkuFacts:
-    return SkuFacts(bool(row["tracked"]), bool(row["controlled"]), int(row["on_hand"] or 0))
+    stock = {int(pk): int(on_hand) for pk, on_hand in (row["stock"] or {}).items()}
+    return SkuFacts(bool(row["tracked"]), bool(row["controlled"]), stock)
 
 
 def order_facts(context: OrderContext, sku_ids: Iterable[int] = ()) -> dict[int, SkuFacts]:
@@ -512,20 +512,20 @@ def _stock_moved(context: OrderContext, facts: dict[int, SkuFacts], sku_ids: lis
 
     The facts are read before the stock rows are locked; a SKU's first lot
     received in between (its receipt commits while the order waits for the
-    lock) would leave it untracked in the facts. A receipt always raises the
-    stock's ``on_hand``: when the locked rows' ``on_hand`` is what the facts
-    saw, no lot arrived. Without locked rows (a plugin test calling the hook),
-    the database is asked.
+    lock) would leave it untracked in the facts. A receipt always raises a
+    stock row's ``on_hand`` (or adds the row): when every locked row of the
+    order's SKUs holds what the facts saw, no lot arrived. Without locked rows
+    (a plugin test calling the hook), the database is asked.
     """
     locked = context.locked_stock
     if locked is None:
         return True
-    on_hand: dict[int, int] = defaultdict(int)
+    wanted = set(sku_ids)
     for stock in locked:
-        on_hand[stock.sku_id] += stock.on_hand
-    for sku_id in sku_ids:
-        seen = facts.get(sku_id)
-        if seen is None or seen.on_hand != on_hand[sku_id]:
+        if stock.sku_id not in wanted:
+            continue
+        seen = facts.get(stock.sku_id)
+        if seen is None or seen.stock.get(stock.pk) != stock.on_hand:
             return True
     return False
 
