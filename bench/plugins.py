@@ -24,8 +24,8 @@ A-B-B-A blocks: a wide spread means the machine was too busy for a stable
 figure.
 
 Each half also reports the CPU its orders cost (``cpu_ms_per_order``: the web
-server's processes and the bench database's PostgreSQL backends, over the
-measured windows), and the ratio its ``cpu_ratio`` (no plugins ÷ all plugins,
+server's processes, ``web_cpu_ms``, and the bench database's PostgreSQL
+backends, ``postgres_cpu_ms``, over the measured windows), and the ratio its ``cpu_ratio`` (no plugins ÷ all plugins,
 the throughput ratio the CPU alone predicts on a CPU-bound machine). CPU time
 hardly depends on what else the machine runs, so it shows the plugins' cost
 when other processes make the throughput figures noisy.
@@ -190,7 +190,8 @@ def main(argv: list[str]) -> None:
     elapsed = {"none": 0.0, "all": 0.0}
     latencies: dict[str, list[float]] = {"none": [], "all": []}
     errors: dict[str, dict[str, int]] = {"none": {}, "all": {}}
-    cpu = {"none": 0.0, "all": 0.0}
+    web_cpu = {"none": 0.0, "all": 0.0}
+    pg_cpu = {"none": 0.0, "all": 0.0}
     dbname = connection.settings_dict["NAME"]
     pair_ratios: list[float] = []
     port = _free_port()
@@ -216,11 +217,12 @@ def main(argv: list[str]) -> None:
                 _closed_loop(
                     client, tokens, five_lines, clients=args.clients, seconds=0.5, tag=f"w{n}"
                 )
-                cpu0 = _tree_cpu(server.pid) + _pg_backend_cpu(dbname)
+                web0, pg0 = _tree_cpu(server.pid), _pg_backend_cpu(dbname)
                 rate, took, errs = _closed_loop(
                     client, tokens, five_lines, clients=args.clients, seconds=seconds, tag=f"p{n}"
                 )
-                cpu[label] += _tree_cpu(server.pid) + _pg_backend_cpu(dbname) - cpu0
+                web_cpu[label] += _tree_cpu(server.pid) - web0
+                pg_cpu[label] += _pg_backend_cpu(dbname) - pg0
                 orders[label] += len(took)
                 elapsed[label] += len(took) / rate if rate else seconds
                 latencies[label] += took
@@ -235,9 +237,9 @@ def main(argv: list[str]) -> None:
         server.terminate()
         server.wait(timeout=20)
     rates = {label: orders[label] / elapsed[label] if elapsed[label] else 0.0 for label in configs}
-    cpu_ms = {
-        label: cpu[label] * 1000 / orders[label] if orders[label] else 0.0 for label in configs
-    }
+    web_ms = {label: web_cpu[label] * 1000 / max(orders[label], 1) for label in configs}
+    pg_ms = {label: pg_cpu[label] * 1000 / max(orders[label], 1) for label in configs}
+    cpu_ms = {label: web_ms[label] + pg_ms[label] for label in configs}
     for label in ("none", "all"):
         emit(
             BENCH,
@@ -251,6 +253,8 @@ def main(argv: list[str]) -> None:
             orders=int(orders[label]),
             p95_ms=round(percentile(latencies[label], 95) * 1000, 1),
             cpu_ms_per_order=round(cpu_ms[label], 2),
+            web_cpu_ms=round(web_ms[label], 2),
+            postgres_cpu_ms=round(pg_ms[label], 2),
             errors=errors[label],
         )
     ratio = rates["all"] / rates["none"] if rates["none"] else 0.0
