@@ -13,15 +13,20 @@ scalar. :class:`FastExecutionContext` answers those the same way, faster:
 * a scalar or enum result is serialised directly, with graphql-core's error for
   a null in a non-null field;
 * a scalar or enum that graphene's default resolver reads (an attribute or a
-  dict key) is read directly, without building the resolve info it never uses;
-* an object whose whole selection is read by default resolvers (scalars, enums,
-  lists and objects of the same kind, no arguments, no ``is_type_of``: a price
-  with its breaks and promotions) is completed by a plan compiled once per
-  request (:class:`_Plan`), without a ``Path``, resolve info or recursive
-  ``complete_value`` per field. Anything a plan does not expect (a null in a
-  non-null field, an error, an awaitable, a value of an unusual type, a
-  generator) makes that object go through graphql-core's general completion,
-  which reads it again and reports the error where graphql-core would.
+  dict key), or a resolver marked :func:`reads_root_only`, is read directly,
+  without building the resolve info it never uses;
+* an object whose whole selection is read that way (scalars, enums, lists and
+  objects of the same kind, no arguments; also resolvers marked
+  :func:`reads_root_first` and relay ids of graphene-django types) is completed
+  by a plan compiled once per operation (:class:`_Plan`), without a ``Path``,
+  resolve info or recursive ``complete_value`` per field: a page of products with
+  their SKUs, prices, breaks and promotions. Anything a plan does not expect (a
+  null in a non-null field, an error, an awaitable, a value of an unusual type, a
+  generator or queryset, a class graphene-django's ``is_type_of`` has not yet
+  accepted) makes that object go through graphql-core's general completion,
+  which reads it again and reports any error where graphql-core would;
+* graphene-django's ``is_type_of`` depends on the value's class only, so it is
+  asked once per (type, class).
 
 Results, errors and their paths are the same as graphql-core's; anything
 unusual (middleware, introspection fields, awaitable results) takes
