@@ -209,9 +209,19 @@ class _Plan:
         self.model_type = model_type
 
 
+_SPECIAL_BY_TYPE: dict[type, bool] = {}
+
+
 def _special(value: Any) -> bool:
-    """Values graphql-core treats specially: raised errors and awaitables."""
-    return isinstance(value, Exception) or is_awaitable(value)
+    """Values graphql-core treats specially: raised errors and awaitables (decided
+    once per type, coroutines and generators aside, as :func:`is_awaitable` does)."""
+    kind = type(value)
+    special = _SPECIAL_BY_TYPE.get(kind)
+    if special is None:
+        special = issubclass(kind, Exception) or is_awaitable(value)
+        if not issubclass(kind, (CoroutineType, GeneratorType)):
+            _SPECIAL_BY_TYPE[kind] = special
+    return special
 
 
 def _complete_item(kind: int, what: Any, value: Any) -> Any:
@@ -261,13 +271,18 @@ def _run_plan(plan: _Plan, source: Any) -> dict:
                 raise _NotPlain
             item_kind, item_what, item_non_null = what
             items = []
+            append = items.append
             for item in value:
                 if item is None or item is Undefined:
                     if item_non_null:
                         raise _NotPlain
-                    items.append(None)
+                    append(None)
+                elif item_kind == _OBJECT_FIELD:
+                    if _special(item):
+                        raise _NotPlain
+                    append(_run_plan(item_what, item))
                 else:
-                    items.append(_complete_item(item_kind, item_what, item))
+                    append(_complete_item(item_kind, item_what, item))
             out[name] = items
     return out
 
