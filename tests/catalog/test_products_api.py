@@ -481,3 +481,26 @@ def test_the_listings_catalogue_condition_grants_what_catalogue_q_grants(catalog
             ).values_list("code", flat=True)
         )
         assert nested == by_q, dealer.code
+
+
+def test_the_nearest_catalogue_on_the_path_wins_in_both_conditions(catalog):
+    """A dealer with its own catalogue sees that one, not its parent's or the root's,
+    in the listing's SQL condition as in catalogue_q (whose nearest is by depth; the
+    SQL's by position in the lineage)."""
+    from core.catalog.selectors import catalogue_condition, catalogue_q
+
+    d, p = catalog["dealers"], catalog["products"]
+    CatalogueFactory(grants={"products": [p["RICE"]], "dealers": [d["SHOP"]]})
+    everything_at_hq = CatalogueFactory(grants={"dealers": [d["HQ"]]})
+    everything_at_hq.products.set(Product.objects.all())
+    seen = {}
+    for code, dealer in d.items():
+        by_q = set(Product.objects.filter(catalogue_q(dealer)).values_list("code", flat=True))
+        by_sql = set(
+            Product.objects.filter(catalogue_condition(dealer)).values_list("code", flat=True)
+        )
+        assert by_q == by_sql, code
+        seen[code] = by_sql
+    assert seen["SHOP"] == {"RICE"}  # its own, not EAST's tools and acme
+    assert "RICE" not in seen["EAST"] and seen["EAST"]
+    assert seen["HQ"] == set(Product.objects.values_list("code", flat=True))
