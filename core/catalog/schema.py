@@ -641,8 +641,12 @@ class Query(graphene.ObjectType):
 
 
 def _choose_dealer(info, for_dealer_id):
-    """Staff and sales reps may view the catalogue as a dealer they may act for."""
+    """Staff and sales reps may view the catalogue as a dealer they may act for.
+
+    Each root field chooses for itself: a field without ``forDealerId`` shows the
+    caller's own view, not a dealer an earlier field of the same query chose."""
     if not for_dealer_id:
+        info.context._catalog_dealer = None
         return
     try:
         dealer = visible_dealer(info, for_dealer_id, field="for_dealer_id")

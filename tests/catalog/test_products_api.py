@@ -161,6 +161,26 @@ def test_sales_rep_views_a_covered_dealers_catalogue(catalog, tenant_client):
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
+def test_a_dealer_chosen_by_one_field_does_not_carry_over_to_the_next(catalog, tenant_client):
+    """Two root fields in one query: only the one with ``forDealerId`` shows that
+    dealer's catalogue; the other shows the rep's own (whole) view."""
+    d = catalog["dealers"]
+    rep = UserFactory(role=Role.SALES_REP)
+    d["EAST"].sales_reps.add(rep)
+    query = """query($shop: ID) {
+      asShop: products(forDealerId: $shop) { edges { node { code } } }
+      own: products { edges { node { code } } } }"""
+    _, body = gql(
+        tenant_client, query, {"shop": to_global_id("Dealer", d["SHOP"].pk)}, token=token_for(rep)
+    )
+    assert "errors" not in body, body
+    found = {k: sorted(e["node"]["code"] for e in v["edges"]) for k, v in body["data"].items()}
+    assert found == {
+        "asShop": ["DRILL", "HAMMER", "TEA"],
+        "own": ["DRILL", "HAMMER", "RICE", "TEA"],
+    }
+
+
 def test_filters_and_sorting(catalog, tenant_client):
     staff = token_for(UserFactory(role=Role.STAFF))
     c, b = catalog["categories"], catalog["brands"]
