@@ -251,43 +251,56 @@ def _tenant_for(info: GraphQLResolveInfo) -> Any:
     return tenant
 
 
-class PluginEnable(BaseMutation, error_type=PluginError):
+class _PluginSwitch(BaseMutation):
+    """Enable or disable a module for this account (tenant admins); subclasses name
+    the service that does it."""
+
+    class Meta:
+        abstract = True
+
+    plugin = graphene.Field(PluginType)
+
+    @staticmethod
+    def change(tenant: Any, name: str) -> None:  # pragma: no cover - subclasses
+        raise NotImplementedError
+
+    @classmethod
+    def perform(cls, root, info, name):
+        from . import services
+
+        require_tenant_admin(info)
+        tenant = _tenant_for(info)
+        name = name.strip()
+        services.validate_plugin_names([name])
+        cls.change(tenant, name)
+        (state,) = services.tenant_plugins(tenant=tenant, names=[name])
+        return cls(plugin=PluginType.of(state))
+
+
+class PluginEnable(_PluginSwitch, error_type=PluginError):
     """Enable a module for this account (tenant admins). Idempotent; the plan must include it."""
 
     class Arguments:
         name = graphene.String(required=True, description="The module's name, e.g. food.")
 
-    plugin = graphene.Field(PluginType)
-
-    @classmethod
-    def perform(cls, root, info, name):
+    @staticmethod
+    def change(tenant: Any, name: str) -> None:
         from . import services
 
-        require_tenant_admin(info)
-        tenant = _tenant_for(info)
-        services.enable_plugin(tenant=tenant, name=name.strip())
-        (state,) = services.tenant_plugins(tenant=tenant, names=[name.strip()])
-        return cls(plugin=PluginType.of(state))
+        services.enable_plugin(tenant=tenant, name=name)
 
 
-class PluginDisable(BaseMutation, error_type=PluginError):
+class PluginDisable(_PluginSwitch, error_type=PluginError):
     """Disable a module for this account (tenant admins). Idempotent; its data is kept."""
 
     class Arguments:
         name = graphene.String(required=True, description="The module's name, e.g. food.")
 
-    plugin = graphene.Field(PluginType)
-
-    @classmethod
-    def perform(cls, root, info, name):
+    @staticmethod
+    def change(tenant: Any, name: str) -> None:
         from . import services
 
-        require_tenant_admin(info)
-        tenant = _tenant_for(info)
-        services.validate_plugin_names([name.strip()])
-        services.disable_plugin(tenant=tenant, name=name.strip())
-        (state,) = services.tenant_plugins(tenant=tenant, names=[name.strip()])
-        return cls(plugin=PluginType.of(state))
+        services.disable_plugin(tenant=tenant, name=name)
 
 
 class Query(graphene.ObjectType):
