@@ -17,7 +17,11 @@ def test_receipt_adjustment_and_movements_explain_stock(tenant_db):
     inv.receive_stock(sku=sku, warehouse=wh, quantity=40, reference="PO-1")
     stock = inv.adjust_stock(sku=sku, warehouse=wh, counted=37, note="count")
     assert stock.on_hand == 37
-    moves = list(StockMovement.objects.filter(stock=stock).order_by("id").values_list("reason", "quantity", "on_hand_after"))
+    moves = list(
+        StockMovement.objects.filter(stock=stock)
+        .order_by("id")
+        .values_list("reason", "quantity", "on_hand_after")
+    )
     assert moves == [(MovementReason.RECEIPT, 40, 40), (MovementReason.ADJUSTMENT, -3, 37)]
     assert sum(q for _r, q, _a in moves) == stock.on_hand
     assert Event.objects.filter(type="stock.changed").count() == 2
@@ -84,7 +88,10 @@ def test_allocation_splits_and_skips_closed_warehouses(tenant_db):
     assert sorted((p.warehouse_id, p.quantity) for p in plan) == sorted([(a.pk, 3), (b.pk, 3)])
     with pytest.raises(ValidationFailed) as err:
         inv.plan_allocation([inv.Demand(0, sku.pk, 8)], inv.lock_stock([sku.pk]))
-    assert err.value.errors[0].code == "INSUFFICIENT_STOCK" and err.value.errors[0].params["available"] == 7
+    assert (
+        err.value.errors[0].code == "INSUFFICIENT_STOCK"
+        and err.value.errors[0].params["available"] == 7
+    )
 
 
 def test_reserve_release_consume(tenant_db):
