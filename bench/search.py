@@ -25,10 +25,10 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 from bench import _benchdb
 from bench.common import emit, log, percentile, setup_django
@@ -60,60 +60,6 @@ WORDS = [
 CHOICES = {f"c{i}": [f"v{i}_{j}" for j in range(8)] for i in range(5)}
 NUMBERS = [f"n{i}" for i in range(5)]
 GENERATE_CHUNK = 100_000
-
-
-def _start_es() -> tuple[str, subprocess.Popen | None]:
-    url = os.environ.get("ELASTICSEARCH_URL")
-    if url:
-        return url, None
-    import socket
-    import urllib.request
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    binary = os.path.join(os.path.dirname(sys.executable), "noida-db")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "start",
-            "--data-dir",
-            tempfile.mkdtemp(prefix="bench-es-"),
-            "--host",
-            "127.0.0.1",
-            "--only",
-            "elasticsearch",
-            "--elasticsearch-port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # the script runs the server as a child: stop the group
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return url, proc
-        except OSError:
-            time.sleep(0.1)
-    _stop_es(proc)
-    raise RuntimeError("noida-db did not start")
-
-
-def _stop_es(proc: subprocess.Popen) -> None:
-    """Stop the noida-db script and the server it runs (its own process group)."""
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 # --- the catalogue -----------------------------------------------------------------------------
@@ -429,6 +375,7 @@ def main(argv: list[str]) -> None:
     from search.backends.elasticsearch import ElasticsearchBackend
     from search.backends.postgres import PostgresBackend
     from search.indexing import reindex_all
+    from search.local_server import elasticsearch_endpoint
     from tenants.models import Tenant
     from tenants.services import provision_tenant
 
@@ -451,14 +398,15 @@ def main(argv: list[str]) -> None:
         }
     extra = {"quick": args.quick, "skus": n}
     emit(BENCH, "catalog_skus", n, "count", **extra)
-    es_proc = None
+    servers = ExitStack()
+    local = False
     try:
         backends = [] if args.no_pg else [PostgresBackend()]
         if not args.no_es:
-            url, es_proc = _start_es()
+            url, local = servers.enter_context(elasticsearch_endpoint())
             # noida-db answers one query at a time and scans every document: 8 clients
             # queue behind each other for longer than a production search timeout.
-            timeout = None if es_proc is None else NOIDA_TIMEOUT
+            timeout = NOIDA_TIMEOUT if local else None
             backends.append(ElasticsearchBackend(url=url, prefix="bench", timeout=timeout))
         short = {"postgres": "pg", "elasticsearch": "es"}
         from django.conf import settings
@@ -476,9 +424,9 @@ def main(argv: list[str]) -> None:
             load = _load()
             size, queries, figures = n, args.queries, extra
             if backend.name == "elasticsearch":
-                size = args.es_skus or (n if es_proc is None else min(n, NOIDA_SKUS))
-                queries = args.es_queries or (args.queries if es_proc is None else NOIDA_QUERIES)
-                server = "noida-db" if es_proc is not None else "ELASTICSEARCH_URL"
+                size = args.es_skus or (min(n, NOIDA_SKUS) if local else n)
+                queries = args.es_queries or (NOIDA_QUERIES if local else args.queries)
+                server = "noida-db" if local else "ELASTICSEARCH_URL"
                 figures = {**extra, "skus": size, "server": server}
                 if size < n:
                     figures["note"] = (
@@ -561,8 +509,7 @@ def main(argv: list[str]) -> None:
                 reindex_all()
             _lag(generated, args.lag_samples, extra)
     finally:
-        if es_proc is not None:
-            _stop_es(es_proc)
+        servers.close()
         connection.set_schema_to_public()
         if not args.keep:
             _benchdb.drop_tenants(SCHEMA)
