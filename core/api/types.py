@@ -26,10 +26,16 @@ def error_type(
         return _error_types[name]
     enum = graphene.Enum(f"{name}ErrorCode", [(c, c) for c in sorted(set(codes))])
     attrs = {
-        "field": graphene.String(description="The input field the error is about; null for the whole input."),
-        "message": graphene.String(required=True, description="What went wrong, in the user's language."),
+        "field": graphene.String(
+            description="The input field the error is about; null for the whole input."
+        ),
+        "message": graphene.String(
+            required=True, description="What went wrong, in the user's language."
+        ),
         "code": graphene.Field(enum, required=True, description="A stable code for programs."),
-        "Meta": type("Meta", (), {"description": description or f"An error from a {name} mutation."}),
+        "Meta": type(
+            "Meta", (), {"description": description or f"An error from a {name} mutation."}
+        ),
         **(extra or {}),
     }
     cls = type(f"{name}Error", (graphene.ObjectType,), attrs)
@@ -59,7 +65,8 @@ class BaseMutation(graphene.Mutation):
         if error_type is not None:
             cls.error_type = error_type
             cls.errors = graphene.List(
-                graphene.NonNull(error_type), required=True,
+                graphene.NonNull(error_type),
+                required=True,
                 description="What was wrong with the input; empty on success.",
             )
         super().__init_subclass_with_meta__(**options)
@@ -74,6 +81,11 @@ class BaseMutation(graphene.Mutation):
         except DomainError as exc:
             if cls.rollback_on_error:
                 info.context._mutation_failed = True
+                # Which field failed: the view reports the others as rolled back too.
+                failed = getattr(info.context, "_failed_mutations", None)
+                if failed is None:
+                    failed = info.context._failed_mutations = set()
+                failed.add(info.path.key)
             errors = getattr(exc, "errors", None) or [exc]
             return cls(errors=[cls._as_error(e) for e in errors])
 
@@ -129,7 +141,9 @@ class CountableConnection(graphene.relay.Connection):
     class Meta:
         abstract = True
 
-    total_count = graphene.Int(required=True, description="Items in the whole result, across pages.")
+    total_count = graphene.Int(
+        required=True, description="Items in the whole result, across pages."
+    )
 
     def resolve_total_count(root, info):
         length = getattr(root, "length", None)

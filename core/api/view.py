@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
 from graphql import (
@@ -118,6 +119,26 @@ def end_operation(context) -> None:
     cache.clear()
 
 
+def _report_rollback(result: ExecutionResult, request) -> ExecutionResult:
+    """A mutation request is one transaction: when one of its fields failed, all of it
+    was rolled back. The fields that had answered success are answered ``null`` with a
+    ``ROLLED_BACK`` error at their path, rather than with objects that no longer exist
+    (an order number the client would trust)."""
+    data = result.data
+    if not data:
+        return result
+    failed = set(getattr(request, "_failed_mutations", ()))
+    failed.update(e.path[0] for e in result.errors or () if e.path)
+    errors = list(result.errors or ())
+    message = _("Not saved: another mutation of this request failed, so none of it was.")
+    for key, value in data.items():
+        if key in failed or value is None:
+            continue
+        data[key] = None
+        errors.append(GraphQLError(message, path=[key], extensions={"code": "ROLLED_BACK"}))
+    return ExecutionResult(data=data, errors=errors or None, extensions=result.extensions)
+
+
 def _error(message: str, code: str, status: int) -> HttpResponse:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return HttpResponse(json.dumps(body), status=status, content_type="application/json")
@@ -181,6 +202,10 @@ class DinghuoGraphQLView(GraphQLView):
 
     def get_response(self, request, data, show_graphiql=False):
         request._graphql_extensions = {}
+        # Per operation: a batch entry's failed mutation must not roll back the next
+        # entry's transaction (it answered success; its rows would silently vanish).
+        request._mutation_failed = False
+        request._failed_mutations = set()
         try:
             return super().get_response(request, data, show_graphiql)
         finally:
@@ -256,9 +281,10 @@ class DinghuoGraphQLView(GraphQLView):
             if operation is not None and operation.operation == OperationType.MUTATION:
                 with transaction.atomic():
                     result = execute(schema, document, **options)
-                    if result.errors or getattr(request, "_mutation_failed", False):
+                    failed = bool(result.errors) or getattr(request, "_mutation_failed", False)
+                    if failed:
                         transaction.set_rollback(True)
-                return result
+                return _report_rollback(result, request) if failed else result
             return execute(schema, document, **options)
         except Exception as exc:  # noqa: BLE001 - turned into a GraphQL error, not a 500
             return ExecutionResult(errors=[GraphQLError(str(exc), original_error=exc)])

@@ -34,7 +34,7 @@ from core.api.types import (
     require_scope,
     require_user,
 )
-from core.api.view import after_operation
+from core.api.view import after_operation, operation_cache
 from core.exceptions import DomainError, NotFound
 from core.pricing.schema import PriceBreakType, PromotionSummaryType, SkuPriceType
 
@@ -91,13 +91,30 @@ BULK_LIMIT = 500
 
 
 # --- the caller's view ----------------------------------------------------------------------
+def _root_key(info):
+    """The response key of the root field this resolver runs under."""
+    path = info.path
+    while path.prev is not None:
+        path = path.prev
+    return path.key
+
+
+def remember_chosen_dealer(info, dealer) -> None:
+    """Record the dealer a staff user or sales rep chose (``forDealerId``) for the
+    root field being resolved: what :func:`viewing_dealer` answers below that field,
+    and only there (not for other fields of the query, nor other operations)."""
+    operation_cache(info.context).setdefault("catalog_dealers", {})[_root_key(info)] = dealer
+
+
 def viewing_dealer(info):
-    """The dealer whose catalogue and prices this request shows: the one a staff
-    user or sales rep chose with ``forDealerId``, else a dealer user's own; None
-    for staff and integrations (everything, no prices)."""
-    chosen = getattr(info.context, "_catalog_dealer", None)
-    if chosen is not None:
-        return chosen
+    """The dealer whose catalogue and prices this field shows: the one a staff user
+    or sales rep chose with ``forDealerId`` on the root field it runs under, else a
+    dealer user's own; None for staff and integrations (everything, no prices)."""
+    chosen = operation_cache(info.context).get("catalog_dealers")
+    if chosen:
+        dealer = chosen.get(_root_key(info))
+        if dealer is not None:
+            return dealer
     user = current_user(info)
     if user is not None and user.is_dealer_user:
         return user.dealer
@@ -416,10 +433,16 @@ class ProductConnectionField(DjangoConnectionField):
         info,
         **args,
     ):
+        from graphql_relay import cursor_to_offset
+
         if (
             args.get("last")
             or args.get("before")
             or args.get("offset") is not None
+            # unusual input answered as graphene-django answers it: a non-positive
+            # ``first``, a cursor that is not one of ours
+            or (args.get("first") is not None and args["first"] <= 0)
+            or (args.get("after") and cursor_to_offset(args["after"]) is None)
             or _selects_here(info, "totalCount")
         ):
             result = super().connection_resolver(
@@ -643,10 +666,10 @@ class Query(graphene.ObjectType):
 def _choose_dealer(info, for_dealer_id):
     """Staff and sales reps may view the catalogue as a dealer they may act for.
 
-    Each root field chooses for itself: a field without ``forDealerId`` shows the
-    caller's own view, not a dealer an earlier field of the same query chose."""
+    Each root field chooses for itself (:func:`remember_chosen_dealer`): a field
+    without ``forDealerId`` shows the caller's own view, not a dealer another field
+    of the same query chose."""
     if not for_dealer_id:
-        info.context._catalog_dealer = None
         return
     try:
         dealer = visible_dealer(info, for_dealer_id, field="for_dealer_id")
@@ -654,7 +677,7 @@ def _choose_dealer(info, for_dealer_id):
         raise GraphQLError(
             exc.message, extensions={"code": exc.code, "field": "forDealerId"}
         ) from None
-    info.context._catalog_dealer = dealer
+    remember_chosen_dealer(info, dealer)
 
 
 # --- mutations -----------------------------------------------------------------------------------

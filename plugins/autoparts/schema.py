@@ -21,7 +21,7 @@ from core.accounts.schema import CamelErrorsMutation, camel_field, decode_id, vi
 from core.api.types import error_type, require_scope
 from core.catalog.dataloaders import PriceView
 from core.catalog.models import Product
-from core.catalog.schema import require_catalog_reader, viewing_dealer
+from core.catalog.schema import remember_chosen_dealer, require_catalog_reader, viewing_dealer
 from core.exceptions import DomainError, NotFound
 from core.pricing.schema import SkuPriceType
 from plugins.schema import current_tenant
@@ -94,7 +94,9 @@ def _dealer(info, for_dealer_id: str | None):
     the one staff and sales reps chose with ``forDealerId``; None for staff browsing."""
     require_catalog_reader(info)
     if for_dealer_id:
-        return visible_dealer(info, for_dealer_id, field="forDealerId")
+        dealer = visible_dealer(info, for_dealer_id, field="forDealerId")
+        remember_chosen_dealer(info, dealer)  # the parts' own price fields see it too
+        return dealer
     return viewing_dealer(info)
 
 

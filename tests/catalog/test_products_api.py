@@ -167,18 +167,36 @@ def test_a_dealer_chosen_by_one_field_does_not_carry_over_to_the_next(catalog, t
     d = catalog["dealers"]
     rep = UserFactory(role=Role.SALES_REP)
     d["EAST"].sales_reps.add(rep)
-    query = """query($shop: ID) {
+    query = """query($shop: ID, $rice: ID!) {
       asShop: products(forDealerId: $shop) { edges { node { code } } }
+      rice: node(id: $rice) { ... on Product { code } }
       own: products { edges { node { code } } } }"""
-    _, body = gql(
-        tenant_client, query, {"shop": to_global_id("Dealer", d["SHOP"].pk)}, token=token_for(rep)
-    )
+    variables = {
+        "shop": to_global_id("Dealer", d["SHOP"].pk),
+        "rice": to_global_id("Product", catalog["products"]["RICE"].pk),
+    }
+    _, body = gql(tenant_client, query, variables, token=token_for(rep))
     assert "errors" not in body, body
+    rice = body["data"].pop("rice")
     found = {k: sorted(e["node"]["code"] for e in v["edges"]) for k, v in body["data"].items()}
     assert found == {
         "asShop": ["DRILL", "HAMMER", "TEA"],
         "own": ["DRILL", "HAMMER", "RICE", "TEA"],
     }
+    # node() chose no dealer: the rep's own view, although SHOP may not buy rice.
+    assert rice == {"code": "RICE"}
+
+
+def test_unusual_page_arguments_are_answered_not_crashed(catalog, tenant_client):
+    staff = token_for(UserFactory(role=Role.STAFF))
+    query = """query($after: String, $first: Int) {
+      products(first: $first, after: $after) { edges { node { code } } } }"""
+    _, body = gql(tenant_client, query, {"first": 2, "after": "not-a-cursor"}, token=staff)
+    assert "errors" not in body, body
+    assert len(body["data"]["products"]["edges"]) == 2
+    _, body = gql(tenant_client, query, {"first": 0}, token=staff)
+    assert body.get("errors") or body["data"]["products"]["edges"] == [], body
+    assert all(e["extensions"]["code"] != "INTERNAL_ERROR" for e in body.get("errors", []))
 
 
 def test_filters_and_sorting(catalog, tenant_client):

@@ -275,13 +275,48 @@ def test_a_sole_place_order_uses_the_mutation_transaction_without_a_savepoint(sh
             },
             token=token,
         )
-    assert "errors" not in body
     assert body["data"]["a"] == {"order": None, "errors": [{"code": "INSUFFICIENT_STOCK"}]}
-    assert body["data"]["b"]["errors"] == [] and body["data"]["b"]["order"]["number"]
     assert sum(sql.startswith("SAVEPOINT") for sql in q.statements) == 3
-    # A mutation request with a failed mutation is rolled back whole.
+    # A mutation request with a failed mutation is rolled back whole, and the order that
+    # had succeeded says so rather than answer with a number that no longer exists.
+    assert body["data"]["b"] is None
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (["b"], "ROLLED_BACK")
+    ]
     assert Order.objects.count() == orders
     assert sorted(Stock.objects.values_list("id", "reserved")) == reserved
+
+
+def test_a_failed_entry_of_a_batch_does_not_undo_the_next(shop, tenant_client):
+    """Each entry of a batch is its own transaction: an entry after a failed one keeps
+    its order (it answered success, so it must exist)."""
+    import json
+
+    from django.db import connection
+
+    from core.inventory.models import Stock
+
+    token = token_for(shop.buyer)
+    tenant = connection.tenant
+    batch = [
+        {"query": PLACE, "variables": {"lines": [{"sku": "SKU9", "quantity": 1}], "key": "b1"}},
+        {"query": PLACE, "variables": {"lines": [{"sku": "SKU0", "quantity": 2}], "key": "b2"}},
+    ]
+    response = tenant_client.post(
+        "/graphql/",
+        json.dumps(batch),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    connection.set_tenant(tenant)
+    first, second = response.json()
+    assert first["data"]["placeOrder"]["errors"][0]["code"] == "UNKNOWN_SKU"
+    placed = second["data"]["placeOrder"]
+    assert placed["errors"] == [] and placed["order"]["number"]
+    assert "errors" not in second
+    order = Order.objects.get(idempotency_key="b2")
+    assert order.number == placed["order"]["number"]
+    assert sum(Stock.objects.filter(sku__code="SKU0").values_list("reserved", flat=True)) == 2
 
 
 def test_order_listing_query_count_does_not_grow(shop, tenant_client):
