@@ -224,12 +224,17 @@ class Allocation:
 
 def lock_stock(sku_ids: Sequence[int]) -> list[Stock]:
     """Lock the stock rows of these SKUs in active warehouses, in id order (warehouses
-    loaded with them, one instance per warehouse)."""
+    loaded with them, one instance per warehouse).
+
+    Each row carries ``row_version`` (PostgreSQL's ``xmin`` of the version locked, as
+    text): it changes with every committed update of the row, so a caller that read
+    the row before locking it can tell whether anything changed it in between."""
     stock_fields = [f.attname for f in Stock._meta.concrete_fields]
     warehouse_fields = [f.attname for f in Warehouse._meta.concrete_fields]
     columns = ", ".join(
         [f"s.{Stock._meta.get_field(a).column}" for a in stock_fields]
         + [f"w.{Warehouse._meta.get_field(a).column}" for a in warehouse_fields]
+        + ["s.xmin::text"]
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -247,8 +252,9 @@ def lock_stock(sku_ids: Sequence[int]) -> list[Stock]:
         warehouse = warehouses.get(stock.warehouse_id)
         if warehouse is None:
             warehouse = warehouses[stock.warehouse_id] = Warehouse.from_db(
-                connection.alias, warehouse_fields, row[split:]
+                connection.alias, warehouse_fields, row[split:-1]
             )
+        stock.row_version = row[-1]
         stock.warehouse = warehouse
         stocks.append(stock)
     return stocks

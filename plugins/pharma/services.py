@@ -471,7 +471,7 @@ class SkuFacts:
 
     tracked: bool  # a lot of it was received once: FEFO allocates it from batches
     controlled: bool  # its category, or one above it, is controlled: licence check
-    stock: dict[int, int]  # on hand per stock row id when read (see _stock_moved)
+    stock: dict[int, str]  # each stock row's version (xmin) when read (see _stock_moved)
 
 
 def order_facts_source() -> tuple[str, Any]:
@@ -485,7 +485,7 @@ def order_facts_source() -> tuple[str, Any]:
         f'EXISTS (SELECT 1 FROM "{ControlledCategory._meta.db_table}" cc '
         "WHERE cc.category_id = p.category_id "
         "OR cc.category_id::text = ANY(string_to_array(c.path, '/'))) AS controlled, "
-        f'(SELECT jsonb_object_agg(st.id, st.on_hand) FROM "{Stock._meta.db_table}" st '
+        f'(SELECT jsonb_object_agg(st.id, st.xmin::text) FROM "{Stock._meta.db_table}" st '
         "WHERE st.sku_id = s.id) AS stock "
         f'FROM "{Sku._meta.db_table}" s '
         f'JOIN "{Product._meta.db_table}" p ON p.id = s.product_id '
@@ -496,7 +496,7 @@ def order_facts_source() -> tuple[str, Any]:
 
 
 def _decode_facts(row: dict[str, Any]) -> SkuFacts:
-    stock = {int(pk): int(on_hand) for pk, on_hand in (row["stock"] or {}).items()}
+    stock = {int(pk): version for pk, version in (row["stock"] or {}).items()}
     return SkuFacts(bool(row["tracked"]), bool(row["controlled"]), stock)
 
 
@@ -512,9 +512,12 @@ def _stock_moved(context: OrderContext, facts: dict[int, SkuFacts], sku_ids: lis
 
     The facts are read before the stock rows are locked; a SKU's first lot
     received in between (its receipt commits while the order waits for the
-    lock) would leave it untracked in the facts. A receipt always raises a
-    stock row's ``on_hand`` (or adds the row): when every locked row of the
-    order's SKUs holds what the facts saw, no lot arrived. Without locked rows
+    lock) would leave it untracked in the facts. A receipt updates a stock row
+    (or adds one), which gives the row a new version (``xmin``): when every
+    locked row of the order's SKUs is the version the facts saw, nothing was
+    received in between (on-hand totals could match after a receipt and an
+    equal decrease; versions cannot). Another order's reservation also makes a
+    new version: the batches are then simply checked again. Without locked rows
     (a plugin test calling the hook), the database is asked.
     """
     locked = context.locked_stock
@@ -525,7 +528,7 @@ def _stock_moved(context: OrderContext, facts: dict[int, SkuFacts], sku_ids: lis
         if stock.sku_id not in wanted:
             continue
         seen = facts.get(stock.sku_id)
-        if seen is None or seen.stock.get(stock.pk) != stock.on_hand:
+        if seen is None or seen.stock.get(stock.pk) != getattr(stock, "row_version", None):
             return True
     return False
 

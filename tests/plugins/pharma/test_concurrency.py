@@ -236,3 +236,24 @@ def test_a_first_lot_received_while_the_order_waits_for_the_stock_is_taken_fefo(
     (allocation,) = Allocation.objects.filter(line__order_id=order.pk)
     assert allocation.data["batch"] == "FIRST"
     assert BatchReservation.objects.get(order_id=order.pk).quantity == 2
+
+
+def test_a_changed_stock_row_is_seen_even_when_its_on_hand_is_the_same():
+    """``_stock_moved`` compares row versions, not quantities: a receipt and an equal
+    decrease committed between the facts and the lock leave ``on_hand`` as it was,
+    yet the row is a new version, so the batches are checked again."""
+    from plugins.pharma.services import SkuFacts, _stock_moved
+    from plugins.types import OrderContext
+
+    seen = {7: SkuFacts(tracked=False, controlled=False, stock={70: "1001"})}
+    same = Stock(pk=70, sku_id=7, warehouse_id=1, on_hand=10, reserved=0)
+    same.row_version = "1001"
+    changed = Stock(pk=70, sku_id=7, warehouse_id=1, on_hand=10, reserved=0)
+    changed.row_version = "1002"
+    context = OrderContext(tenant=None, dealer=None)
+    context.locked_stock = [same]
+    assert _stock_moved(context, seen, [7]) is False
+    context.locked_stock = [changed]
+    assert _stock_moved(context, seen, [7]) is True
+    context.locked_stock = None  # no lock to compare with: ask the database
+    assert _stock_moved(context, seen, [7]) is True
