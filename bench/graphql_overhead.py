@@ -31,20 +31,17 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 from bench import _benchdb
-from bench.common import emit, log, setup_django
+from bench.common import emit, log, setup_django, start_uvicorn
 
 BENCH = "graphql_overhead"
 SUBDOMAIN = "bench-gql"
 GRAPHQL_BODY = json.dumps({"query": "{ __typename }"}).encode()
 WRK = "/usr/bin/wrk"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _free_port() -> int:
@@ -73,26 +70,6 @@ def _request(port: int, host: str, path: str, body: bytes | None) -> tuple[int, 
         return response.status, response.read()
     finally:
         conn.close()
-
-
-def _start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DEBUG": "0", "GRAPHIQL": "0", "LOG_LEVEL": "WARNING"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 
 def _wait_ready(server: subprocess.Popen, port: int, host: str, deadline_s: float = 60) -> None:
@@ -247,7 +224,7 @@ def main(argv: list[str]) -> None:
     from django.db import connection
 
     port = _free_port()
-    server = _start_server(port)
+    server = start_uvicorn(port, workers=1)
     try:
         _wait_ready(server, port, host)
         status, body = _request(port, host, "/graphql/", GRAPHQL_BODY)

@@ -34,7 +34,7 @@ import time
 from decimal import Decimal
 
 from bench import _benchdb
-from bench.common import emit, log, percentile, setup_django
+from bench.common import emit, load_average, log, percentile, setup_django, start_uvicorn
 
 BENCH = "orders"
 SUBDOMAIN = "bench-orders"
@@ -662,37 +662,6 @@ def _import_sheet(tenant, dealer, buyer, skus, lines_n: int) -> float:
     return took
 
 
-def _load() -> float:
-    """The 1-minute load average, reported with each figure (the cores are shared)."""
-    return round(os.getloadavg()[0], 2)
-
-
-def _start_server(port: int, workers: int) -> subprocess.Popen:
-    import sys
-    from pathlib import Path
-
-    env = {**os.environ, "DEBUG": "0", "GRAPHIQL": "0", "LOG_LEVEL": "WARNING"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-    )
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench orders")
     parser.add_argument(
@@ -758,7 +727,7 @@ def main(argv: list[str]) -> None:
         sql_ms=round(parts["sql_ms"], 2),
         statements=round(parts["statements"], 1),
         stages=parts["stages"],
-        load_average=_load(),
+        load_average=load_average(),
         note="Django test client in process, one request at a time; each stage excludes the "
         "stages inside it; SQL wall time includes the round trip",
     )
@@ -774,12 +743,12 @@ def main(argv: list[str]) -> None:
         clients=args.clients,
         seconds=seconds,
         scale=10,
-        load_average=_load(),
+        load_average=load_average(),
     )
 
     # placeOrder over HTTP.
     port = _free_port()
-    server = _start_server(port, args.workers)
+    server = start_uvicorn(port, args.workers)
     try:
         _wait_ready(server, port, host)
         client = Client(port, host)
@@ -807,7 +776,7 @@ def main(argv: list[str]) -> None:
             ceiling_orders_per_s=round(cores * 1000 / cpu_ms, 1),
             pgbench_cpu_ms_per_txn=round(cores * 1000 / tps, 3) if tps else None,
             cores=cores,
-            load_average=_load(),
+            load_average=load_average(),
             note="one HTTP client, one request at a time: CPU of the web processes and of "
             "the database backends per order; ceiling = cores / CPU per order; "
             "http_asgi = web CPU minus the in-process handler's CPU (order_breakdown_ms)",
@@ -828,7 +797,7 @@ def main(argv: list[str]) -> None:
             errors=errors,
             web_workers=args.workers,
             cores=os.cpu_count(),
-            load_average=_load(),
+            load_average=load_average(),
         )
         emit(BENCH, "orders_vs_tpcb_ratio", rate / tps if tps else 0.0, "ratio", target=">= 0.25")
         half = max(1.0, rate / 2)
@@ -844,7 +813,7 @@ def main(argv: list[str]) -> None:
             p50_ms=round(percentile(lat_half, 50) * 1000, 1),
             completed=len(lat_half),
             sent=sent,
-            load_average=_load(),
+            load_average=load_average(),
             target="<= 50",
         )
     finally:
@@ -871,7 +840,7 @@ def main(argv: list[str]) -> None:
         "ratio",
         contended_orders_per_s=round(hot["contended_rate"], 1),
         uncontended_orders_per_s=round(hot["uncontended_rate"], 1),
-        load_average=_load(),
+        load_average=load_average(),
         target=">= 0.3",
     )
 
@@ -887,7 +856,7 @@ def main(argv: list[str]) -> None:
         measured_lines=lines_n,
         extrapolated=False,
         distinct_skus=min(lines_n, len(skus) - 1),
-        load_average=_load(),
+        load_average=load_average(),
         target="<= 10",
     )
 

@@ -42,7 +42,7 @@ import argparse
 import time
 
 from bench import _benchdb
-from bench.common import emit, log, percentile, setup_django
+from bench.common import emit, log, percentile, setup_django, start_uvicorn
 
 BENCH = "plugins"
 SUBDOMAIN = "bench-plugins"
@@ -157,7 +157,6 @@ def main(argv: list[str]) -> None:
         _build_catalogue,
         _closed_loop,
         _pg_backend_cpu,
-        _start_server,
         _tokens,
         _tree_cpu,
     )
@@ -195,7 +194,7 @@ def main(argv: list[str]) -> None:
     dbname = connection.settings_dict["NAME"]
     pair_ratios: list[float] = []
     port = _free_port()
-    server = _start_server(port, args.workers)
+    server = start_uvicorn(port, args.workers)
     host = tenant_host(SUBDOMAIN)
     try:
         _wait_ready(server, port, host)

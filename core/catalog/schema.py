@@ -445,28 +445,20 @@ class ProductConnectionField(DjangoConnectionField):
             or (args.get("after") and cursor_to_offset(args["after"]) is None)
             or _selects_here(info, "totalCount")
         ):
-            result = super().connection_resolver(
-                resolver,
-                connection,
-                default_manager,
-                queryset_resolver,
-                max_limit,
-                enforce_first_or_last,
-                root,
-                info,
-                **args,
-            )
+            resolve_page = super().connection_resolver
         else:
-            result = _forward_page(
-                resolver,
-                connection,
-                default_manager,
-                queryset_resolver,
-                max_limit,
-                root,
-                info,
-                args,
-            )
+            resolve_page = _forward_page
+        result = resolve_page(
+            resolver,
+            connection,
+            default_manager,
+            queryset_resolver,
+            max_limit,
+            enforce_first_or_last,
+            root,
+            info,
+            **args,
+        )
         if hasattr(result, "edges"):
             products = [edge.node for edge in result.edges]
             remember_page(info, products)
@@ -490,7 +482,15 @@ def _selects_here(info, name: str) -> bool:
 
 
 def _forward_page(
-    resolver, connection, default_manager, queryset_resolver, max_limit, root, info, args
+    resolver,
+    connection,
+    default_manager,
+    queryset_resolver,
+    max_limit,
+    enforce_first_or_last,  # False in settings; a forward page has ``first`` or the limit
+    root,
+    info,
+    **args,
 ):
     from graphql_relay import cursor_to_offset, offset_to_cursor
 
