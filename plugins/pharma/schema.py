@@ -165,6 +165,15 @@ def _batch(batch_id) -> Batch:
     return batch
 
 
+def _warehouse(code: str, field: str):
+    from core.inventory.models import Warehouse
+
+    warehouse = Warehouse.objects.filter(code=code.strip()).first()
+    if warehouse is None:
+        raise DomainError(_("No warehouse has this code."), code="NOT_FOUND", field=field)
+    return warehouse
+
+
 class PharmaTransferBatch(BaseMutation, error_type=PharmaBatchError):
     """Move unreserved units of one batch to another warehouse (the same lot there):
     the warehouses' stock moves with it (a core transfer). Staff only."""
@@ -179,15 +188,9 @@ class PharmaTransferBatch(BaseMutation, error_type=PharmaBatchError):
 
     @classmethod
     def perform(cls, root, info, batch_id, destination_code, quantity):
-        from core.inventory.models import Warehouse
-
         user = require_staff(info)
         batch = _batch(batch_id)
-        destination = Warehouse.objects.filter(code=destination_code.strip()).first()
-        if destination is None:
-            raise DomainError(
-                _("No warehouse has this code."), code="NOT_FOUND", field="destinationCode"
-            )
+        destination = _warehouse(destination_code, "destinationCode")
         out, into = services.transfer_batch(
             batch=batch, destination=destination, quantity=quantity, user=user
         )
@@ -232,17 +235,11 @@ class PharmaReceiveBatch(BaseMutation, error_type=PharmaBatchError):
     def perform(
         cls, root, info, sku_code, warehouse_code, lot, manufactured_on, expires_on, quantity
     ):
-        from core.inventory.models import Warehouse
-
         user = require_staff(info)
         sku = Sku.objects.filter(code=sku_code.strip()).first()
         if sku is None:
             raise DomainError(_("No SKU has this code."), code="NOT_FOUND", field="skuCode")
-        warehouse = Warehouse.objects.filter(code=warehouse_code.strip()).first()
-        if warehouse is None:
-            raise DomainError(
-                _("No warehouse has this code."), code="NOT_FOUND", field="warehouseCode"
-            )
+        warehouse = _warehouse(warehouse_code, "warehouseCode")
         batch = services.receive_batch(
             sku=sku,
             warehouse=warehouse,
