@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 from bench import _benchdb
-from bench.common import emit, log, percentile, setup_django
+from bench.common import emit, load_average, log, percentile, setup_django
 
 BENCH = "search"
 SCHEMA = "bench_search"
@@ -204,8 +204,9 @@ def _latency(backend, tenant, clients: int, count: int) -> list[float]:
     return times
 
 
-def _load() -> float:
-    return round(os.getloadavg()[0], 2)
+def _emit_failure(metric: str, unit: str, exc: Exception, figures: dict) -> None:
+    """A figure that could not be measured: NaN with the error."""
+    emit(BENCH, metric, float("nan"), unit, error=repr(exc)[:300], **figures)
 
 
 # --- index lag through a real worker -----------------------------------------------------------
@@ -222,7 +223,7 @@ def _emit_lag(metric: str, lags: list[float], lost: int, path: str, extra: dict)
         timed_out=lost,
         target_s=2,
         path=path,
-        load=_load(),
+        load=load_average(),
         **extra,
     )
 
@@ -278,6 +279,16 @@ def _wait_until(predicate, timeout: float = 60.0) -> float | None:
     return None
 
 
+def _lags(predicates) -> tuple[list[float], int]:
+    """Each predicate's wait (a timed-out one counts as 60 s) and how many timed out."""
+    lags, lost = [], 0
+    for predicate in predicates:
+        lag = _wait_until(predicate)
+        lost += lag is None
+        lags.append(lag if lag is not None else 60.0)
+    return lags, lost
+
+
 def _lag(generated: dict, samples: int, extra: dict) -> None:
     import random
     from decimal import Decimal
@@ -301,17 +312,14 @@ def _lag(generated: dict, samples: int, extra: dict) -> None:
             return SearchQuery(scope=Scope(unrestricted=False, product_ids=frozenset([pid])), **q)
 
         # Prices: upsert_prices replaces the SKU's ladder; the index's price for the dealer's lists must follow.
-        skus = list(Sku.objects.order_by("id").values_list("id", "product_id")[:samples])
-        lags, lost = [], 0
-        for sku_id, pid in skus:
-            price = Decimal(rng.randint(100_000, 999_999)) / 100
-            upsert_prices(price_list=base, prices=[PriceInput(unit_price=price, sku_id=sku_id)])
-            q = visible(pid, price_lists=(base.id,))
-            lag = _wait_until(
-                lambda q=q, price=price: any(h.price == float(price) for h in search(q).hits)
-            )
-            lost += lag is None
-            lags.append(lag if lag is not None else 60.0)
+        def price_changes():
+            for sku_id, pid in Sku.objects.order_by("id").values_list("id", "product_id")[:samples]:
+                price = Decimal(rng.randint(100_000, 999_999)) / 100
+                upsert_prices(price_list=base, prices=[PriceInput(unit_price=price, sku_id=sku_id)])
+                q = visible(pid, price_lists=(base.id,))
+                yield lambda q=q, price=price: any(h.price == float(price) for h in search(q).hits)
+
+        lags, lost = _lags(price_changes())
         _emit_lag(
             "index_lag_p95_s",
             lags,
@@ -319,16 +327,16 @@ def _lag(generated: dict, samples: int, extra: dict) -> None:
             "pricing.upsert_prices -> signal -> Celery -> worker -> index",
             extra,
         )
+
         # Stock: counted from 0 to 5 (or back) through the inventory service, which writes stock.* outbox events.
-        stocks = list(Stock.objects.select_related("sku", "warehouse").order_by("id")[:samples])
-        lags, lost = [], 0
-        for stock in stocks:
-            counted = 0 if stock.available > 0 else 5
-            adjust_stock(sku=stock.sku, warehouse=stock.warehouse, counted=counted)
-            q = visible(stock.sku.product_id, in_stock_only=True)
-            lag = _wait_until(lambda q=q, want=counted > 0: (search(q).total == 1) == want)
-            lost += lag is None
-            lags.append(lag if lag is not None else 60.0)
+        def stock_counts():
+            for stock in Stock.objects.select_related("sku", "warehouse").order_by("id")[:samples]:
+                counted = 0 if stock.available > 0 else 5
+                adjust_stock(sku=stock.sku, warehouse=stock.warehouse, counted=counted)
+                q = visible(stock.sku.product_id, in_stock_only=True)
+                yield lambda q=q, want=counted > 0: (search(q).total == 1) == want
+
+        lags, lost = _lags(stock_counts())
         _emit_lag(
             "index_lag_stock_p95_s",
             lags,
@@ -425,7 +433,7 @@ def main(argv: list[str]) -> None:
 
             search._backends[backend.name] = backend
             backend.drop()
-            load = _load()
+            load = load_average()
             size, queries, figures = n, args.queries, extra
             if backend.name == "elasticsearch":
                 size = args.es_skus or (min(n, NOIDA_SKUS) if local else n)
@@ -443,14 +451,7 @@ def main(argv: list[str]) -> None:
             try:
                 total = reindex_all() if size >= n else _rebuild_first(backend, size)
             except Exception as exc:  # noqa: BLE001 - report it and go on with the other backend
-                emit(
-                    BENCH,
-                    f"{name}_index_docs_per_s",
-                    float("nan"),
-                    "docs/s",
-                    error=repr(exc)[:300],
-                    **figures,
-                )
+                _emit_failure(f"{name}_index_docs_per_s", "docs/s", exc, figures)
                 continue
             elapsed = time.perf_counter() - t0
             if backend.name == "postgres":
@@ -465,45 +466,32 @@ def main(argv: list[str]) -> None:
                 seconds=round(elapsed, 1),
                 includes="building documents from the catalogue",
                 load_before=load,
-                load=_load(),
+                load=load_average(),
                 **figures,
             )
             try:
                 _latency(backend, tenant, 1, min(20, queries))  # warm up
             except Exception as exc:  # noqa: BLE001 - e.g. a test server too slow at this size
-                emit(
-                    BENCH,
-                    f"{name}_p95_ms_1_client",
-                    float("nan"),
-                    "ms",
-                    error=repr(exc)[:300],
-                    **figures,
-                )
+                _emit_failure(f"{name}_p95_ms_1_client", "ms", exc, figures)
                 continue
             for clients in (1, 8):
-                load = _load()
+                metric = f"{name}_p95_ms_{clients}_client{'s' if clients > 1 else ''}"
+                load = load_average()
                 try:
                     times = _latency(backend, tenant, clients, queries)
                 except Exception as exc:  # noqa: BLE001 - report it, keep the other figures
-                    emit(
-                        BENCH,
-                        f"{name}_p95_ms_{clients}_client{'s' if clients > 1 else ''}",
-                        float("nan"),
-                        "ms",
-                        error=repr(exc)[:300],
-                        **figures,
-                    )
+                    _emit_failure(metric, "ms", exc, figures)
                     continue
                 emit(
                     BENCH,
-                    f"{name}_p95_ms_{clients}_client{'s' if clients > 1 else ''}",
+                    metric,
                     percentile(times, 95),
                     "ms",
                     p50=round(percentile(times, 50), 2),
                     n=len(times),
                     target_ms=50 if (backend.name == "postgres" and clients == 1) else None,
                     load_before=load,
-                    load=_load(),
+                    load=load_average(),
                     **figures,
                 )
         if not args.no_lag:
