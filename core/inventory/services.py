@@ -260,15 +260,15 @@ def lock_stock(sku_ids: Sequence[int]) -> list[Stock]:
     return stocks
 
 
+def _warehouse_rank(warehouse: Warehouse, region: str) -> tuple:
+    return (0 if region and warehouse.region == region else 1, warehouse.priority, warehouse.code)
+
+
 def stock_rank(region: str = ""):
     """Sort key for stock rows: the dealer's region first, then warehouse priority."""
 
     def rank(s: Stock):
-        return (
-            0 if region and s.warehouse.region == region else 1,
-            s.warehouse.priority,
-            s.warehouse.code,
-        )
+        return _warehouse_rank(s.warehouse, region)
 
     return rank
 
@@ -292,10 +292,7 @@ def plan_allocation(
     for d in demands:
         needed[d.sku_id] += d.quantity
 
-    warehouses = sorted(
-        {s.warehouse for s in stocks},
-        key=lambda w: (0 if region and w.region == region else 1, w.priority, w.code),
-    )
+    warehouses = sorted({s.warehouse for s in stocks}, key=lambda w: _warehouse_rank(w, region))
     for wh in warehouses:
         avail = {s.sku_id: s for s in stocks if s.warehouse_id == wh.pk}
         if all(sku in avail and avail[sku].available >= qty for sku, qty in needed.items()):
