@@ -159,9 +159,10 @@ def build_documents(product_ids: Iterable[int]) -> tuple[list[dict[str, Any]], l
     and the ids that must leave the index (deleted or not active).
 
     Reads rows, not model instances (a full reindex builds a million documents),
-    in a fixed number of queries per batch: products, SKUs, unit barcodes,
-    stock, prices, categories and attribute specs; plus one query (with its
-    SKUs prefetched) for plugins that add fields, which take products.
+    in a fixed number of queries per batch: products, SKUs, units (barcodes
+    and pack factors), stock, prices, categories and attribute specs; plus one
+    query (with its SKUs prefetched) for plugins that add fields, which take
+    products.
     """
     ids = sorted({int(i) for i in product_ids})
     if not ids:
@@ -185,8 +186,8 @@ def build_documents(product_ids: Iterable[int]) -> tuple[list[dict[str, Any]], l
     ):
         skus[row[0]].append(row)
     stock = _stock_by_product(found)
-    prices = price_map(found)
-    codes = _unit_codes(found)
+    codes, factors = _units(found)
+    prices = price_map(found, factors)
     extras = _plugin_fields(found)
     docs = [
         _document(
@@ -209,7 +210,7 @@ def _plugin_fields(product_ids: set[int]) -> dict[int, dict[str, Any]]:
     tenant, hooks = _tenant_hooks()
     if hooks is None or not hooks.has("search_document_fields"):
         return {}
-    products = Product.objects.filter(id__in=product_ids).prefetch_related("skus")
+    products = Product.objects.filter(id__in=any_of(product_ids)).prefetch_related("skus")
     return {p.id: hooks.search_document_fields(tenant, p) for p in products}
 
 
@@ -256,34 +257,32 @@ def _stock_by_product(product_ids: set[int]) -> dict[int, int]:
     return {r["sku__product_id"]: int(r["available"] or 0) for r in rows}
 
 
-def _unit_codes(product_ids: set[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
-    for pid, gtin in (
-        SkuUnit.objects.filter(sku__product_id__in=any_of(product_ids))
-        .exclude(gtin="")
-        .values_list("sku__product_id", "gtin")
-    ):
-        out[pid].append(gtin)
-    return out
+def _units(product_ids: set[int]) -> tuple[dict[int, list[str]], dict[tuple[int, str], int]]:
+    """Each product's unit barcodes and each ``(sku_id, unit code)``'s pack factor, in one query."""
+    gtins: dict[int, list[str]] = defaultdict(list)
+    factors: dict[tuple[int, str], int] = {}
+    for pid, sku_id, code, factor, gtin in SkuUnit.objects.filter(
+        sku__product_id__in=any_of(product_ids)
+    ).values_list("sku__product_id", "sku_id", "code", "factor", "gtin"):
+        factors[(sku_id, code)] = factor
+        if gtin:
+            gtins[pid].append(gtin)
+    return gtins, factors
 
 
-def price_map(product_ids: set[int]) -> dict[int, dict[str, float]]:
+def price_map(
+    product_ids: set[int], factors: dict[tuple[int, str], int]
+) -> dict[int, dict[str, float]]:
     """``{product_id: {price_list_id: lowest price per base unit}}`` from active price lists.
 
-    The price of a quantity break from 1 unit, divided by the unit's pack factor,
-    the lowest over the product's SKUs and units. Empty when the pricing app is
-    not installed.
+    The price of a quantity break from 1 unit, divided by the unit's pack factor
+    (``factors``, from :func:`_units`), the lowest over the product's SKUs and
+    units. Empty when the pricing app is not installed.
     """
     if not apps.is_installed("core.pricing") or not product_ids:
         return {}
     from core.pricing.models import PriceListItem
 
-    factors = {
-        (sku_id, code): factor
-        for sku_id, code, factor in SkuUnit.objects.filter(
-            sku__product_id__in=any_of(product_ids)
-        ).values_list("sku_id", "code", "factor")
-    }
     out: dict[int, dict[str, float]] = defaultdict(dict)
     rows = PriceListItem.objects.filter(
         Q(sku__product_id__in=any_of(product_ids)), min_quantity=1, price_list__is_active=True
