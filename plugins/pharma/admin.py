@@ -28,6 +28,19 @@ class PharmaAdmin(PluginModelAdmin):
     plugin_name = NAME
 
 
+class ReadOnlyPharmaAdmin(PharmaAdmin):
+    """Rows the services write (reservations, movements): shown, never edited here."""
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
 class ReceiveBatchForm(forms.ModelForm):
     """Receiving a lot: the quantity goes through the receiving service (batch and core stock)."""
 
@@ -157,24 +170,15 @@ class ShelfLifeRuleAdmin(PharmaAdmin):
 
 
 @admin.register(BatchReservation)
-class BatchReservationAdmin(PharmaAdmin):
+class BatchReservationAdmin(ReadOnlyPharmaAdmin):
     list_display = ("order", "batch", "quantity", "status", "shipped_expired", "updated_at")
     list_filter = ("status", "shipped_expired")
     search_fields = ("batch__lot", "order__number")
     list_select_related = ("order", "batch")
 
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(BatchMovement)
-class BatchMovementAdmin(PharmaAdmin):
+class BatchMovementAdmin(ReadOnlyPharmaAdmin):
     """A batch's history (receipts, stock-takes, transfers): read only, written by the services."""
 
     list_display = (
@@ -190,12 +194,3 @@ class BatchMovementAdmin(PharmaAdmin):
     list_filter = ("kind",)
     search_fields = ("batch__lot", "batch__sku__code", "reference")
     list_select_related = ("batch", "counterpart", "created_by")
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
