@@ -128,30 +128,32 @@ def require_catalog_reader(info):
         require_user(info)
 
 
-def _selects(info, name: str) -> bool:
-    """Does the query select a field called ``name`` anywhere below this field?"""
+def _selected_names(info) -> set[str]:
+    """The names of the fields the query selects anywhere below this field: one walk
+    answers each "does the query show X?" of a resolver (``"units" in names``)."""
+    names: set[str] = set()
     fragments = info.fragments
-    return any(_selects_below(node.selection_set, name, fragments) for node in info.field_nodes)
+    for node in info.field_nodes:
+        _collect_names(node.selection_set, fragments, names)
+    return names
 
 
-def _selects_below(selection_set, name: str, fragments) -> bool:
+def _collect_names(selection_set, fragments, names: set[str]) -> None:
     # A module function rather than a closure calling itself: such a closure is a
     # reference cycle, left for the cyclic collector after every call.
     if selection_set is None:
-        return False
+        return
     for sel in selection_set.selections:
         kind = sel.kind
         if kind == "field":
-            if sel.name.value == name or _selects_below(sel.selection_set, name, fragments):
-                return True
+            names.add(sel.name.value)
+            _collect_names(sel.selection_set, fragments, names)
         elif kind == "inline_fragment":
-            if _selects_below(sel.selection_set, name, fragments):
-                return True
+            _collect_names(sel.selection_set, fragments, names)
         elif kind == "fragment_spread":
             fragment = fragments.get(sel.name.value)
-            if fragment is not None and _selects_below(fragment.selection_set, name, fragments):
-                return True
-    return False
+            if fragment is not None:
+                _collect_names(fragment.selection_set, fragments, names)
 
 
 # --- types ---------------------------------------------------------------------------------------
@@ -462,7 +464,7 @@ class ProductConnectionField(DjangoConnectionField):
         if hasattr(result, "edges"):
             products = [edge.node for edge in result.edges]
             remember_page(info, products)
-            if any(_selects(info, name) for name in ("price", "promotions", "quantityBreaks")):
+            if not _selected_names(info).isdisjoint(("price", "promotions", "quantityBreaks")):
                 _put_page_prices(info, products)
             # Once the response is built, nothing reads the page's products: break their
             # cycles with their SKUs, so refcounting frees them (see release_page).
@@ -601,6 +603,7 @@ class Query(graphene.ObjectType):
             {"code": f.code, "eq": f.eq, "in": f.any_of, "min": f.min, "max": f.max}
             for f in (attributes or [])
         ]
+        shown = _selected_names(info)
         try:
             qs = selectors.products_for_listing(
                 dealer=dealer,
@@ -610,10 +613,10 @@ class Query(graphene.ObjectType):
                 attributes=filters,
                 sort=getattr(sort_by, "value", sort_by) or "oldest",
                 include_inactive=bool(include_inactive and staff and dealer is None),
-                with_units=_selects(info, "units"),
-                with_images=_selects(info, "images"),
-                with_relations=_selects(info, "category") or _selects(info, "brand"),
-                defer=[column for field, column in _DEFERRABLE if not _selects(info, field)],
+                with_units="units" in shown,
+                with_images="images" in shown,
+                with_relations="category" in shown or "brand" in shown,
+                defer=[column for field, column in _DEFERRABLE if field not in shown],
             )
         except DomainError as exc:
             raise GraphQLError(
