@@ -317,18 +317,14 @@ class PriceWording:
         return word
 
     def kind(self, kind: str) -> str:
-        word = self._words.get(kind)  # list kinds never collide with "direct"/"converted"
-        if word is None:
-            word = self._words[kind] = _kind_label(kind)
-        return word
+        # list kinds never collide with "direct"/"converted"
+        return self._get(kind, lambda: _kind_label(kind))
 
     def direct(self) -> str:
-        word = self._words.get("direct")
-        if word is None:
-            word = self._words["direct"] = _(
-                "%(list)s (%(kind)s list): %(price)s per %(unit)s from %(min)s %(unit)s"
-            )
-        return word
+        return self._get(
+            "direct",
+            lambda: _("%(list)s (%(kind)s list): %(price)s per %(unit)s from %(min)s %(unit)s"),
+        )
 
     def converted(self) -> str:
         return self._get(
