@@ -119,6 +119,12 @@ def end_operation(context) -> None:
     cache.clear()
 
 
+def mutation_rolls_back_whole(context) -> bool:
+    """Whether the mutation being resolved runs in this view's per-operation
+    transaction, which is rolled back whole when any of its mutations fails."""
+    return getattr(context, "_graphql_atomic_mutation", False)
+
+
 def _report_rollback(result: ExecutionResult, request) -> ExecutionResult:
     """A mutation request is one transaction: when one of its fields failed, all of it
     was rolled back. The fields that had answered success are answered ``null`` with a
@@ -280,7 +286,13 @@ class DinghuoGraphQLView(GraphQLView):
         try:
             if operation is not None and operation.operation == OperationType.MUTATION:
                 with transaction.atomic():
-                    result = execute(schema, document, **options)
+                    # Read by mutations (mutation_rolls_back_whole): any failure below
+                    # rolls this whole transaction back.
+                    request._graphql_atomic_mutation = True
+                    try:
+                        result = execute(schema, document, **options)
+                    finally:
+                        request._graphql_atomic_mutation = False
                     failed = bool(result.errors) or getattr(request, "_mutation_failed", False)
                     if failed:
                         transaction.set_rollback(True)

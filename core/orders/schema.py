@@ -20,6 +20,7 @@ from core.api.types import (
     require_scope,
     require_user,
 )
+from core.api.view import mutation_rolls_back_whole
 from core.exceptions import DomainError, NotFound, PermissionDenied
 from plugins.manager import get_manager
 
@@ -361,7 +362,7 @@ def _sole_mutation(info) -> bool:
         operation.operation == OperationType.MUTATION
         and len(operation.selection_set.selections) == 1
         and isinstance(operation.selection_set.selections[0], FieldNode)
-        and hasattr(info.context, "_graphql_extensions")  # set by DinghuoGraphQLView.get_response
+        and mutation_rolls_back_whole(info.context)
     )
 
 
