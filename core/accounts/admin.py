@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -83,8 +84,32 @@ class DealerAdmin(admin.ModelAdmin):
             return redirect("admin:accounts_dealer_changelist")
 
 
+class _RoleDealerMixin:
+    """A dealer role needs a dealer, other roles drop theirs: the service's rule
+    (``services.role_dealer``), shown as the form's field errors."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("role"):
+            try:
+                data["dealer"] = services.role_dealer(data["role"], data.get("dealer"))
+            except DomainError as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+
+class UserChangeForm(_RoleDealerMixin, auth_forms.UserChangeForm):
+    pass
+
+
+class UserAddForm(_RoleDealerMixin, auth_forms.AdminUserCreationForm):
+    pass
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserAddForm
     list_display = ("username", "email", "role", "dealer", "is_active", "last_login")
     list_filter = ("role", "is_active")
     search_fields = ("username", "email", "first_name", "last_name", "dealer__code")

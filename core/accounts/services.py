@@ -43,6 +43,19 @@ API_KEY_PREFIX = "dh_"
 
 
 # --- users --------------------------------------------------------------------
+def role_dealer(role: str, dealer: Dealer | None) -> Dealer | None:
+    """The dealer a user of ``role`` belongs to: a dealer role needs one, other
+    roles belong to none (a dealer given with them is dropped). Every way of
+    giving a user a role (the API, the console's user form) goes through here."""
+    if role not in Role.values:
+        raise DomainError(_("Unknown role."), field="role", code="INVALID")
+    if role not in DEALER_ROLES:
+        return None
+    if dealer is None:
+        raise DomainError(_("A dealer user needs a dealer."), field="dealer", code="REQUIRED")
+    return dealer
+
+
 def create_user(
     *,
     username: str,
@@ -55,10 +68,7 @@ def create_user(
     validate: bool = True,
 ) -> User:
     """Create a user of the current tenant with a role (and a dealer for dealer roles)."""
-    if role not in Role.values:
-        raise DomainError(_("Unknown role."), field="role", code="INVALID")
-    if role in (Role.DEALER_ADMIN, Role.DEALER_BUYER) and dealer is None:
-        raise DomainError(_("A dealer user needs a dealer."), field="dealer", code="REQUIRED")
+    dealer = role_dealer(role, dealer)
     if User.objects.filter(username__iexact=username).exists():
         raise DomainError(_("This user name is already taken."), field="username", code="TAKEN")
     if email and User.objects.filter(email__iexact=email).exists():
@@ -84,14 +94,7 @@ def set_role(user: User, *, role: str, dealer: Dealer | None = None) -> User:
     """Give ``user`` another role: its console flags and its role group follow
     (the group decides which console pages it may open; selectors still decide
     which rows it sees there). A dealer role needs a dealer; other roles drop it."""
-    if role not in Role.values:
-        raise DomainError(_("Unknown role."), field="role", code="INVALID")
-    if role in DEALER_ROLES:
-        dealer = dealer or user.dealer
-        if dealer is None:
-            raise DomainError(_("A dealer user needs a dealer."), field="dealer", code="REQUIRED")
-    else:
-        dealer = None
+    dealer = role_dealer(role, dealer or user.dealer)
     user.role, user.dealer = role, dealer
     roles.apply_role_flags(user)
     with transaction.atomic():

@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from core.accounts import services
-from core.accounts.models import ApiKey, Dealer, Role
+from core.accounts.models import ApiKey, Dealer, Role, User
 from core.testing.factories import DealerUserFactory, UserFactory
 from core.testing.pytest_plugin import gql
 
@@ -89,3 +89,38 @@ def test_consoles_are_per_tenant(admin_client, other_tenant, other_tenant_client
     assert b"BETA-ONLY" in page.content and b"ALPHA-ONLY" not in page.content
     page = admin_client.get("/admin/accounts/dealer/")
     assert b"ALPHA-ONLY" in page.content and b"BETA-ONLY" not in page.content
+
+
+def test_user_form_requires_a_dealer_for_dealer_roles(admin_client):
+    form = {"username": "buyer1", "email": "", "role": Role.DEALER_BUYER, "dealer": "",
+            "password1": "Long-Enough-Pass-2026", "password2": "Long-Enough-Pass-2026",
+            "usable_password": "true"}
+    response = admin_client.post("/admin/accounts/user/add/", form)
+    assert response.status_code == 200  # the form came back with the service's error
+    assert "dealer" in response.context["adminform"].form.errors
+    assert not User.objects.filter(username="buyer1").exists()
+
+    shop = services.create_dealer(code="SHOP", name="Shop")
+    response = admin_client.post("/admin/accounts/user/add/", {**form, "dealer": shop.pk})
+    assert response.status_code == 302
+    buyer = User.objects.get(username="buyer1")
+    assert buyer.dealer == shop and buyer.groups.count() == 0
+
+
+def test_user_form_drops_the_dealer_of_a_console_role(admin_client):
+    shop = services.create_dealer(code="SHOP", name="Shop")
+    user = services.create_user(username="u1", password="x", role=Role.DEALER_BUYER, dealer=shop,
+                                validate=False)
+    page = admin_client.get(f"/admin/accounts/user/{user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items()
+            if name in form.fields and value is not None and name not in ("groups", "user_permissions")}
+    data.update({"role": Role.STAFF, "dealer": shop.pk, "is_active": "on",
+                 "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+    data.pop("last_login", None)
+    data.pop("password", None)
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user.refresh_from_db()
+    assert user.role == Role.STAFF and user.dealer is None and user.is_staff
+    assert list(user.groups.values_list("name", flat=True)) == ["staff"]
