@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -37,17 +36,12 @@ import time
 
 from bench import _benchdb
 from bench.common import emit, log, setup_django, start_uvicorn
+from core.testing.net import free_port
 
 BENCH = "graphql_overhead"
 SUBDOMAIN = "bench-gql"
 GRAPHQL_BODY = json.dumps({"query": "{ __typename }"}).encode()
 WRK = "/usr/bin/wrk"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ensure_tenant() -> str:
@@ -223,7 +217,7 @@ def main(argv: list[str]) -> None:
     connections.close_all()
     from django.db import connection
 
-    port = _free_port()
+    port = free_port()
     server = start_uvicorn(port, workers=1)
     try:
         _wait_ready(server, port, host)

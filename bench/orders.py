@@ -680,7 +680,8 @@ def main(argv: list[str]) -> None:
     setup_django()
     from django.db import connection, connections
 
-    from bench.graphql_overhead import _free_port, _wait_ready
+    from bench.graphql_overhead import _wait_ready
+    from core.testing.net import free_port
     from tenants.models import Tenant
     from tenants.services import provision_tenant, schema_for_subdomain, tenant_host
 
@@ -747,7 +748,7 @@ def main(argv: list[str]) -> None:
     )
 
     # placeOrder over HTTP.
-    port = _free_port()
+    port = free_port()
     server = start_uvicorn(port, args.workers)
     try:
         _wait_ready(server, port, host)

@@ -151,7 +151,7 @@ def main(argv: list[str]) -> None:
     setup_django()
     from django.db import connection, connections
 
-    from bench.graphql_overhead import _free_port, _wait_ready
+    from bench.graphql_overhead import _wait_ready
     from bench.orders import (
         Client,
         _build_catalogue,
@@ -160,6 +160,7 @@ def main(argv: list[str]) -> None:
         _tokens,
         _tree_cpu,
     )
+    from core.testing.net import free_port
     from plugins.services import available_plugins, set_enabled_plugins
     from tenants.models import Tenant
     from tenants.services import provision_tenant, schema_for_subdomain, tenant_host
@@ -193,7 +194,7 @@ def main(argv: list[str]) -> None:
     pg_cpu = {"none": 0.0, "all": 0.0}
     dbname = connection.settings_dict["NAME"]
     pair_ratios: list[float] = []
-    port = _free_port()
+    port = free_port()
     server = start_uvicorn(port, args.workers)
     host = tenant_host(SUBDOMAIN)
     try:

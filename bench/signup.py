@@ -15,22 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 from bench import _benchdb
 from bench.common import emit, log, percentile, setup_django
+from core.testing.net import free_port
 
 DATABASE = "dinghuo_bench_signup"
 TARGET_P95_S = 1.5
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _signup_once(base: str, port: int, subdomain: str) -> float:
@@ -86,7 +80,7 @@ def main(argv: list[str]) -> None:
     _benchdb.drop_tenants("bsu_")
     connections.close_all()
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from core.testing.net import free_port
 
 
 class NoServer(RuntimeError):
@@ -31,12 +32,6 @@ def noida_binary() -> str | None:
     """The ``noida-db`` script of this environment, or None."""
     found = shutil.which("noida-db") or os.path.join(os.path.dirname(sys.executable), "noida-db")
     return found if os.path.exists(found) else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers(url: str) -> bool:
@@ -72,7 +67,7 @@ def elasticsearch_endpoint(*, startup_seconds: float = 30) -> Iterator[tuple[str
         raise NoServer(
             "noida-db is not installed (pip install -e .[test]) and ELASTICSEARCH_URL is unset"
         )
-    port = _free_port()
+    port = free_port()
     data = tempfile.mkdtemp(prefix="dinghuo-es-")
     proc = subprocess.Popen(
         [

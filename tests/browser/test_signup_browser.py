@@ -6,7 +6,6 @@ with nothing created."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from core.testing.net import free_port
 from core.testing.pytest_plugin import database_url_for_subprocess
 from tenants.models import Tenant
 from tests.tenants.signup_support import GOOD_PASSWORD, drop_tenants, require_test_database
@@ -38,12 +38,6 @@ def test_plans_are_migrated():
     assert set(Plan.objects.values_list("code", flat=True)) >= {"trial", "basic", "pro"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, tenant, other_tenant):
     """uvicorn serving the app on the test database, trial-only (no Stripe keys)."""
@@ -52,7 +46,7 @@ def server(django_db_setup, django_db_blocker, tenant, other_tenant):
     require_test_database()
     with django_db_blocker.unblock():
         database_url = database_url_for_subprocess()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "CELERY_DIR": str(settings.CELERY_DIR),
            "STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": "", "DEBUG": "0"}
     proc = subprocess.Popen(
