@@ -544,6 +544,15 @@ def hooks_for(tenant_or_modules: Any) -> TenantHooks:
     return get_manager().hooks_for(tenant_or_modules)
 
 
+def current_tenant_hooks() -> TenantHooks:
+    """The hooks of the plugins the tenant of the current database connection has
+    enabled (none outside a tenant's schema). What the core's services call."""
+    from django.db import connection
+
+    tenant = getattr(connection, "tenant", None)
+    return hooks_for(tenant if getattr(tenant, "modules", None) is not None else [])
+
+
 def plugin_django_apps() -> list[str]:
     """Django apps of every installed plugin, for ``TENANT_APPS`` (called by settings)."""
     return get_manager().django_apps()

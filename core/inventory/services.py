@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.events.services import PendingEvent, record_many
 from core.exceptions import DomainError, ValidationFailed
+from plugins.manager import current_tenant_hooks
 
 from .models import MovementReason, Stock, StockMovement, Transfer, Warehouse
 
@@ -191,11 +192,27 @@ def transfer_stock(
     return transfer
 
 
-def _plugins(**change) -> None:
-    """Plugins that hold finer stock (batches) follow the change (hook ``stock_changed``)."""
-    from core.orders.plugins import stock_changed
-
-    stock_changed(**change)
+def _plugins(
+    *, reason: str, sku, warehouse, quantity: int, destination=None, reference: str = "", user=None
+) -> None:
+    """Tell the enabled plugins that stock was received, counted or transferred (hook
+    ``stock_changed``), inside this service's transaction: plugins that hold finer
+    stock (batches) follow the change, and a plugin's :class:`DomainError` rolls
+    it back. Free when no enabled plugin listens."""
+    hooks = current_tenant_hooks()
+    if not hooks.has("stock_changed"):
+        return
+    hooks.call(
+        "stock_changed",
+        tenant=getattr(connection, "tenant", None),
+        reason=reason,
+        sku=sku,
+        warehouse=warehouse,
+        quantity=quantity,
+        destination=destination,
+        reference=reference,
+        user=user if getattr(user, "pk", None) else None,
+    )
 
 
 # --- reservation --------------------------------------------------------------------

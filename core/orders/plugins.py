@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from core.exceptions import DomainError
 from core.inventory.services import Allocation, Demand, InsufficientStock
-from plugins.manager import hooks_for
+from plugins.manager import current_tenant_hooks
 from plugins.types import OrderContext, StockCandidate
 from plugins.types import OrderLine as PluginLine
 
@@ -27,14 +27,9 @@ ORDER_HOOKS = (
 )
 
 
-def tenant_hooks():
-    tenant = getattr(connection, "tenant", None)
-    return hooks_for(tenant if getattr(tenant, "modules", None) is not None else [])
-
-
 class OrderPlugins:
     def __init__(self, *, dealer, user, channel: str, preview: bool = False):
-        self.hooks = tenant_hooks()
+        self.hooks = current_tenant_hooks()
         self.active = any(self.hooks.has(name) for name in ORDER_HOOKS)
         self.context = OrderContext(
             tenant=getattr(connection, "tenant", None),
@@ -231,7 +226,7 @@ def notify_after_commit(
     to the hook with ``context.order`` set, so a plugin whose order hooks found
     nothing of theirs on the order can return without a query.
     """
-    hooks = tenant_hooks()
+    hooks = current_tenant_hooks()
     if not hooks.has("order_event"):
         return
     tenant = getattr(connection, "tenant", None)
@@ -239,25 +234,3 @@ def notify_after_commit(
         context.order = order
         context.locked_stock = None  # rows of the committed transaction: not for later use
     transaction.on_commit(lambda: hooks.order_event(tenant, event, order, payload, context))
-
-
-def stock_changed(
-    *, reason: str, sku, warehouse, quantity: int, destination=None, reference: str = "", user=None
-) -> None:
-    """Tell the enabled plugins that stock was received, counted or transferred (hook
-    ``stock_changed``), inside the inventory service's transaction: a plugin's
-    :class:`DomainError` rolls the change back. Free when no enabled plugin listens."""
-    hooks = tenant_hooks()
-    if not hooks.has("stock_changed"):
-        return
-    hooks.call(
-        "stock_changed",
-        tenant=getattr(connection, "tenant", None),
-        reason=reason,
-        sku=sku,
-        warehouse=warehouse,
-        quantity=quantity,
-        destination=destination,
-        reference=reference,
-        user=user if getattr(user, "pk", None) else None,
-    )
