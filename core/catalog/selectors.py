@@ -497,9 +497,27 @@ def _prefetched(model, objs: list, instance, field: str) -> QuerySet:
 
 class _ProductsWithSkus(ModelIterable):
     def __iter__(self):
-        for product in super().__iter__():
+        queryset = self.queryset
+        if queryset.query.low_mark:  # a later page: the offset's rows need no SKUs
+            queryset = _rows_of_page(queryset)
+        for product in ModelIterable(queryset, self.chunked_fetch, self.chunk_size):
             _materialise_skus(product)
             yield product
+
+
+def _rows_of_page(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """The same page as one statement that builds the SKUs' JSON for its rows only.
+
+    PostgreSQL computes a selected subquery (``skus_inline``) for every row it reads
+    before applying ``OFFSET``, not only for those it returns: the tenth page of 100
+    built the SKUs of 1,000 products (some 20 ms). Here the page's ids are chosen by
+    the filtered, ordered, sliced query (ids only), and the products, their columns
+    and SKUs are read for those ids, in the same order: ``WHERE id IN (SELECT id …
+    ORDER BY … LIMIT … OFFSET …) ORDER BY …``."""
+    rows = queryset._chain()
+    rows.query.clear_where()  # the conditions (and the slice) are the subquery's
+    rows.query.clear_limits()
+    return rows.filter(pk__in=queryset.values("pk"))
 
 
 def release_page(products: Iterable[Product]) -> None:

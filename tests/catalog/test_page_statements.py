@@ -213,3 +213,28 @@ def test_a_pages_skus_are_the_skus_the_orm_reads(tenant_db):
     finally:
         pre_init.disconnect(receiver, sender=Sku)
     assert seen.count(Sku) == len(skus)
+
+
+def test_a_later_page_is_the_same_rows_skus_and_prices_in_as_few_statements(
+    tenant_db, tenant_client
+):
+    """A page after a cursor (an OFFSET) reads its products, SKUs and prices in the
+    same statements as the first page, and shows exactly the rows the longer first
+    page shows there, in the same order, with the same SKUs, stock and prices."""
+    token = _world()
+    _page(tenant_client, token, 10)
+    whole, _q = _page(tenant_client, token, 100)
+    first, _q = _page(tenant_client, token, 30)
+    with count_queries() as q:
+        _, body = gql(
+            tenant_client,
+            PAGE_QUERY,
+            {"first": 30, "after": first["pageInfo"]["endCursor"]},
+            token=token,
+        )
+    assert "errors" not in body, body
+    later = body["data"]["products"]
+    assert q.count <= PAGE_STATEMENTS, str(q)
+    assert later["pageInfo"]["hasNextPage"] is True
+    assert [e["node"] for e in later["edges"]] == [e["node"] for e in whole["edges"][30:60]]
+    assert any(s["available"] for e in whole["edges"][:60] for s in e["node"]["skus"])
