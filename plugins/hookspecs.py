@@ -90,6 +90,22 @@ def order_error_codes() -> list[str]:
 
 
 @hookspec
+def stock_error_codes() -> list[str]:
+    """The error codes this plugin's ``stock_changed`` hook may refuse a stock change with.
+
+    Called: once, when the GraphQL schema is built; the codes join the stock
+    error enum (``StockErrorCode``), so ``stockReceive``, ``stockCount`` and
+    ``stockTransfer`` report the plugin's code (``BATCH_REQUIRED``), not
+    ``INVALID``. Codes the core already has (``INSUFFICIENT_STOCK``) need not
+    be repeated.
+
+    Arguments: none.
+
+    Returns: upper-case codes (``["BATCH_REQUIRED"]``).
+    """
+
+
+@hookspec
 def graphql_query() -> Any:
     """GraphQL query fields this plugin adds to the root ``Query``.
 

@@ -300,8 +300,16 @@ class DinghuoPluginManager:
         return apps
 
     def order_error_codes(self) -> list[str]:
+        """Every code the installed plugins' order hooks may return (hook ``order_error_codes``)."""
+        return self._error_codes("order_error_codes")
+
+    def stock_error_codes(self) -> list[str]:
+        """Every code the installed plugins' ``stock_changed`` hooks may refuse with."""
+        return self._error_codes("stock_error_codes")
+
+    def _error_codes(self, hook: str) -> list[str]:
         codes: set[str] = set()
-        for plugin, value in self.call_each("order_error_codes").items():
+        for plugin, value in self.call_each(hook).items():
             for code in value:
                 if not re.match(r"^[A-Z][A-Z0-9_]*$", code):
                     raise PluginContractError(

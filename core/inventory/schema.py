@@ -17,10 +17,9 @@ from .models import Stock, Warehouse
 STOCK_ERROR_CODES = ["INVALID", "REQUIRED", "NOT_FOUND", "INVALID_QUANTITY", "INSUFFICIENT_STOCK"]
 # A plugin's stock_changed hook may refuse a change with a code of its own (pharma:
 # BATCH_REQUIRED for a batch-tracked SKU received or counted without its batch).
-# Plugins declare their codes once (hook order_error_codes, read when the schema is
-# built); they join this enum as they join the order errors', so a client sees the
-# plugin's code, not INVALID.
-STOCK_ERROR_CODES += [c for c in get_manager().order_error_codes() if c not in STOCK_ERROR_CODES]
+# Plugins declare those codes once (hook stock_error_codes, read when the schema is
+# built); they join this enum, so a client sees the plugin's code, not INVALID.
+STOCK_ERROR_CODES += [c for c in get_manager().stock_error_codes() if c not in STOCK_ERROR_CODES]
 
 StockError = error_type(
     "Stock",

@@ -58,6 +58,13 @@ def order_error_codes() -> list[str]:
 
 
 @hookimpl
+def stock_error_codes() -> list[str]:
+    from .services import STOCK_ERROR_CODES
+
+    return list(STOCK_ERROR_CODES)
+
+
+@hookimpl
 def plugin_enabled(tenant: Any) -> None:
     from .services import ensure_default_licence_types
 

@@ -57,6 +57,9 @@ ERROR_CODES = [
     LOT_DATES_DIFFER,
 ]
 
+#: What the stock_changed hook may refuse a receipt, count or transfer with.
+STOCK_ERROR_CODES = [BATCH_REQUIRED]
+
 DEFAULT_LICENCE_TYPES = [
     ("DRUG_DISTRIBUTION", "药品经营许可证 Drug distribution licence"),
     ("GSP", "GSP 认证证书 GSP certificate"),

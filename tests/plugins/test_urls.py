@@ -112,3 +112,27 @@ def test_hook_order_error_codes(manager):
     manager.register(Lower(), "sloppy_codes")
     with pytest.raises(Exception, match="UPPER_SNAKE_CASE"):
         manager.order_error_codes()
+
+
+def test_hook_stock_error_codes(manager):
+    class Stock:
+        @hookimpl
+        def stock_error_codes(self):
+            return ["BATCH_REQUIRED"]
+
+        @hookimpl
+        def order_error_codes(self):
+            return ["EXPIRED_BATCH"]
+
+    class Lower:
+        @hookimpl
+        def stock_error_codes(self):
+            return ["batch"]
+
+    manager.register(Stock(), "batches")
+    # Each enum gets the codes declared for it, not the other's.
+    assert manager.stock_error_codes() == ["BATCH_REQUIRED"]
+    assert manager.order_error_codes() == ["EXPIRED_BATCH"]
+    manager.register(Lower(), "sloppy_codes")
+    with pytest.raises(Exception, match="UPPER_SNAKE_CASE"):
+        manager.stock_error_codes()
