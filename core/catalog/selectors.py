@@ -500,9 +500,42 @@ class _ProductsWithSkus(ModelIterable):
         queryset = self.queryset
         if queryset.query.low_mark:  # a later page: the offset's rows need no SKUs
             queryset = _rows_of_page(queryset)
-        for product in ModelIterable(queryset, self.chunked_fetch, self.chunk_size):
+        if (
+            queryset.query.select_related
+            or queryset._known_related_objects
+            or pre_init.has_listeners(Product)
+            or post_init.has_listeners(Product)
+        ):
+            products = ModelIterable(queryset, self.chunked_fetch, self.chunk_size)
+        else:
+            products = _plain_products(queryset, self.chunked_fetch, self.chunk_size)
+        for product in products:
             _materialise_skus(product)
             yield product
+
+
+def _plain_products(queryset: QuerySet[Product], chunked_fetch: bool, chunk_size: int):
+    """What :class:`ModelIterable` yields for a query without ``select_related`` or
+    known related objects, when no init signal listens for ``Product``: each row's
+    columns (the same converters applied) set by attname, a column not read left
+    deferred, the annotations set as attributes. Without ``Model.__init__``'s
+    per-field ``setattr`` (and its foreign-key descriptors), as for the SKUs."""
+    db = queryset.db
+    compiler = queryset.query.get_compiler(using=db)
+    results = compiler.execute_sql(chunked_fetch=chunked_fetch, chunk_size=chunk_size)
+    select_fields = compiler.klass_info["select_fields"]
+    start, end = select_fields[0], select_fields[-1] + 1
+    attnames = [column[0].target.attname for column in compiler.select[start:end]]
+    annotations = list(compiler.annotation_col_map.items())
+    for row in compiler.results_iter(results):
+        product = _new_instance(Product)
+        product.__dict__.update(zip(attnames, row[start:end], strict=True))
+        for name, position in annotations:
+            setattr(product, name, row[position])
+        state = product._state = ModelState()
+        state.adding = False
+        state.db = db
+        yield product
 
 
 def _rows_of_page(queryset: QuerySet[Product]) -> QuerySet[Product]:

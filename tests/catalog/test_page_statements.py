@@ -181,16 +181,23 @@ def test_a_page_leaves_no_products_skus_or_prices_for_the_cyclic_collector(
     assert left == [], f"{len(left)} objects left in cycles, e.g. {left[:3]}"
 
 
-def test_a_pages_skus_are_the_skus_the_orm_reads(tenant_db):
-    """SKUs materialised from the page's inline JSON (without Model.__init__ when no
-    init signal listens) hold what the ORM reads, are saved as existing rows, and go
-    through Django's own construction when a pre_init receiver listens."""
+def test_a_pages_products_and_skus_are_what_the_orm_reads(tenant_db):
+    """Products and SKUs materialised from the page's row and inline JSON (without
+    Model.__init__ when no init signal listens) hold what the ORM reads, are saved as
+    existing rows, and go through Django's own construction when a pre_init receiver
+    listens."""
     from django.db.models.signals import pre_init
 
     from core.catalog.selectors import products_for_listing
 
     _world()
-    product = products_for_listing(sort="code")[0]
+    product = products_for_listing(sort="code", with_relations=False)[0]
+    fresh_product = Product.objects.get(pk=product.pk)
+    assert product._state.adding is False and product._state.db == "default"
+    assert [getattr(product, f.attname) for f in Product._meta.concrete_fields] == [
+        getattr(fresh_product, f.attname) for f in Product._meta.concrete_fields
+    ]
+    assert product.category == fresh_product.category
     skus = list(product.skus.all())  # the prefetched (materialised) ones
     assert skus and all(s._state.adding is False and s._state.db == "default" for s in skus)
     fields = [f.attname for f in Sku._meta.concrete_fields]
@@ -207,12 +214,15 @@ def test_a_pages_skus_are_the_skus_the_orm_reads(tenant_db):
         seen.append(sender)
 
     pre_init.connect(receiver, sender=Sku)
+    pre_init.connect(receiver, sender=Product)
     try:
-        again = products_for_listing(sort="code")[0]
+        again = products_for_listing(sort="code", with_relations=False)[0]
         assert [s.pk for s in again.skus.all()] == [s.pk for s in skus]
+        assert again.name == product.name
     finally:
         pre_init.disconnect(receiver, sender=Sku)
-    assert seen.count(Sku) == len(skus)
+        pre_init.disconnect(receiver, sender=Product)
+    assert seen.count(Sku) == len(skus) and seen.count(Product) == 1
 
 
 def test_a_later_page_is_the_same_rows_skus_and_prices_in_as_few_statements(
