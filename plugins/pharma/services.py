@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -952,9 +953,14 @@ def _allocation_batches(allocation: Any) -> list[tuple[int, int]]:
     return []
 
 
-def sync_reservations(order: Any) -> None:
+def sync_reservations(order: Any) -> bool:
     """Create the missing :class:`BatchReservation` rows of ``order`` from its
-    allocations' data (idempotent: ``INSERT … ON CONFLICT DO NOTHING``)."""
+    allocations' data (idempotent: ``INSERT … ON CONFLICT DO NOTHING``).
+
+    Returns whether the order took batches at all: reservations are only ever
+    made from those allocations, so an order without has none to release, ship
+    or restock, and its events cost this one query.
+    """
     from core.orders.models import Allocation
 
     rows = [
@@ -964,6 +970,7 @@ def sync_reservations(order: Any) -> None:
     ]
     if rows:
         BatchReservation.objects.bulk_create(rows, ignore_conflicts=True)
+    return bool(rows)
 
 
 def _settle(
@@ -1020,7 +1027,8 @@ def _settle(
 @transaction.atomic
 def release_order(order: Any) -> list[BatchReservation]:
     """The order was cancelled or rejected: give its batch reservations back (once)."""
-    sync_reservations(order)
+    if not sync_reservations(order):
+        return []
     ids = BatchReservation.objects.filter(
         order_id=order.pk, status=ReservationStatus.RESERVED
     ).values_list("pk", flat=True)
@@ -1038,7 +1046,8 @@ def ship_order(order: Any, *, shipment_id: int | None) -> list[BatchReservation]
     """
     from core.orders.models import Shipment
 
-    sync_reservations(order)
+    if not sync_reservations(order):
+        return []
     shipment = (
         Shipment.objects.filter(pk=shipment_id, order_id=order.pk).first() if shipment_id else None
     )
@@ -1064,19 +1073,20 @@ def restock_return(order: Any, *, return_id: int | None) -> list[BatchReturn]:
     """Returned goods: the core put them back on the stock row of the line's first
     allocation; put them back on that allocation's earliest batch too (once per
     return line), so the stock stays the sum of its batches."""
-    from core.orders.models import ReturnLine
+    from core.orders.models import Allocation, ReturnLine
 
     if not return_id:
         return []
-    from core.orders.models import OrderReturn
-
-    ret = OrderReturn.objects.filter(pk=return_id, order_id=order.pk).first()
-    if ret is None:
-        return []
+    returned = (
+        ReturnLine.objects.filter(order_return_id=return_id, order_return__order_id=order.pk)
+        .select_related("order_return", "line")
+        .prefetch_related(Prefetch("line__allocations", queryset=Allocation.objects.order_by("id")))
+        .order_by("pk")
+    )
     done = []
-    for rl in ReturnLine.objects.filter(order_return=ret).select_related("line").order_by("pk"):
-        allocation = rl.line.allocations.order_by("id").first()
-        pairs = _allocation_batches(allocation) if allocation is not None else []
+    for rl in returned:
+        allocations = list(rl.line.allocations.all())
+        pairs = _allocation_batches(allocations[0]) if allocations else []
         if not pairs:
             continue
         batch_id = pairs[0][0]
@@ -1085,13 +1095,12 @@ def restock_return(order: Any, *, return_id: int | None) -> list[BatchReturn]:
                 f"INSERT INTO {BatchReturn._meta.db_table} "
                 "(return_line_id, batch_id, quantity, created_by_id, created_at) "
                 "VALUES (%s, %s, %s, %s, now()) ON CONFLICT (return_line_id) DO NOTHING RETURNING id",
-                [rl.pk, batch_id, rl.base_quantity, ret.created_by_id],
+                [rl.pk, batch_id, rl.base_quantity, rl.order_return.created_by_id],
             )
             row = cursor.fetchone()
         if row is None:
             continue  # applied before
-        batch = Batch.objects.select_for_update().get(pk=batch_id)
-        Batch.objects.filter(pk=batch.pk).update(on_hand=batch.on_hand + rl.base_quantity)
+        Batch.objects.filter(pk=batch_id).update(on_hand=F("on_hand") + rl.base_quantity)
         done.append(BatchReturn.objects.get(pk=row[0]))
     return done
 

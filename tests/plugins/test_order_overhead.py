@@ -185,3 +185,44 @@ def test_the_enabled_plugins_of_a_tenant_cost_no_query(plain_shop):
             hooks = hooks_for(tenant)
             assert hooks.has("validate_order_lines")
     assert hooks_for(tenant) is hooks_for(list(tenant.modules))
+
+
+def test_pharma_on_an_order_without_batches_costs_one_query_per_later_event(plain_shop):
+    """Cancelling or shipping an order that took no batch: pharma's ``order_event``
+    reads the order's allocations once and stops (nothing to release or ship)."""
+    from core.testing.factories import UserFactory
+
+    tenant, dealer, buyer, skus = plain_shop
+    staff = UserFactory(role="staff", is_staff=True)
+    codes = [s.code for s in skus[:3]]
+
+    def placed(key):
+        tenant.modules = []
+        lines = [LineInput(code, 2) for code in codes]
+        return services.place_order(
+            dealer=dealer, user=buyer, lines=lines, channel="web", idempotency_key=key
+        ).order
+
+    def statements(modules, action):
+        tenant.modules = list(modules)
+        tenant.__dict__.pop("_plugin_settings_cache", None)
+        with count_queries() as q, TestCase.captureOnCommitCallbacks(execute=True):
+            action()
+        # Savepoints: the test's enclosing transaction turns each plugin call's own
+        # transaction (it runs after the commit) into a savepoint.
+        return [s for s in q.statements if "SAVEPOINT" not in s]
+
+    for key, act in (
+        ("cancel", lambda order: services.cancel_order(order=order, user=buyer)),
+        (
+            "ship",
+            lambda order: services.ship(
+                shipment=order.shipments.get(), user=staff, carrier="SF", tracking_number="SF1"
+            ),
+        ),
+    ):
+        plain, with_pharma = placed(f"{key}-none"), placed(f"{key}-pharma")
+        none = statements([], lambda: act(plain))
+        pharma = statements(["pharma"], lambda: act(with_pharma))
+        assert len(pharma) == len(none) + 1, f"{key}: {pharma}"
+        assert '"orders_allocation"' in pharma[-1], f"{key}: {pharma[-1]}"
