@@ -203,11 +203,11 @@ def test_pharma_on_an_order_without_batches_costs_one_query_per_later_event(plai
             dealer=dealer, user=buyer, lines=lines, channel="web", idempotency_key=key
         ).order
 
-    def statements(modules, action):
+    def statements(modules, action, order):
         tenant.modules = list(modules)
         tenant.__dict__.pop("_plugin_settings_cache", None)
         with count_queries() as q, TestCase.captureOnCommitCallbacks(execute=True):
-            action()
+            action(order)
         # Savepoints: the test's enclosing transaction turns each plugin call's own
         # transaction (it runs after the commit) into a savepoint.
         return [s for s in q.statements if "SAVEPOINT" not in s]
@@ -222,7 +222,7 @@ def test_pharma_on_an_order_without_batches_costs_one_query_per_later_event(plai
         ),
     ):
         plain, with_pharma = placed(f"{key}-none"), placed(f"{key}-pharma")
-        none = statements([], lambda: act(plain))
-        pharma = statements(["pharma"], lambda: act(with_pharma))
+        none = statements([], act, plain)
+        pharma = statements(["pharma"], act, with_pharma)
         assert len(pharma) == len(none) + 1, f"{key}: {pharma}"
         assert '"orders_allocation"' in pharma[-1], f"{key}: {pharma[-1]}"
