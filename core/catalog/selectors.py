@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import (
     BooleanField,
@@ -417,20 +418,23 @@ def _inline_skus(*, active_only: bool, with_units: bool):
         f"(SELECT COALESCE(json_agg(json_build_object({', '.join(fields)}) ORDER BY v.code), '[]'::json)"
         f" FROM {sku_t} v LEFT JOIN LATERAL (SELECT SUM(s.on_hand) AS on_hand, SUM(s.reserved) AS reserved"
         f" FROM {stock_t} s JOIN {warehouse_t} w ON w.id = s.warehouse_id WHERE s.sku_id = v.id AND w.is_active)"
-        f" st ON true WHERE v.product_id = {{0}}{' AND v.is_active' if active_only else ''})"
+        f" st ON true WHERE v.product_id = {{0}}{' AND v.is_active' if active_only else ''})::text"
     )
     return _SqlCondition(template, [F("pk")], [], output_field=_DecodedJSON())
 
 
 class _DecodedJSON(JSONField):
-    """A ``json`` (not ``jsonb``) column, which psycopg decodes itself (Django has it
-    return ``jsonb`` as text, for ``JSONField`` to decode): the value arrives decoded.
+    """JSON built as ``json`` (not ``jsonb``) and read as text, decoded here by orjson
+    (a third of the standard decoder's time, which psycopg uses for ``json``).
     ``json_build_object`` only writes text, where ``jsonb_build_object`` also builds
     the binary form and re-prints it (a fifth of the page statement's time)."""
 
     def from_db_value(self, value, expression, connection):
-        if isinstance(value, str):  # a backend that returns json as text
-            return super().from_db_value(value, expression, connection)
+        if isinstance(value, str):
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:  # what orjson refuses (an integer beyond 64 bits)
+                return super().from_db_value(value, expression, connection)
         return value
 
 
