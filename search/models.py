@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
 class SearchDocument(models.Model):
-    """One searchable product (the PostgreSQL backend's index).
+    """One searchable product (the PostgreSQL backend's index): a narrow row.
 
-    ``tokens`` holds the application's analysis (see :mod:`search.text`) with
-    weights: A for the name, B for SKU codes and barcodes (as ``#`` prefixes),
-    D for the rest. ``attrs`` maps choice attributes to lists of values (GIN,
-    ``@>``), ``nums`` numeric attributes to numbers, ``prices`` price list ids
-    to the product's lowest unit price in that list.
+    Everything a search filters on is one ``int[]``, ``terms``, under one GIN
+    index, so the text, the choices and the stock intersect inside a single
+    index scan: the ids of the product's words and codes in
+    :class:`SearchLexeme` (positive), of its choice values in
+    :class:`SearchValue` (negated) and :data:`IN_STOCK_TERM` when in stock.
+    For facets and ranges each choice and number attribute has a slot
+    (:class:`SearchAttribute`): ``choices[slot]`` is the value id of a
+    single-valued choice, ``numbers[slot]`` a single number. A product (or its
+    SKUs) with several values of an attribute keeps them in ``multi`` (value
+    ids) and ``nums`` (``{key: [numbers]}``) instead. ``prices`` maps price
+    list ids to the product's lowest unit price in that list.
     """
 
     product_id = models.BigIntegerField(primary_key=True)
@@ -25,8 +30,10 @@ class SearchDocument(models.Model):
     category_id = models.BigIntegerField(null=True)
     category_path = ArrayField(models.BigIntegerField(), default=list)
     brand_id = models.BigIntegerField(null=True)
-    tokens = SearchVectorField()
-    attrs = models.JSONField(default=dict)
+    terms = ArrayField(models.IntegerField(), default=list)
+    choices = ArrayField(models.IntegerField(null=True), default=list)
+    multi = ArrayField(models.IntegerField(), null=True)
+    numbers = ArrayField(models.FloatField(null=True), default=list)
     nums = models.JSONField(default=dict)
     prices = models.JSONField(default=dict)
     in_stock = models.BooleanField(default=False)
@@ -38,9 +45,8 @@ class SearchDocument(models.Model):
         verbose_name = _("search document")
         verbose_name_plural = _("search documents")
         indexes = [
-            GinIndex(fields=["tokens"], name="search_doc_tokens"),
+            GinIndex(fields=["terms"], name="search_doc_terms"),
             GinIndex(fields=["category_path"], name="search_doc_category_path"),
-            GinIndex(fields=["attrs"], name="search_doc_attrs", opclasses=["jsonb_path_ops"]),
             models.Index(fields=["brand_id"], name="search_doc_brand"),
             models.Index(fields=["created_at"], name="search_doc_created"),
             models.Index(fields=["indexed_at"], name="search_doc_indexed"),
@@ -48,6 +54,67 @@ class SearchDocument(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# ``terms`` holds this for a product in stock (lexeme ids start at 1, value ids are negated).
+IN_STOCK_TERM = 0
+
+
+class SearchLexeme(models.Model):
+    """The tenant's dictionary of indexed words and ``#``-marked codes, each with an int id.
+
+    Ids are assigned on first use and never change or get reused, so a
+    document's ``terms`` stay valid however other products change. A query
+    word (a prefix) becomes the ids of every lexeme it begins (a range scan
+    of the ``C``-collated unique index).
+    """
+
+    id = models.AutoField(primary_key=True)
+    word = models.TextField(unique=True, db_collation="C")
+
+    class Meta:
+        verbose_name = _("search word")
+        verbose_name_plural = _("search words")
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class SearchValue(models.Model):
+    """The tenant's dictionary of choice attribute values (``package`` = ``0603``), each with an int id."""
+
+    id = models.AutoField(primary_key=True)
+    attribute = models.TextField()
+    value = models.TextField()
+
+    class Meta:
+        verbose_name = _("search attribute value")
+        verbose_name_plural = _("search attribute values")
+        constraints = [
+            models.UniqueConstraint(fields=["attribute", "value"], name="search_value_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribute}={self.value}"
+
+
+class SearchAttribute(models.Model):
+    """The array slot of a choice or number attribute in the tenant's documents (from 1)."""
+
+    key = models.TextField()
+    kind = models.CharField(max_length=10)
+    slot = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("search attribute slot")
+        verbose_name_plural = _("search attribute slots")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "kind"], name="search_attribute_unique"),
+            models.UniqueConstraint(fields=["kind", "slot"], name="search_attribute_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} @{self.slot}"
 
 
 class IndexLagSample(models.Model):

@@ -1,14 +1,25 @@
-"""The PostgreSQL backend (the default): a ``search_searchdocument`` table per tenant schema.
+"""The PostgreSQL backend (the default): a narrow ``search_searchdocument`` row per product.
 
-* Text: a weighted ``tsvector`` of the application's tokens (CJK bigrams, word
-  prefixes, ``#``-marked code prefixes; see :mod:`search.text`) under a GIN
-  index, queried with a ``tsquery`` of quoted literal lexemes, so no user input
-  is ever parsed as query syntax. Ranked with ``ts_rank`` (name weighs most).
-* Filters: ``category_path && ids`` (GIN; a product carries its category and
-  all ancestors, so a category matches its descendants), ``attrs @> {...}``
-  (GIN ``jsonb_path_ops``), numeric ranges on ``nums``, stock, the dealer's scope.
-* One round trip per search: the matched set is a materialised CTE, and the
-  page of hits, the total and every facet are ``UNION ALL``-ed from it.
+* One filter column: ``terms int[]`` under one GIN index holds the ids of the
+  product's words and ``#``-marked codes (the tenant's ``search_searchlexeme``
+  dictionary), of its choice values (``search_searchvalue``, negated) and
+  :data:`~search.models.IN_STOCK_TERM` when it is in stock. The text, the
+  choice filters and the stock filter are then scan keys of a single GIN index
+  scan, intersected inside the index: only rows that pass all of them are read.
+* Text: the application's tokens (CJK bigrams, words, codes; see
+  :mod:`search.text`). A query word matches every lexeme it begins (a range
+  scan of the dictionary's ``C``-collated unique index, as a sub-select); a
+  CJK bigram matches exactly; a query that could be a code also matches code
+  prefixes. No user input is ever parsed as query syntax.
+* Ranking reads no token list: the share of the query's tokens found in the
+  normalised name (1 each, 0.1 for one found elsewhere), then the product id.
+* Numbers sit in ``numbers float8[]`` at their attribute's slot
+  (``search_searchattribute``), choices' value ids in ``choices int[]``: range
+  filters, histograms and value counts read no ``jsonb``. A product with
+  several values of an attribute (its SKUs differ) keeps them in ``multi``
+  (value ids) and ``nums`` (``{key: [numbers]}``).
+* One round trip per search answers the page, the total and every facet: the
+  matched set is a materialised CTE, grouped once with ``GROUPING SETS``.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import text
+from ..models import IN_STOCK_TERM
 from ..query import (
     AttributeKind,
     AttributeSpec,
@@ -37,8 +49,10 @@ from ..query import (
 from .base import SearchBackend
 
 TABLE = "search_searchdocument"
+LEXEMES = "search_searchlexeme"
+VALUES = "search_searchvalue"
+SLOTS = "search_searchattribute"
 STAGE = "search_incoming"  # a temporary table: COPY target of index()
-MAX_POSITION = 16383
 COLUMNS = (
     "product_id",
     "name",
@@ -46,8 +60,10 @@ COLUMNS = (
     "category_id",
     "category_path",
     "brand_id",
-    "tokens",
-    "attrs",
+    "terms",
+    "choices",
+    "multi",
+    "numbers",
     "nums",
     "prices",
     "in_stock",
@@ -55,78 +71,176 @@ COLUMNS = (
     "created_at",
     "indexed_at",
 )
+CHOICE, NUMBER = AttributeKind.CHOICE.value, AttributeKind.NUMBER.value
+NAME_WEIGHT, OTHER_WEIGHT = 1.0, 0.1
 
 
-def _quote(lexeme: str) -> str:
-    if "'" in lexeme or "\\" in lexeme:
-        lexeme = lexeme.replace("\\", "\\\\").replace("'", "''")
-    return "'" + lexeme + "'"
-
-
-def tsvector_literal(doc: Mapping[str, Any]) -> str:
-    """The weighted ``tsvector`` of a document, as text for ``::tsvector``.
-
-    Whole words (queried as prefixes, ``word:*``), CJK unigrams and bigrams,
-    and each SKU code or barcode as one ``#code`` lexeme (queried as a prefix
-    too). One position per lexeme (its first occurrence) with the best weight
-    it has: A in the name, B a code, D elsewhere. Ranking then rewards where a
-    word matched, not how often, and the vector stays small: a narrow table
-    row and cheap ranking of thousands of matches.
-    """
-    slots: dict[str, tuple[int, str]] = {}
-    name_count = len(doc["name_words"])
-    words = doc["words"]
+def document_lexemes(doc: Mapping[str, Any]) -> list[str]:
+    """The dictionary words of a document: its words (whole, queried as prefixes)
+    and each SKU code or barcode as one ``#code`` lexeme (queried as a prefix too)."""
     codes = [text.CODE_MARK + code for code in doc["codes"] if code]
-    position = 0
-    for weight, part in (("A", words[:name_count]), ("B", codes), ("D", words[name_count:])):
-        for token in part:
-            if token not in slots:
-                position = min(position + 1, MAX_POSITION)
-                slots[token] = (position, weight)
-    return " ".join(f"{_quote(tok)}:{pos}{weight}" for tok, (pos, weight) in slots.items())
+    return list(dict.fromkeys([*doc["words"], *codes]))
 
 
-def tsquery_literal(query_text: str) -> str | None:
-    """All the text's tokens (words as prefixes, CJK bigrams exactly), or the whole
-    text as a code prefix; ``None``: nothing to match."""
-    tokens = text.query_tokens(query_text)
-    code = text.query_code(query_text)
-    parts = []
-    if tokens:
-        parts.append(
-            "("
-            + " & ".join(_quote(t) + (":*" if text.is_prefix_token(t) else "") for t in tokens)
-            + ")"
+def _like_prefix(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+# --- the tenant's dictionaries -----------------------------------------------------------------
+def lexeme_ids(cursor, words: Iterable[str]) -> dict[str, int]:
+    """Ids of ``words`` in the tenant's lexicon, adding the new ones (one statement).
+
+    Sorted inserts: concurrent indexers adding overlapping words wait on each
+    other instead of deadlocking. A word another transaction added meanwhile
+    is not in this statement's snapshot: it is read again once that one commits.
+    """
+    wanted = sorted(set(words))
+    if not wanted:
+        return {}
+    cursor.execute(
+        f"""WITH w AS (SELECT unnest(%s::text[]) COLLATE "C" AS word),
+        ins AS (INSERT INTO {LEXEMES} (word) SELECT word FROM w ORDER BY word
+                ON CONFLICT (word) DO NOTHING RETURNING id, word)
+        SELECT id, word FROM ins UNION ALL SELECT l.id, l.word FROM {LEXEMES} l JOIN w USING (word)""",
+        [wanted],
+    )
+    found = {word: i for i, word in cursor.fetchall()}
+    if len(found) < len(wanted):
+        cursor.execute(
+            f"SELECT id, word FROM {LEXEMES} WHERE word = ANY(%s::text[])",
+            [[w for w in wanted if w not in found]],
         )
-    if code:
-        parts.append(_quote(text.CODE_MARK + code) + ":*")
-    return " | ".join(parts) if parts else None
+        found.update((word, i) for i, word in cursor.fetchall())
+    return found
+
+
+def value_ids(cursor, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Ids of ``(attribute, value)`` choice values, adding the new ones (one statement)."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    keys, values = [p[0] for p in wanted], [p[1] for p in wanted]
+    cursor.execute(
+        f"""WITH v AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS v(attribute, value)),
+        ins AS (INSERT INTO {VALUES} (attribute, value) SELECT attribute, value FROM v ORDER BY 1, 2
+                ON CONFLICT (attribute, value) DO NOTHING RETURNING id, attribute, value)
+        SELECT id, attribute, value FROM ins
+        UNION ALL SELECT t.id, t.attribute, t.value FROM {VALUES} t JOIN v USING (attribute, value)""",
+        [keys, values],
+    )
+    found = {(a, v): i for i, a, v in cursor.fetchall()}
+    missing = [p for p in wanted if p not in found]
+    if missing:
+        cursor.execute(
+            f"SELECT id, attribute, value FROM {VALUES} WHERE (attribute, value) IN"
+            " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            [[p[0] for p in missing], [p[1] for p in missing]],
+        )
+        found.update(((a, v), i) for i, a, v in cursor.fetchall())
+    return found
+
+
+def slots(cursor, keys: Iterable[tuple[str, str]], *, add: bool) -> dict[tuple[str, str], int]:
+    """The array slot (from 1) of each ``(key, kind)`` attribute; ``add``: give new ones the next free slot.
+
+    New attributes are rare (a tenant's schema grows): they are added under a
+    table lock, so two indexers never hand out the same slot.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+
+    def read() -> dict[tuple[str, str], int]:
+        cursor.execute(
+            f"SELECT key, kind, slot FROM {SLOTS} WHERE key = ANY(%s::text[])",
+            [[k for k, _ in wanted]],
+        )
+        return {(k, kind): slot for k, kind, slot in cursor.fetchall()}
+
+    found = read()
+    missing = [k for k in wanted if k not in found]
+    if missing and add:
+        cursor.execute(f"LOCK TABLE {SLOTS} IN SHARE ROW EXCLUSIVE MODE")
+        found = read()
+        for key, kind in wanted:
+            if (key, kind) in found:
+                continue
+            cursor.execute(
+                f"INSERT INTO {SLOTS} (key, kind, slot) SELECT %s, %s, COALESCE(max(slot), 0) + 1"
+                f" FROM {SLOTS} WHERE kind = %s RETURNING slot",
+                [key, kind, kind],
+            )
+            found[(key, kind)] = cursor.fetchone()[0]
+    return {k: v for k, v in found.items() if k in set(wanted)}
+
+
+def _positional(values: Mapping[int, Any]) -> list[Any]:
+    if not values:
+        return []
+    out: list[Any] = [None] * max(values)
+    for slot, value in values.items():
+        out[slot - 1] = value
+    return out
 
 
 class PostgresBackend(SearchBackend):
     name = "postgres"
 
     # --- writing -----------------------------------------------------------------
-    def _rows(self, documents: list[dict[str, Any]], now) -> list[tuple]:
-        return [
-            (
-                d["product_id"],
-                d["name"],
-                d["name_sort"],
-                d["category_id"],
-                list(d["category_path"]),
-                d["brand_id"],
-                tsvector_literal(d),
-                json.dumps(d["attrs"], ensure_ascii=False),
-                json.dumps(d["nums"]),
-                json.dumps(d["prices"]),
-                d["in_stock"],
-                d["available"],
-                d["created_at"],
-                now,
+    def _rows(self, cursor, documents: list[dict[str, Any]], now) -> list[tuple]:
+        """The documents as table rows: words, values and attribute slots coded as ints
+        (three statements for the whole batch, whatever its size)."""
+        lexemes = lexeme_ids(cursor, (w for d in documents for w in document_lexemes(d)))
+        values = value_ids(
+            cursor, ((k, v) for d in documents for k, vs in d["attrs"].items() for v in vs)
+        )
+        slot_of = slots(
+            cursor,
+            [(k, CHOICE) for d in documents for k in d["attrs"]]
+            + [(k, NUMBER) for d in documents for k in d["nums"]],
+            add=True,
+        )
+        rows = []
+        for d in documents:
+            choices: dict[int, int] = {}
+            multi: list[int] = []
+            for key, vals in d["attrs"].items():
+                if len(vals) == 1:
+                    choices[slot_of[(key, CHOICE)]] = values[(key, vals[0])]
+                else:
+                    multi.extend(values[(key, v)] for v in vals)
+            numbers: dict[int, float] = {}
+            several: dict[str, list[float]] = {}
+            for key, number in d["nums"].items():
+                if isinstance(number, list):
+                    several[key] = number
+                else:
+                    numbers[slot_of[(key, NUMBER)]] = number
+            terms = sorted({lexemes[w] for w in document_lexemes(d)})
+            terms += sorted(-values[(k, v)] for k, vs in d["attrs"].items() for v in vs)
+            if d["in_stock"]:
+                terms.append(IN_STOCK_TERM)
+            rows.append(
+                (
+                    d["product_id"],
+                    d["name"],
+                    d["name_sort"],
+                    d["category_id"],
+                    list(d["category_path"]),
+                    d["brand_id"],
+                    terms,
+                    _positional(choices),
+                    sorted(multi) or None,
+                    _positional(numbers),
+                    json.dumps(several),
+                    json.dumps(d["prices"]),
+                    d["in_stock"],
+                    d["available"],
+                    d["created_at"],
+                    now,
+                )
             )
-            for d in documents
-        ]
+        return rows
 
     def index(self, documents: list[dict[str, Any]]) -> None:
         """Upsert documents: COPY into a temporary table, then one ``INSERT … ON CONFLICT``."""
@@ -134,8 +248,9 @@ class PostgresBackend(SearchBackend):
             return
         columns = ", ".join(COLUMNS)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
-        rows = self._rows(sorted(documents, key=lambda d: d["product_id"]), timezone.now())
+        documents = sorted(documents, key=lambda d: d["product_id"])
         with transaction.atomic(), connection.cursor() as cursor:
+            rows = self._rows(cursor, documents, timezone.now())
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE {TABLE}) ON COMMIT DELETE ROWS"
             )
@@ -177,25 +292,78 @@ class PostgresBackend(SearchBackend):
             return cursor.fetchone()[0]
 
     def drop(self) -> None:
+        """Empty the index. The dictionaries stay: their ids never change meaning."""
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {TABLE}")  # no dead rows left behind, unlike DELETE
 
     # --- searching ---------------------------------------------------------------
-    def _where(
-        self, q: SearchQuery, params: list[Any], skip_terms: Iterable[str] = ()
-    ) -> tuple[str, str | None]:
-        """The matching conditions (each served by an index where one helps) and the tsquery.
+    def _lookup(
+        self, query: SearchQuery, facet_specs: list[AttributeSpec]
+    ) -> tuple[dict[tuple[str, str], int], dict[str, list[int]]]:
+        """The slots of the attributes the query filters or counts on, and the value ids
+        of its term filters (one statement)."""
+        keys = sorted({*(query.terms or ()), *(query.ranges or ()), *(s.key for s in facet_specs)})
+        pairs = [(k, v) for k, vs in query.terms.items() for v in vs]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 's', key, kind, slot FROM {SLOTS} WHERE key = ANY(%s::text[])"
+                f" UNION ALL SELECT 'v', attribute, value, id FROM {VALUES}"
+                " WHERE (attribute, value) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                [keys, [p[0] for p in pairs], [p[1] for p in pairs]],
+            )
+            rows = cursor.fetchall()
+        slot_of = {(a, b): n for kind, a, b, n in rows if kind == "s"}
+        ids: dict[str, list[int]] = {}
+        for kind, attribute, _value, n in rows:
+            if kind == "v":
+                ids.setdefault(attribute, []).append(n)
+        return slot_of, {k: sorted(v) for k, v in ids.items()}
 
-        Term filters on ``skip_terms`` are left out: the caller evaluates them
-        as flags (disjunctive facets).
+    def _text(self, q: SearchQuery, params: list[Any]) -> tuple[str | None, list[str]]:
+        """The text condition (``None``: no text) and the query's tokens (for ranking)."""
+        if not q.text:
+            return None, []
+        tokens = text.query_tokens(q.text)
+        code = text.query_code(q.text)
+        if not tokens and not code:
+            return "FALSE", []  # only punctuation: nothing can match
+
+        def lexemes(patterns: list[tuple[str, str]]) -> str:
+            where = " OR ".join(f"word {op} %s" for op, _ in patterns)
+            params.extend(p for _, p in patterns)
+            return f"d.terms && ARRAY(SELECT id FROM {LEXEMES} WHERE {where})"
+
+        def pattern(token: str) -> tuple[str, str]:
+            if text.is_prefix_token(token):
+                return "LIKE", _like_prefix(token)
+            return "=", token
+
+        code_pattern = ("LIKE", _like_prefix(text.CODE_MARK + code)) if code else None
+        if len(tokens) == 1 and code_pattern:  # one word or a code: one scan key
+            return lexemes([pattern(tokens[0]), code_pattern]), tokens
+        words = " AND ".join(lexemes([pattern(t)]) for t in tokens)
+        if code_pattern:
+            return f"(({words}) OR {lexemes([code_pattern])})", tokens
+        return words, tokens
+
+    def _where(
+        self,
+        q: SearchQuery,
+        params: list[Any],
+        slot_of: Mapping[tuple[str, str], int],
+        ids: Mapping[str, list[int]],
+        skip_terms: Iterable[str] = (),
+    ) -> tuple[str, list[str]]:
+        """The matching conditions and the query's text tokens.
+
+        The text, term and stock conditions are scan keys of the one GIN index on
+        ``terms``. Term filters on ``skip_terms`` are left out: the caller
+        evaluates them as flags (disjunctive facets).
         """
         conds = []
-        tsq = tsquery_literal(q.text) if q.text else None
-        if q.text and tsq is None:
-            conds.append("FALSE")  # only punctuation: nothing can match
-        elif tsq:
-            conds.append("d.tokens @@ %s::tsquery")
-            params.append(tsq)
+        text_cond, tokens = self._text(q, params)
+        if text_cond:
+            conds.append(text_cond)
         scope = q.scope
         if not scope.unrestricted:
             # Only the parts the dealer's catalogue has: each is an index scan (a BitmapOr).
@@ -217,14 +385,14 @@ class PostgresBackend(SearchBackend):
             conds.append("d.brand_id = ANY(%s)")
             params.append(list(q.brand_ids))
         skip = set(skip_terms)
-        for key, values in q.terms.items():
+        for key in q.terms:
             if key not in skip:
-                conds.append(_term_condition(key, values, params))
+                conds.append(_term_condition(ids.get(key, []), params))
         for key, rng in q.ranges.items():
-            conds.append(_range_condition(key, rng, params))
+            conds.append(_range_condition(key, slot_of.get((key, NUMBER)), rng, params))
         if q.in_stock_only:
-            conds.append("d.in_stock")
-        return " AND ".join(conds) or "TRUE", tsq
+            conds.append(f"d.terms @> '{{{IN_STOCK_TERM}}}'::int[]")
+        return " AND ".join(conds) or "TRUE", tokens
 
     def _price_exprs(self, q: SearchQuery) -> tuple[str, str]:
         if not q.price_lists:
@@ -248,13 +416,14 @@ class PostgresBackend(SearchBackend):
     def sql(self, query: SearchQuery, specs: Mapping[str, AttributeSpec]) -> tuple[str, list[Any]]:
         """The one statement of a search: hits, total and facets (for EXPLAIN, too).
 
+        Reads the attribute slots and term value ids first (:meth:`_lookup`).
         ``m`` is the matched set, materialised once and narrow: the sort keys,
-        the category path, the brand and each faceted attribute's stored value
-        (``v0``, ``v1`` …), not the documents. The page of hits is joined back to
-        the table for its names. The total and every facet are one pass over
-        ``m`` (``GROUPING SETS``: one hash table per facet), each group a stored
-        value (a category path, a list of choices, a number or the SKUs'
-        numbers) that :meth:`search` expands into per-value counts.
+        the category path, the brand and each faceted attribute's slot value
+        (``v0``, ``v1`` …, a value id or a number) plus the several-valued
+        ``multi`` and ``nums``. The page of hits is joined back to the table for
+        its names. The total and every facet are one pass over ``m``
+        (``GROUPING SETS``: one hash table per facet), each group a stored value
+        that :meth:`search` expands into per-value counts.
 
         A term filter on an attribute that is also faceted is not part of
         ``m``'s conditions but a flag column: that attribute's counts ignore it
@@ -263,24 +432,38 @@ class PostgresBackend(SearchBackend):
         everything else requires every flag.
         """
         facet_specs = facet_keys(query, specs)
+        slot_of, ids = self._lookup(query, facet_specs)
+        return self._sql(query, facet_specs, slot_of, ids)
+
+    def _sql(
+        self,
+        query: SearchQuery,
+        facet_specs: list[AttributeSpec],
+        slot_of: Mapping[tuple[str, str], int],
+        ids: Mapping[str, list[int]],
+    ) -> tuple[str, list[Any]]:
         choice = [s.key for s in facet_specs if s.kind == AttributeKind.CHOICE]
         disjunctive = [k for k in query.terms if k in choice]
         price, which = self._price_exprs(query)
         where_params: list[Any] = []
-        where, tsq = self._where(query, where_params, skip_terms=disjunctive)
+        where, tokens = self._where(query, where_params, slot_of, ids, skip_terms=disjunctive)
         params: list[Any] = []
         rank = "0::float4"
-        if tsq:
-            rank = "ts_rank('{0.1, 0.2, 0.4, 1.0}', d.tokens, %s::tsquery, 0)"
-            params.append(tsq)
+        if tokens:
+            found = " + ".join(
+                f"CASE WHEN strpos(d.name_sort, %s) > 0 THEN {NAME_WEIGHT} ELSE {OTHER_WEIGHT} END"
+                for _ in tokens
+            )
+            rank = f"(({found}) / {len(tokens)})::float4"
+            params += tokens
         values = []
         for i, spec in enumerate(facet_specs):
-            column = "d.nums" if spec.kind == AttributeKind.NUMBER else "d.attrs"
-            values.append(f"{column} -> %s AS v{i}")
-            params.append(spec.key)
+            slot = slot_of.get((spec.key, spec.kind.value))
+            column = "d.numbers" if spec.kind == AttributeKind.NUMBER else "d.choices"
+            values.append(f"{column}[{int(slot)}] AS v{i}" if slot else f"NULL::int AS v{i}")
         flags = []
         for i, key in enumerate(disjunctive):
-            flags.append(f"{_term_condition(key, query.terms[key], params)} AS f{i}")
+            flags.append(f"{_term_condition(ids.get(key, []), params)} AS f{i}")
         params += where_params
 
         def matched(*, but: int | None = None) -> str:
@@ -298,6 +481,8 @@ FROM (SELECT h.*, row_number() OVER (ORDER BY {order}) AS rn
 JOIN {TABLE} d ON d.product_id = h.product_id"""
         ]
         params += [query.limit, query.offset]
+        has_choice = any(s.kind == AttributeKind.CHOICE for s in facet_specs)
+        has_number = any(s.kind == AttributeKind.NUMBER for s in facet_specs)
         grouped = [
             ("c", "m.category_path"),
             ("b", "m.brand_id"),
@@ -306,6 +491,8 @@ JOIN {TABLE} d ON d.product_id = h.product_id"""
                 for i, spec in enumerate(facet_specs)
                 if spec.key not in disjunctive
             ),
+            *([("x", "m.multi")] if has_choice else []),
+            *([("y", "m.nums")] if has_number else []),
         ]
         which_set = " ".join(f"WHEN GROUPING({col}) = 0 THEN '{label}'" for label, col in grouped)
         parts.append(
@@ -316,8 +503,9 @@ JOIN {TABLE} d ON d.product_id = h.product_id"""
         for i, key in enumerate(disjunctive):
             j = next(n for n, spec in enumerate(facet_specs) if spec.key == key)
             parts.append(
-                f"SELECT 'g', '{j}', m.v{j}::text, NULL, count(*), NULL FROM m"
-                f" WHERE m.v{j} IS NOT NULL AND {matched(but=i)} GROUP BY m.v{j}"
+                f"SELECT 'g', CASE WHEN GROUPING(m.v{j}) = 0 THEN '{j}' ELSE 'x{j}' END,"
+                f" COALESCE(m.v{j}::text, m.multi::text), NULL, count(*), NULL FROM m"
+                f" WHERE {matched(but=i)} GROUP BY GROUPING SETS ((m.v{j}), (m.multi))"
             )
         columns = ", ".join(
             [
@@ -327,6 +515,8 @@ JOIN {TABLE} d ON d.product_id = h.product_id"""
                 "d.brand_id",
                 "d.in_stock",
                 "d.created_at",
+                "d.multi",
+                "d.nums",
                 f"{rank} AS score",
                 f"{price} AS price",
                 f"{which} AS price_list",
@@ -341,21 +531,30 @@ JOIN {TABLE} d ON d.product_id = h.product_id"""
         return sql, params
 
     def search(self, query: SearchQuery, specs: Mapping[str, AttributeSpec]) -> SearchResult:
-        sql, params = self.sql(query, specs)
-        tsq = bool(query.text)
+        facet_specs = facet_keys(query, specs)
         with transaction.atomic(), connection.cursor() as cursor:
-            # JIT compiling a plan over a million-row table costs more than running it.
-            cursor.execute("SET LOCAL jit = off")
-            # Exact bitmaps (no lossy pages to recheck) and in-memory facet aggregation.
-            cursor.execute("SET LOCAL work_mem = '32MB'")
+            # JIT compiling a plan over a million-row table costs more than running it;
+            # exact bitmaps (no lossy pages to recheck) and in-memory facet aggregation.
+            cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '32MB'")
+            slot_of, ids = self._lookup(query, facet_specs)
+            sql, params = self._sql(query, facet_specs, slot_of, ids)
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        facet_specs = facet_keys(query, specs)
+            return self._result(cursor, query, facet_specs, rows)
+
+    def _result(
+        self, cursor, query: SearchQuery, facet_specs: list[AttributeSpec], rows: list[tuple]
+    ) -> SearchResult:
+        scored = bool(query.text)
         hits: list[tuple[int, Hit]] = []
         total = 0
         cats: dict[str, int] = {}
         brands: dict[str, int] = {}
-        counts: list[dict[Any, int]] = [{} for _ in facet_specs]
+        # Choice counts by value id (the value's text is read below), numbers by number.
+        chosen: list[dict[int, int]] = [{} for _ in facet_specs]
+        numbers: list[dict[float, int]] = [{} for _ in facet_specs]
+        several: dict[int, int] = {}  # value id -> count, for the non-disjunctive choice facets
+        several_of: dict[int, dict[int, int]] = {}  # facet index -> value id -> count (disjunctive)
         for kind, key, val, num, cnt, extra in rows:
             if kind == "h":
                 extra = extra if isinstance(extra, dict) else json.loads(extra)
@@ -365,7 +564,7 @@ JOIN {TABLE} d ON d.product_id = h.product_id"""
                         Hit(
                             product_id=int(key),
                             name=val,
-                            score=float(num) if tsq else None,
+                            score=float(num) if scored else None,
                             price=extra.get("price"),
                             price_list_id=extra.get("list"),
                             in_stock=bool(extra.get("stock")),
@@ -382,18 +581,57 @@ JOIN {TABLE} d ON d.product_id = h.product_id"""
                         cats[cid] = cats.get(cid, 0) + int(cnt)
             elif key == "b":
                 brands[val] = int(cnt)
+            elif key == "x" or key.startswith("x"):
+                target = several if key == "x" else several_of.setdefault(int(key[1:]), {})
+                for vid in val.strip("{}").split(","):
+                    if vid:
+                        target[int(vid)] = target.get(int(vid), 0) + int(cnt)
+            elif key == "y":
+                for k, vals in json.loads(val).items():
+                    for i, spec in enumerate(facet_specs):
+                        if spec.key == k and spec.kind == AttributeKind.NUMBER:
+                            for number in vals:
+                                numbers[i][float(number)] = numbers[i].get(float(number), 0) + int(
+                                    cnt
+                                )
             else:
                 i = int(key)
-                number = facet_specs[i].kind == AttributeKind.NUMBER
-                for value in _listed(json.loads(val)):
-                    value = float(value) if number else str(value)
-                    counts[i][value] = counts[i].get(value, 0) + int(cnt)
+                if facet_specs[i].kind == AttributeKind.NUMBER:
+                    numbers[i][float(val)] = numbers[i].get(float(val), 0) + int(cnt)
+                else:
+                    chosen[i][int(val)] = chosen[i].get(int(val), 0) + int(cnt)
+        names = _value_names(
+            cursor,
+            {
+                *several,
+                *(v for c in chosen for v in c),
+                *(v for s in several_of.values() for v in s),
+            },
+        )
+        by_key = {spec.key: i for i, spec in enumerate(facet_specs)}
+        counts: list[dict[str, int]] = [{} for _ in facet_specs]
+        for i, found in enumerate(chosen):
+            for vid, n in found.items():
+                counts[i][names[vid][1]] = counts[i].get(names[vid][1], 0) + n
+        disjunctive = {by_key[k] for k in query.terms if k in by_key}
+        for vid, n in several.items():
+            i = by_key.get(names[vid][0])
+            if (
+                i is not None
+                and i not in disjunctive
+                and facet_specs[i].kind == AttributeKind.CHOICE
+            ):
+                counts[i][names[vid][1]] = counts[i].get(names[vid][1], 0) + n
+        for i, found in several_of.items():
+            for vid, n in found.items():
+                if names[vid][0] == facet_specs[i].key:
+                    counts[i][names[vid][1]] = counts[i].get(names[vid][1], 0) + n
         attributes = []
-        for spec, found in zip(facet_specs, counts, strict=True):
+        for i, spec in enumerate(facet_specs):
             if spec.kind == AttributeKind.CHOICE:
-                attributes.append(choice_facet(spec, found))
+                attributes.append(choice_facet(spec, counts[i]))
             else:
-                attributes.append(numeric_facet(spec, found))
+                attributes.append(numeric_facet(spec, numbers[i]))
         return SearchResult(
             total=total,
             hits=tuple(h for _, h in sorted(hits, key=lambda x: x[0])),
@@ -403,35 +641,41 @@ JOIN {TABLE} d ON d.product_id = h.product_id"""
         )
 
 
-def _listed(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
+def _value_names(cursor, ids: set[int]) -> dict[int, tuple[str, str]]:
+    if not ids:
+        return {}
+    cursor.execute(
+        f"SELECT id, attribute, value FROM {VALUES} WHERE id = ANY(%s::int[])", [sorted(ids)]
+    )
+    return {i: (a, v) for i, a, v in cursor.fetchall()}
 
 
-def _range_condition(key: str, rng: Range, params: list[Any]) -> str:
-    """A number of ``key`` within ``rng``: the product's one number, or any of its SKUs' numbers."""
+def _range_condition(key: str, slot: int | None, rng: Range, params: list[Any]) -> str:
+    """A number of ``key`` within ``rng``: the product's one number (its slot in
+    ``numbers``), or any of its several numbers (``nums``)."""
+    if slot is None:
+        return "FALSE"  # no product has this attribute
     scalar, path = [], []
+    column = f"d.numbers[{int(slot)}]"
     for bound, op in ((rng.min, ">="), (rng.max, "<=")):
         if bound is not None:
-            scalar.append(f"(d.nums -> %s)::float8 {op} %s")
+            scalar.append(f"{column} {op} %s")
+            params.append(bound)
             path.append(f"@ {op} {'$lo' if op == '>=' else '$hi'}")
     lo = rng.min if rng.min is not None else 0.0
     hi = rng.max if rng.max is not None else 0.0
-    sql = (
-        "CASE jsonb_typeof(d.nums -> %s) WHEN 'number' THEN "
-        + " AND ".join(scalar)
-        + " WHEN 'array' THEN jsonb_path_exists(d.nums -> %s, %s::jsonpath,"
-        " jsonb_build_object('lo', %s::float8, 'hi', %s::float8)) ELSE FALSE END"
-    )
-    params.append(key)
-    for bound in (rng.min, rng.max):
-        if bound is not None:
-            params += [key, bound]
     params += [key, "$[*] ? (" + " && ".join(path) + ")", lo, hi]
-    return sql
+    return (
+        f"CASE WHEN {column} IS NOT NULL THEN "
+        + " AND ".join(scalar)
+        + " ELSE COALESCE(jsonb_path_exists(d.nums -> %s, %s::jsonpath,"
+        " jsonb_build_object('lo', %s::float8, 'hi', %s::float8)), FALSE) END"
+    )
 
 
-def _term_condition(key: str, values: Iterable[str], params: list[Any]) -> str:
-    """Any of ``values`` for ``key``: one GIN-served containment per value."""
-    values = list(values)
-    params += [json.dumps({key: [v]}, ensure_ascii=False) for v in values]
-    return "(" + " OR ".join(["d.attrs @> %s::jsonb"] * len(values)) + ")"
+def _term_condition(value_ids: list[int], params: list[Any]) -> str:
+    """Any of the values (their ids, negated in ``terms``): a scan key of the GIN index."""
+    if not value_ids:
+        return "FALSE"  # no product has any of them
+    params.append([-i for i in value_ids])
+    return "d.terms && %s::int[]"
