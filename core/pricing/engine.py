@@ -271,21 +271,32 @@ class PricedCart:
 
 # --- price resolution ------------------------------------------------------------------
 def order_lists(rows: Iterable[PriceRow]) -> dict[int, list[list[PriceRow]]]:
-    """Rows of each SKU grouped by list, lists in resolution order."""
-    by_sku: dict[int, dict[int, list[PriceRow]]] = defaultdict(lambda: defaultdict(list))
+    """Rows of each SKU grouped by list, lists in resolution order (kind, then higher
+    priority, then later start, then id; a list's rank computed once per list)."""
+    by_sku: dict[int, dict[int, list[PriceRow]]] = {}
+    rank: dict[int, tuple] = {}
     for row in rows:
-        by_sku[row.sku_id][row.price_list_id].append(row)
+        lists = by_sku.get(row.sku_id)
+        if lists is None:
+            lists = by_sku[row.sku_id] = {}
+        same_list = lists.get(row.price_list_id)
+        if same_list is None:
+            lists[row.price_list_id] = [row]
+            if row.price_list_id not in rank:
+                rank[row.price_list_id] = (
+                    KIND_RANK[row.kind],
+                    -row.priority,
+                    -(row.valid_from.timestamp() if row.valid_from else float("-inf")),
+                    row.price_list_id,
+                )
+        else:
+            same_list.append(row)
     ordered: dict[int, list[list[PriceRow]]] = {}
     for sku_id, lists in by_sku.items():
-        ordered[sku_id] = sorted(
-            lists.values(),
-            key=lambda rs: (
-                KIND_RANK[rs[0].kind],
-                -rs[0].priority,
-                -(rs[0].valid_from.timestamp() if rs[0].valid_from else float("-inf")),
-                rs[0].price_list_id,
-            ),
-        )
+        if len(lists) == 1:
+            ordered[sku_id] = list(lists.values())
+        else:
+            ordered[sku_id] = sorted(lists.values(), key=lambda rs: rank[rs[0].price_list_id])
     return ordered
 
 
@@ -337,6 +348,7 @@ class PriceWording:
 
 
 _BY_MIN_QUANTITY = attrgetter("min_quantity")
+_ONE = Decimal(1)
 
 
 def _ladder(rows: list[PriceRow], unit_code: str) -> list[PriceRow]:
@@ -378,7 +390,7 @@ def resolve_line_price(
                 winning = row
         if winning is None:
             continue
-        mult = Decimal(factor) if converted else Decimal(1)
+        mult = Decimal(factor) if converted else _ONE
         head = ladder[0]
         words = wording or PriceWording()
         kind_label = words.kind(head.kind)
@@ -741,9 +753,9 @@ def one_unit_promoted_price(
     ordered = (
         sorted(promotions, key=lambda p: (-p.priority, p.id)) if len(promotions) > 1 else promotions
     )
-    leader, leader_off = None, ZERO
+    leader, leader_at, leader_off = None, 0, ZERO
     start = gross - ZERO  # the line's total before any discount, as the engine computes it
-    for promo in ordered:
+    for leader_at, promo in enumerate(ordered):  # noqa: B007 - leader_at read below
         leader_off = _one_unit_off(promo, start, currency, step, cache)
         if leader_off > 0:
             leader = promo
@@ -752,8 +764,10 @@ def one_unit_promoted_price(
         return gross
     if not leader.stackable:
         return max(gross - (ZERO + leader_off), ZERO)
-    discount = ZERO
-    for promo in ordered:
+    # Stacking from the leader on: a stackable promotion before it took nothing from
+    # the same total, and the leader's own amount on it is the one just computed.
+    discount = ZERO + leader_off
+    for promo in ordered[leader_at + 1 :]:
         if not promo.stackable:
             continue
         amount = _one_unit_off(promo, gross - discount, currency, step, cache)

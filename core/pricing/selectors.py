@@ -410,6 +410,7 @@ class PromotionIndex:
         self.by_product: dict[int, list[PromotionRule]] = defaultdict(list)
         self.by_brand: dict[int, list[PromotionRule]] = defaultdict(list)
         self.by_category: dict[int, list[PromotionRule]] = defaultdict(list)
+        self.by_brand_and_categories: dict[tuple, tuple[PromotionRule, ...]] = {}
         for p in promotions:
             for target, ids in (
                 (self.by_sku, p.sku_ids),
@@ -421,21 +422,36 @@ class PromotionIndex:
                     target[i].append(p)
 
     def touching(self, sku: SkuInfo) -> list[PromotionRule]:
-        found: dict[int, PromotionRule] = {}
-        for p in self.by_sku.get(sku.id, ()):
-            found[p.id] = p
-        for p in self.by_product.get(sku.product_id, ()):
-            found[p.id] = p
-        if sku.brand_id is not None:
-            for p in self.by_brand.get(sku.brand_id, ()):
-                found[p.id] = p
-        for category_id in sku.category_ids:
-            for p in self.by_category.get(category_id, ()):
+        shared = self._shared(sku.brand_id, sku.category_ids)
+        own = self.by_sku.get(sku.id), self.by_product.get(sku.product_id)
+        if own == (None, None):
+            return list(shared)
+        found: dict[int, PromotionRule] = {p.id: p for p in shared}
+        for promotions in own:
+            for p in promotions or ():
                 found[p.id] = p
         if len(found) < 2:
             return list(found.values())
         order = self.order
         return sorted(found.values(), key=lambda p: order[p.id])
+
+    def _shared(self, brand_id: int | None, category_ids: frozenset[int]) -> tuple:
+        """The promotions naming this brand or one of these categories, in order: the
+        same for every SKU of a brand and category, so worked out once per pair."""
+        key = (brand_id, category_ids)
+        shared = self.by_brand_and_categories.get(key)
+        if shared is None:
+            found: dict[int, PromotionRule] = {}
+            if brand_id is not None:
+                for p in self.by_brand.get(brand_id, ()):
+                    found[p.id] = p
+            for category_id in category_ids:
+                for p in self.by_category.get(category_id, ()):
+                    found[p.id] = p
+            order = self.order
+            shared = tuple(sorted(found.values(), key=lambda p: order[p.id]))
+            self.by_brand_and_categories[key] = shared
+        return shared
 
 
 def price_products_for_dealer(
@@ -461,6 +477,9 @@ def price_products_for_dealer(
     promotions = load_promotions(ctx, skus, at, order_level=False)
     lists_by_sku = order_lists(load_price_rows(ctx, skus, at))
     index = PromotionIndex(promotions)
+    per_unit = {  # line promotions priced per unit (a bundle's price needs its components)
+        p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
+    }
     wording = PriceWording()
     result: dict[int, ProductPrice] = {}
     summaries: dict[int, PromotionInfo] = {}
@@ -478,9 +497,7 @@ def price_products_for_dealer(
         if resolved is None:
             continue
         touching = index.touching(info)
-        line_promotions = [
-            p for p in touching if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
-        ]
+        line_promotions = [p for p in touching if p.id in per_unit]
         promoted = resolved.unit_price
         if line_promotions:
             promoted = _one_unit_promoted(
