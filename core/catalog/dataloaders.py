@@ -143,15 +143,20 @@ class PriceView:
         return getattr(self._price, name)
 
 
+def _loader(info, dealer) -> PriceLoader:
+    loaders: dict[int, PriceLoader] = operation_cache(info.context).setdefault("price_loaders", {})
+    loader = loaders.get(dealer.pk)
+    if loader is None:
+        loader = loaders[dealer.pk] = PriceLoader(dealer)
+    return loader
+
+
 def price_for(info, dealer, sku) -> PriceView | None:
     """The dealer's price of ``sku`` (a ``ProductPrice`` seen as ``SkuPrice``) or None
     (no dealer, or no price for it)."""
     if dealer is None:
         return None
-    loaders: dict[int, PriceLoader] = operation_cache(info.context).setdefault("price_loaders", {})
-    loader = loaders.get(dealer.pk)
-    if loader is None:
-        loader = loaders[dealer.pk] = PriceLoader(dealer)
+    loader = _loader(info, dealer)
     views = loader.views
     pk = sku.pk
     if pk in views:  # the page's price, promotions and breaks read it 2-3 times per SKU
@@ -163,3 +168,27 @@ def price_for(info, dealer, sku) -> PriceView | None:
     price = loader.get(sku, page)
     view = views[pk] = PriceView(sku.code, price) if price is not None else None
     return view
+
+
+def prices_for_page(info, dealer, skus: list) -> list[PriceView | None]:
+    """:func:`price_for` of each of a page's SKUs (noted by :func:`remember_page`), in
+    order: the loader looked up once and asked once for the whole page."""
+    if dealer is None:
+        return [None] * len(skus)
+    loader = _loader(info, dealer)
+    page = _page_skus(info)
+    views = loader.views
+    if any(sku.id not in page and sku.id not in loader.loaded for sku in skus):
+        return [price_for(info, dealer, sku) for sku in skus]  # not a remembered page
+    out = []
+    for sku in skus:
+        pk = sku.id
+        view = views.get(pk, _UNSET)
+        if view is _UNSET:
+            price = loader.get(sku, page)
+            view = views[pk] = PriceView(sku.code, price) if price is not None else None
+        out.append(view)
+    return out
+
+
+_UNSET = object()

@@ -39,7 +39,7 @@ from core.exceptions import DomainError, NotFound
 from core.pricing.schema import PriceBreakType, PromotionSummaryType, SkuPriceType
 
 from . import selectors, services
-from .dataloaders import price_for, remember_page
+from .dataloaders import price_for, prices_for_page, remember_page
 from .models import Brand, Catalogue, Category, Product, ProductImage, ProductStatus, Sku, SkuUnit
 
 ProductStatusEnum = graphene.Enum(
@@ -301,10 +301,9 @@ def _put_page_prices(info, products) -> None:
     """Price the page's SKUs for the viewing dealer now (the loader's few statements)
     and put each price on its SKU, so completing a SKU reads it from there (an object
     of this operation, for this dealer: the page's dealer is the one its fields see)."""
-    dealer = viewing_dealer(info)
-    for product in products:
-        for sku in _skus_of(product):
-            sku._page_price = price_for(info, dealer, sku)
+    skus = [sku for product in products for sku in _skus_of(product)]
+    for sku, price in zip(skus, prices_for_page(info, viewing_dealer(info), skus), strict=True):
+        sku._page_price = price
 
 
 # Product columns a page that does not show them need not read: (GraphQL field, column).
