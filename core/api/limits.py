@@ -6,6 +6,9 @@
   and a connection multiplies the cost of what it selects by its ``first`` or
   ``last`` (the maximum page size when neither is given), the way Saleor and
   GitHub price queries. The cost is reported in ``extensions.cost``.
+* page arguments: a connection's ``first``/``last`` from 0 to the maximum page
+  size and a non-negative ``offset``; anything else is an ``INVALID_PAGE`` error
+  naming the argument, before anything runs.
 
 graphql-complexity was considered for the cost; it multiplies only GraphQL
 list fields by ``first``, which misses Relay connections (the list is
@@ -74,6 +77,7 @@ class QueryCost:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         self.max_page = settings.GRAPHENE.get("RELAY_CONNECTION_MAX_LIMIT", 100)
+        self.errors: list[GraphQLError] = []
 
     def operation(self, op: OperationDefinitionNode) -> int:
         root = {
@@ -121,8 +125,30 @@ class QueryCost:
             return own
         multiplier = 1
         if field_type.name.endswith("Connection"):
+            self._check_page_arguments(node)
             multiplier = self._page_size(node)
         return own + multiplier * self._selection_cost(field_type, node.selection_set, seen_fragments)
+
+    def _check_page_arguments(self, node: FieldNode) -> None:
+        for arg in node.arguments or ():
+            name = arg.name.value
+            if name not in ("first", "last", "offset"):
+                continue
+            value = value_from_ast_untyped(arg.value, self.variables)
+            if not isinstance(value, int):
+                continue
+            if name == "offset" and value < 0:
+                message = "offset must be 0 or more."
+            elif name != "offset" and not 0 <= value <= self.max_page:
+                message = f"{name} must be from 0 to {self.max_page}."
+            else:
+                continue
+            self.errors.append(
+                GraphQLError(
+                    f"{node.name.value}: {message}",
+                    extensions={"code": "INVALID_PAGE", "argument": name},
+                )
+            )
 
     def _page_size(self, node: FieldNode) -> int:
         for arg in node.arguments or ():
@@ -139,6 +165,17 @@ def query_cost(
     operation: OperationDefinitionNode | None,
     variables: dict[str, Any] | None,
 ) -> int:
+    return check_query(schema, document, operation, variables)[0]
+
+
+def check_query(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode | None,
+    variables: dict[str, Any] | None,
+) -> tuple[int, list[GraphQLError]]:
+    """The operation's cost, and its connections' page arguments that are out of range."""
     if operation is None:
-        return 0
-    return QueryCost(schema, document, variables).operation(operation)
+        return 0, []
+    cost = QueryCost(schema, document, variables)
+    return cost.operation(operation), cost.errors

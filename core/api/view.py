@@ -30,7 +30,7 @@ from core.exceptions import DomainError
 
 from .auth import authenticate_request
 from .execution import FastExecutionContext
-from .limits import query_cost, validation_rules
+from .limits import check_query, validation_rules
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +273,7 @@ class DinghuoGraphQLView(GraphQLView):
                     GraphQLError("Variables must be an object.", extensions={"code": "BAD_REQUEST"})
                 ]
             )
-        cost = query_cost(schema, document, operation, variables)
+        cost, page_errors = check_query(schema, document, operation, variables)
         request._graphql_extensions["cost"] = {
             "requestedQueryCost": cost,
             "maximumAvailable": settings.GRAPHQL_MAX_COST,
@@ -288,6 +288,8 @@ class DinghuoGraphQLView(GraphQLView):
                     )
                 ]
             )
+        if page_errors:
+            return ExecutionResult(errors=page_errors)
         options = {
             "root_value": self.get_root_value(request),
             "context_value": self.get_context(request),

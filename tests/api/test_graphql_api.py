@@ -185,7 +185,20 @@ def test_cost_uses_page_size_from_variables(tenant_db, tenant_client):
 
 def test_page_size_is_capped(tenant_db, tenant_client):
     status, body = gql(tenant_client, "{ products(first: 500) { totalCount } }", token=token_for(UserFactory()))
-    assert "errors" in body
+    assert body["errors"][0]["extensions"] == {"code": "INVALID_PAGE", "argument": "first"}
+
+
+@pytest.mark.parametrize("connection", ["products", "orders", "dealers", "quotes", "priceLists", "promotions"])
+@pytest.mark.parametrize(("argument", "value"), [("first", -1), ("first", 101), ("last", -1),
+                                                 ("last", 2**31 - 1), ("offset", -1)])
+def test_page_arguments_out_of_range_are_typed_errors(tenant_db, tenant_client, connection, argument, value):
+    """Not an internal error from deep in the connection: a typed error before anything runs."""
+    query = f"query($n: Int) {{ {connection}({argument}: $n) {{ edges {{ cursor }} }} }}"
+    status, body = gql(tenant_client, query, {"n": value}, token=token_for(UserFactory()))
+    assert [e["extensions"] for e in body["errors"]] == [{"code": "INVALID_PAGE", "argument": argument}]
+    assert not body.get("data")
+    _, body = gql(tenant_client, query, {"n": 0 if argument == "offset" else 100}, token=token_for(UserFactory()))
+    assert "errors" not in body and body["data"][connection]["edges"] == []
 
 
 def test_alias_limit(tenant_db, tenant_client):
