@@ -402,6 +402,10 @@ def main(argv: list[str]) -> None:
         generated = _generate(n)
         log(f"  in {time.perf_counter() - t0:.1f}s")
     else:
+        from django.core.management import call_command
+
+        # The kept catalogue may predate the code's migrations (the index's layout).
+        call_command("migrate_schemas", schema_name=SCHEMA, interactive=False, verbosity=0)
         connection.set_tenant(tenant)
         n = Product.objects.count()
         generated = {
