@@ -6,6 +6,8 @@
   and a connection multiplies the cost of what it selects by its ``first`` or
   ``last`` (the maximum page size when neither is given), the way Saleor and
   GitHub price queries. The cost is reported in ``extensions.cost``.
+* text: no string, in the document or the variables, may hold NUL (PostgreSQL
+  refuses it in text and in comparisons): an ``INVALID_TEXT`` error;
 * page arguments: a connection's ``first``/``last`` from 0 to the maximum page
   size and a non-negative ``offset``; anything else is an ``INVALID_PAGE`` error
   naming the argument, before anything runs.
@@ -65,8 +67,34 @@ class AliasLimitRule(ValidationRule):
                 )
 
 
+NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
+
+
+class NulCharacterRule(ValidationRule):
+    """Refuse string literals holding NUL, which PostgreSQL cannot store or compare."""
+
+    def enter_string_value(self, node, *_args):
+        if "\x00" in node.value:
+            self.report_error(GraphQLError(NUL_MESSAGE, node, extensions={"code": "INVALID_TEXT"}))
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` (decoded JSON variables) holds NUL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 def validation_rules() -> list[type[ValidationRule]]:
-    return [depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH), AliasLimitRule]
+    return [
+        depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),
+        AliasLimitRule,
+        NulCharacterRule,
+    ]
 
 
 class QueryCost:

@@ -30,7 +30,7 @@ from core.exceptions import DomainError
 
 from .auth import authenticate_request
 from .execution import FastExecutionContext
-from .limits import check_query, validation_rules
+from .limits import NUL_MESSAGE, check_query, has_nul, validation_rules
 
 logger = logging.getLogger(__name__)
 
@@ -272,6 +272,10 @@ class DinghuoGraphQLView(GraphQLView):
                 errors=[
                     GraphQLError("Variables must be an object.", extensions={"code": "BAD_REQUEST"})
                 ]
+            )
+        if variables and has_nul(variables):
+            return ExecutionResult(
+                errors=[GraphQLError(NUL_MESSAGE, extensions={"code": "INVALID_TEXT"})]
             )
         cost, page_errors = check_query(schema, document, operation, variables)
         request._graphql_extensions["cost"] = {

@@ -231,3 +231,23 @@ def test_products_listing_query_count_does_not_grow_with_page(tenant_db, tenant_
     with django_assert_max_num_queries(7):
         _, body = gql(tenant_client, query, token=token)
     assert len(body["data"]["products"]["edges"]) == 15
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (SIGN_IN, {"u": "some\x00one", "p": "x"}),
+        ('mutation { tokenCreate(username: "some\\u0000one", password: "x") { token } }', None),
+        ("query($c: [String!]!) { skuLookup(codes: $c) { query } }", {"c": ["A", "B\x00"]}),
+        (
+            "mutation($l: [OrderLineInput!]!) { placeOrder(lines: $l, idempotencyKey: \"k\") { errors { code } } }",
+            {"l": [{"sku": "SKU\x000", "quantity": 1}]},
+        ),
+    ],
+)
+def test_text_with_nul_is_a_typed_error(tenant_db, tenant_client, query, variables):
+    """PostgreSQL refuses NUL in text: the API says so instead of failing inside a query."""
+    buyer = DealerUserFactory()
+    status, body = gql(tenant_client, query, variables, token=token_for(buyer))
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_TEXT"]
+    assert not body.get("data")
