@@ -74,15 +74,21 @@ def create_user(
     if email and User.objects.filter(email__iexact=email).exists():
         raise DomainError(_("This email is already in use."), field="email", code="TAKEN")
     user = User(
-        username=username, email=email, role=role, dealer=dealer,
-        first_name=first_name, last_name=last_name,
+        username=username,
+        email=email,
+        role=role,
+        dealer=dealer,
+        first_name=first_name,
+        last_name=last_name,
     )
     roles.apply_role_flags(user)
     if validate:
         try:
             validate_password(password, user)
         except ValidationError as exc:
-            raise DomainError(" ".join(exc.messages), field="password", code="PASSWORD_TOO_WEAK") from exc
+            raise DomainError(
+                " ".join(exc.messages), field="password", code="PASSWORD_TOO_WEAK"
+            ) from exc
     user.set_password(password)
     with transaction.atomic():
         user.save()
@@ -103,11 +109,17 @@ def set_role(user: User, *, role: str, dealer: Dealer | None = None) -> User:
     return user
 
 
-def create_tenant_admin(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+def create_tenant_admin(
+    *, email: str, password: str, first_name: str = "", last_name: str = ""
+) -> User:
     """The first user of a new tenant: signs in with its email, may do everything."""
     return create_user(
-        username=email.lower(), email=email.lower(), password=password, role=Role.TENANT_ADMIN,
-        first_name=first_name, last_name=last_name,
+        username=email.lower(),
+        email=email.lower(),
+        password=password,
+        role=Role.TENANT_ADMIN,
+        first_name=first_name,
+        last_name=last_name,
     )
 
 
@@ -122,6 +134,79 @@ class IssuedToken:
 def _password_fingerprint(user: User) -> str:
     # Changing the password revokes every token issued before.
     return hashlib.sha256(user.password.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class _CompiledLookup:
+    sql: str
+    user_columns: tuple[int, int, list[str]]  # start, end, attnames
+    dealer_columns: tuple[int, int, list[str]]
+    dealer_pk: int  # the position of the dealer's id
+    converters: list[tuple[int, list, Any]]  # (position, converters, expression)
+
+
+_COMPILED_LOOKUPS: dict[str, _CompiledLookup] = {}
+
+
+def _compiled_user_lookup() -> _CompiledLookup:
+    """``User.objects.select_related("dealer").filter(pk=…, is_active=True)[:1]``
+    compiled once per process and database alias: the statement is the same in every
+    tenant (the schema comes from the connection's ``search_path``), and compiling
+    it cost the token check more than running it."""
+    lookup = _COMPILED_LOOKUPS.get(connection.alias)
+    if lookup is not None:
+        return lookup
+    marker = -7_000_000_001  # never a user id; stands for the parameter
+    query = User.objects.select_related("dealer").filter(pk=marker, is_active=True)[:1].query
+    compiler = query.get_compiler(connection.alias)
+    sql, params = compiler.as_sql()
+    if list(params) != [marker]:  # pragma: no cover - Django changed how it compiles this
+        raise RuntimeError(f"unexpected parameters for the user look-up: {params!r}")
+    info = compiler.klass_info
+    (dealer_info,) = info["related_klass_infos"]
+
+    def columns(klass_info) -> tuple[int, int, list[str]]:
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        return start, end, [column[0].target.attname for column in compiler.select[start:end]]
+
+    dealer_columns = columns(dealer_info)
+    attnames = dealer_columns[2]
+    converters = compiler.get_converters([column[0] for column in compiler.select])
+    lookup = _CompiledLookup(
+        sql=sql,
+        user_columns=columns(info),
+        dealer_columns=dealer_columns,
+        dealer_pk=dealer_columns[0] + attnames.index(Dealer._meta.pk.attname),
+        converters=[(pos, funcs, expr) for pos, (funcs, expr) in converters.items()],
+    )
+    _COMPILED_LOOKUPS[connection.alias] = lookup
+    return lookup
+
+
+def _active_user_with_dealer(pk: int) -> User | None:
+    """The active user ``pk`` with its dealer read alongside, as
+    ``select_related("dealer")`` builds them, in one statement compiled once."""
+    lookup = _compiled_user_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(lookup.sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    for position, funcs, expression in lookup.converters:
+        value = row[position]
+        for convert in funcs:
+            value = convert(value, expression, connection)
+        row[position] = value
+    start, end, attnames = lookup.user_columns
+    user = User.from_db(connection.alias, attnames, row[start:end])
+    dealer = None
+    if row[lookup.dealer_pk] is not None:
+        start, end, attnames = lookup.dealer_columns
+        dealer = Dealer.from_db(connection.alias, attnames, row[start:end])
+    User.dealer.field.set_cached_value(user, dealer)
+    return user
 
 
 def _token_salt() -> str:
@@ -145,12 +230,15 @@ def user_for_token(token: str) -> User:
     try:
         payload = signing.loads(token, salt=_token_salt(), max_age=settings.AUTH_TOKEN_TTL_SECONDS)
     except signing.SignatureExpired as exc:
-        raise InvalidToken(_("The token has expired; sign in again."), code="TOKEN_EXPIRED") from exc
+        raise InvalidToken(
+            _("The token has expired; sign in again."), code="TOKEN_EXPIRED"
+        ) from exc
     except signing.BadSignature as exc:
         raise InvalidToken(_("The token is not valid for this tenant.")) from exc
     if payload.get("t") != connection.schema_name:
         raise InvalidToken(_("The token is not valid for this tenant."))
-    user = User.objects.select_related("dealer").filter(pk=payload.get("u"), is_active=True).first()
+    pk = payload.get("u")
+    user = _active_user_with_dealer(pk) if isinstance(pk, int) else None
     if user is None or payload.get("p") != _password_fingerprint(user):
         raise InvalidToken(_("The token has been revoked; sign in again."))
     return user
@@ -224,20 +312,30 @@ def _hash_key(secret: str) -> str:
 
 @transaction.atomic
 def create_api_key(
-    *, name: str, scopes: list[str], created_by: User | None = None, expires_at: datetime | None = None
+    *,
+    name: str,
+    scopes: list[str],
+    created_by: User | None = None,
+    expires_at: datetime | None = None,
 ) -> CreatedApiKey:
     unknown = sorted(set(scopes) - set(ApiScope.values))
     if unknown:
         raise DomainError(
-            _("Unknown scopes: %(scopes)s") % {"scopes": ", ".join(unknown)}, field="scopes", code="INVALID"
+            _("Unknown scopes: %(scopes)s") % {"scopes": ", ".join(unknown)},
+            field="scopes",
+            code="INVALID",
         )
     if not name.strip():
         raise DomainError(_("Give the key a name."), field="name", code="REQUIRED")
     prefix = secrets.token_hex(4)
     secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
-        name=name.strip(), prefix=prefix, key_hash=_hash_key(secret), scopes=sorted(set(scopes)),
-        created_by=created_by, expires_at=expires_at,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=_hash_key(secret),
+        scopes=sorted(set(scopes)),
+        created_by=created_by,
+        expires_at=expires_at,
     )
     return CreatedApiKey(api_key=key, secret=secret)
 
@@ -271,12 +369,23 @@ def enforce_plan_limit(resource: str, *, adding: int = 1) -> None:
 
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
 DEALER_FIELDS = (
-    "code", "name", "tier", "region", "status", "currency", "credit_limit", "payment_terms",
-    "tax_id", "email", "phone",
+    "code",
+    "name",
+    "tier",
+    "region",
+    "status",
+    "currency",
+    "credit_limit",
+    "payment_terms",
+    "tax_id",
+    "email",
+    "phone",
 )
 
 
-def _clean_dealer_fields(data: Mapping[str, Any], *, instance: Dealer | None = None) -> dict[str, Any]:
+def _clean_dealer_fields(
+    data: Mapping[str, Any], *, instance: Dealer | None = None
+) -> dict[str, Any]:
     """Validated, normalised dealer fields; raises ValidationFailed naming each bad field."""
     errors: list[DomainError] = []
     out: dict[str, Any] = {}
@@ -287,21 +396,30 @@ def _clean_dealer_fields(data: Mapping[str, Any], *, instance: Dealer | None = N
             value = value.strip()
         if key == "code":
             if not value:
-                errors.append(DomainError(_("A dealer needs a code."), field="code", code="REQUIRED"))
+                errors.append(
+                    DomainError(_("A dealer needs a code."), field="code", code="REQUIRED")
+                )
                 continue
             if len(value) > 40 or not _CODE_RE.match(value):
-                errors.append(DomainError(
-                    _("Use up to 40 letters, digits, '.', '-', '_' or '/' for the code."),
-                    field="code", code="INVALID",
-                ))
+                errors.append(
+                    DomainError(
+                        _("Use up to 40 letters, digits, '.', '-', '_' or '/' for the code."),
+                        field="code",
+                        code="INVALID",
+                    )
+                )
                 continue
             taken = Dealer.objects.filter(code__iexact=value)
             if instance is not None:
                 taken = taken.exclude(pk=instance.pk)
             if taken.exists():
-                errors.append(DomainError(
-                    _("Dealer code %(code)s is already in use.") % {"code": value}, field="code", code="TAKEN"
-                ))
+                errors.append(
+                    DomainError(
+                        _("Dealer code %(code)s is already in use.") % {"code": value},
+                        field="code",
+                        code="TAKEN",
+                    )
+                )
                 continue
         elif key == "name" and not value:
             errors.append(DomainError(_("A dealer needs a name."), field="name", code="REQUIRED"))
@@ -310,17 +428,25 @@ def _clean_dealer_fields(data: Mapping[str, Any], *, instance: Dealer | None = N
             errors.append(DomainError(_("Unknown dealer status."), field="status", code="INVALID"))
             continue
         elif key == "payment_terms" and value not in PaymentTerms.values:
-            errors.append(DomainError(
-                _("Unknown payment terms; use one of: %(terms)s") % {"terms": ", ".join(PaymentTerms.values)},
-                field="payment_terms", code="INVALID",
-            ))
+            errors.append(
+                DomainError(
+                    _("Unknown payment terms; use one of: %(terms)s")
+                    % {"terms": ", ".join(PaymentTerms.values)},
+                    field="payment_terms",
+                    code="INVALID",
+                )
+            )
             continue
         elif key == "currency":
             value = (value or "").upper()
             if len(value) != 3 or not value.isalpha():
-                errors.append(DomainError(
-                    _("Use a three-letter ISO 4217 currency code."), field="currency", code="INVALID"
-                ))
+                errors.append(
+                    DomainError(
+                        _("Use a three-letter ISO 4217 currency code."),
+                        field="currency",
+                        code="INVALID",
+                    )
+                )
                 continue
         elif key == "credit_limit":
             if isinstance(value, float):
@@ -330,10 +456,13 @@ def _clean_dealer_fields(data: Mapping[str, Any], *, instance: Dealer | None = N
             except InvalidOperation:
                 value = None
             if value is None or not value.is_finite() or value < 0 or value >= Decimal("1e12"):
-                errors.append(DomainError(
-                    _("The credit limit must be an amount of zero or more."), field="credit_limit",
-                    code="INVALID",
-                ))
+                errors.append(
+                    DomainError(
+                        _("The credit limit must be an amount of zero or more."),
+                        field="credit_limit",
+                        code="INVALID",
+                    )
+                )
                 continue
             value = value.quantize(Decimal("0.01"))
         elif key == "email" and value:
@@ -342,7 +471,9 @@ def _clean_dealer_fields(data: Mapping[str, Any], *, instance: Dealer | None = N
             try:
                 validate_email(value)
             except ValidationError:
-                errors.append(DomainError(_("Enter a valid email address."), field="email", code="INVALID"))
+                errors.append(
+                    DomainError(_("Enter a valid email address."), field="email", code="INVALID")
+                )
                 continue
         elif value is None:
             value = ""
@@ -358,7 +489,8 @@ def _check_parent(dealer: Dealer | None, parent: Dealer | None) -> None:
     if parent.pk == dealer.pk or parent.is_in_subtree_of(dealer):
         raise DomainError(
             _("A dealer cannot be placed under itself or one of the dealers below it."),
-            field="parent", code="INVALID_PARENT",
+            field="parent",
+            code="INVALID_PARENT",
         )
 
 
@@ -368,7 +500,8 @@ def _sales_reps(reps: Iterable[User]) -> list[User]:
     if wrong:
         raise DomainError(
             _("Only sales reps can cover dealers: %(users)s") % {"users": ", ".join(wrong)},
-            field="sales_reps", code="INVALID",
+            field="sales_reps",
+            code="INVALID",
         )
     return reps
 
@@ -380,21 +513,43 @@ def _replace_addresses(dealer: Dealer, addresses: Iterable[Mapping[str, Any]]) -
     for i, raw in enumerate(addresses):
         kind = raw.get("kind") or AddressKind.SHIPPING
         if kind not in AddressKind.values:
-            errors.append(DomainError(_("Unknown address kind."), field=f"addresses.{i}.kind", code="INVALID"))
+            errors.append(
+                DomainError(_("Unknown address kind."), field=f"addresses.{i}.kind", code="INVALID")
+            )
             continue
         if not (raw.get("line1") or "").strip():
-            errors.append(DomainError(_("An address needs a first line."), field=f"addresses.{i}.line1",
-                                      code="REQUIRED"))
+            errors.append(
+                DomainError(
+                    _("An address needs a first line."),
+                    field=f"addresses.{i}.line1",
+                    code="REQUIRED",
+                )
+            )
             continue
         is_default = bool(raw.get("is_default")) and kind not in defaults
         if is_default:
             defaults.add(kind)
-        rows.append(DealerAddress(
-            dealer=dealer, kind=kind, is_default=is_default,
-            **{f: (raw.get(f) or "").strip() for f in (
-                "label", "recipient", "phone", "line1", "line2", "city", "province", "postal_code")},
-            country=(raw.get("country") or "CN").strip().upper()[:2],
-        ))
+        rows.append(
+            DealerAddress(
+                dealer=dealer,
+                kind=kind,
+                is_default=is_default,
+                **{
+                    f: (raw.get(f) or "").strip()
+                    for f in (
+                        "label",
+                        "recipient",
+                        "phone",
+                        "line1",
+                        "line2",
+                        "city",
+                        "province",
+                        "postal_code",
+                    )
+                },
+                country=(raw.get("country") or "CN").strip().upper()[:2],
+            )
+        )
     if errors:
         raise ValidationFailed(errors)
     for kind in AddressKind.values:  # the first address of a kind is its default
@@ -415,19 +570,34 @@ def _replace_contacts(dealer: Dealer, contacts: Iterable[Mapping[str, Any]]) -> 
         name = (raw.get("name") or "").strip()
         email = (raw.get("email") or "").strip()
         if not name:
-            errors.append(DomainError(_("A contact needs a name."), field=f"contacts.{i}.name", code="REQUIRED"))
+            errors.append(
+                DomainError(
+                    _("A contact needs a name."), field=f"contacts.{i}.name", code="REQUIRED"
+                )
+            )
             continue
         if email:
             try:
                 validate_email(email)
             except ValidationError:
-                errors.append(DomainError(_("Enter a valid email address."), field=f"contacts.{i}.email",
-                                          code="INVALID"))
+                errors.append(
+                    DomainError(
+                        _("Enter a valid email address."),
+                        field=f"contacts.{i}.email",
+                        code="INVALID",
+                    )
+                )
                 continue
-        rows.append(DealerContact(
-            dealer=dealer, name=name, email=email, title=(raw.get("title") or "").strip(),
-            phone=(raw.get("phone") or "").strip(), is_primary=bool(raw.get("is_primary")),
-        ))
+        rows.append(
+            DealerContact(
+                dealer=dealer,
+                name=name,
+                email=email,
+                title=(raw.get("title") or "").strip(),
+                phone=(raw.get("phone") or "").strip(),
+                is_primary=bool(raw.get("is_primary")),
+            )
+        )
     if errors:
         raise ValidationFailed(errors)
     dealer.contacts.all().delete()
@@ -455,11 +625,21 @@ def create_dealer(
     check_plan_limit: bool = True,
 ) -> Dealer:
     """Create a dealer (under ``parent`` when given) with its addresses, contacts and reps."""
-    fields = _clean_dealer_fields({
-        "code": code, "name": name, "tier": tier, "region": region, "status": status,
-        "currency": currency, "credit_limit": credit_limit, "payment_terms": payment_terms,
-        "tax_id": tax_id, "email": email, "phone": phone,
-    })
+    fields = _clean_dealer_fields(
+        {
+            "code": code,
+            "name": name,
+            "tier": tier,
+            "region": region,
+            "status": status,
+            "currency": currency,
+            "credit_limit": credit_limit,
+            "payment_terms": payment_terms,
+            "tax_id": tax_id,
+            "email": email,
+            "phone": phone,
+        }
+    )
     reps = _sales_reps(sales_reps)
     if check_plan_limit and fields["status"] != DealerStatus.CLOSED:
         enforce_plan_limit("dealers")
@@ -493,12 +673,17 @@ def update_dealer(
     """
     unknown = set(fields) - set(DEALER_FIELDS)
     if unknown:
-        raise DomainError(_("Unknown dealer fields: %(f)s") % {"f": ", ".join(sorted(unknown))}, code="INVALID")
+        raise DomainError(
+            _("Unknown dealer fields: %(f)s") % {"f": ", ".join(sorted(unknown))}, code="INVALID"
+        )
     cleaned = _clean_dealer_fields(fields, instance=dealer)
     if parent is not _UNSET:
         _check_parent(dealer, parent)
         dealer.parent = parent
-    reopening = cleaned.get("status") not in (None, DealerStatus.CLOSED) and dealer.status == DealerStatus.CLOSED
+    reopening = (
+        cleaned.get("status") not in (None, DealerStatus.CLOSED)
+        and dealer.status == DealerStatus.CLOSED
+    )
     if reopening:
         enforce_plan_limit("dealers")
     for key, value in cleaned.items():
@@ -535,15 +720,24 @@ def create_dealer_user(
     from .selectors import can_act_for_dealer
 
     if role not in DEALER_ROLES:
-        raise DomainError(_("A dealer user is a dealer admin or a buyer."), field="role", code="INVALID")
+        raise DomainError(
+            _("A dealer user is a dealer admin or a buyer."), field="role", code="INVALID"
+        )
     if actor is not None:
-        if actor.role not in (Role.TENANT_ADMIN, Role.STAFF, Role.DEALER_ADMIN) or not can_act_for_dealer(
-            actor, dealer
-        ):
+        if actor.role not in (
+            Role.TENANT_ADMIN,
+            Role.STAFF,
+            Role.DEALER_ADMIN,
+        ) or not can_act_for_dealer(actor, dealer):
             raise PermissionDenied(_("You may not add users to this dealer."), field="dealer")
     if dealer.status == DealerStatus.CLOSED:
         raise DomainError(_("The dealer is closed."), field="dealer", code="DEALER_CLOSED")
     return create_user(
-        username=username, password=password, role=role, email=email, dealer=dealer,
-        first_name=first_name, last_name=last_name,
+        username=username,
+        password=password,
+        role=role,
+        email=email,
+        dealer=dealer,
+        first_name=first_name,
+        last_name=last_name,
     )

@@ -42,10 +42,18 @@ def _lineage(path: str, seen: dict[str, frozenset[int]]) -> frozenset[int]:
     return lineage
 
 
-def _sku_info(sku, product, paths: dict[str, frozenset[int]] | None = None) -> Any | None:
+@lru_cache(maxsize=1)
+def _sku_info_class():
     try:
         from core.pricing.engine import SkuInfo
-    except ImportError:  # pragma: no cover
+    except ImportError:  # pragma: no cover - pricing ships with the platform
+        return None
+    return SkuInfo
+
+
+def _sku_info(sku, product, paths: dict[str, frozenset[int]] | None = None) -> Any | None:
+    SkuInfo = _sku_info_class()  # noqa: N806 - a class
+    if SkuInfo is None:  # pragma: no cover
         return None
     if hasattr(product, "listing_category_path"):  # a listing without category rows
         lineage = _lineage(product.listing_category_path or "", {} if paths is None else paths)
