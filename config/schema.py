@@ -10,6 +10,7 @@ import graphene
 from graphene import relay
 
 from core.accounts import schema as accounts_schema
+from core.api.types import NodeField
 from core.catalog import schema as catalog_schema
 from core.inventory import schema as inventory_schema
 from core.orders import schema as orders_schema
@@ -28,7 +29,7 @@ MUTATIONS += plugins_schema.plugin_mutations()
 
 
 class Query(*QUERIES, graphene.ObjectType):
-    node = relay.Node.Field(description="Fetch any object by its global ID.")
+    node = NodeField(relay.Node, description="Fetch any object by its global ID.")
 
 
 class Mutation(*MUTATIONS, graphene.ObjectType):

@@ -7,7 +7,10 @@ from collections.abc import Iterable
 
 import graphene
 from django.conf import settings
+from django.utils.translation import gettext as _
+from graphene.relay.node import NodeField as GrapheneNodeField
 from graphql import GraphQLError
+from graphql_relay import from_global_id
 
 from core.exceptions import DomainError
 
@@ -133,6 +136,39 @@ def require_scope(info, scope: str):
             raise _denied(f"This API key lacks the '{scope}' scope.")
         return key
     return require_staff(info)
+
+
+class NodeField(GrapheneNodeField):
+    """``node(id:)``. An ID that cannot be one of ours (not base64 of ``Type:number``
+    for a type implementing ``Node``) is an ``INVALID`` error on ``id``; a well-formed
+    ID of an object the caller may not see, or that does not exist, answers null."""
+
+    def wrap_resolve(self, parent_resolver):
+        resolve = super().wrap_resolve(parent_resolver)
+
+        def resolve_node(root, info, id):  # noqa: A002 - the argument's name
+            check_node_id(info, id)
+            return resolve(root, info, id=id)
+
+        return resolve_node
+
+
+def check_node_id(info, global_id: str) -> None:
+    try:
+        type_name, pk = from_global_id(global_id)
+    except Exception:  # noqa: BLE001 - binascii, Unicode or unpacking errors alike
+        type_name, pk = "", ""
+    object_type = info.schema.get_type(type_name) if type_name else None
+    graphene_type = getattr(object_type, "graphene_type", None)
+    meta = getattr(graphene_type, "_meta", None)
+    if (
+        not pk.isascii()
+        or not pk.isdigit()
+        or graphene.relay.Node not in getattr(meta, "interfaces", ())
+    ):
+        raise DomainError(
+            _("Unknown id %(id)s.") % {"id": global_id[:64]}, field="id", code="INVALID"
+        )
 
 
 class CountableConnection(graphene.relay.Connection):

@@ -303,7 +303,7 @@ def _pk(global_id: str, type_name: str, field: str, message: str) -> str:
         found_type, pk = from_global_id(global_id)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise NotFound(message, field=field) from exc
-    if found_type != type_name or not pk:
+    if found_type != type_name or not (pk.isascii() and pk.isdigit()):
         raise NotFound(message, field=field)
     return pk
 

@@ -251,3 +251,26 @@ def test_text_with_nul_is_a_typed_error(tenant_db, tenant_client, query, variabl
     status, body = gql(tenant_client, query, variables, token=token_for(buyer))
     assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_TEXT"]
     assert not body.get("data")
+
+
+@pytest.mark.parametrize(
+    "node_id",
+    ["", "1", "garbage", "!!!", "x" * 5000, "T3JkZXI6YWJj", "T3JkZXI6", "Tm9wZTox", "RGVhbGVyOi0x"],
+)
+def test_node_with_an_id_that_is_not_ours_is_a_typed_error(tenant_db, tenant_client, node_id):
+    """Order:abc, Order:, Nope:1, Dealer:-1 and non-base64: INVALID on id, not an internal error."""
+    query = "query($id: ID!) { node(id: $id) { id } }"
+    _, body = gql(tenant_client, query, {"id": node_id}, token=token_for(UserFactory()))
+    assert [e["extensions"] for e in body["errors"]] == [{"code": "INVALID", "field": "id"}]
+    assert body["data"]["node"] is None
+
+
+def test_node_with_a_well_formed_unknown_id_answers_null(tenant_db, tenant_client):
+    from graphql_relay import to_global_id
+
+    dealer = DealerUserFactory().dealer
+    query = "query($id: ID!) { node(id: $id) { id } }"
+    for node_id, found in ((to_global_id("Dealer", dealer.pk), True), (to_global_id("Dealer", 10**30), False)):
+        _, body = gql(tenant_client, query, {"id": node_id}, token=token_for(UserFactory()))
+        assert "errors" not in body
+        assert (body["data"]["node"] == {"id": node_id}) is found

@@ -3,6 +3,7 @@
 import base64
 import io
 
+import pytest
 from graphql_relay import to_global_id
 from openpyxl import Workbook
 
@@ -99,6 +100,18 @@ def test_dealer_scoping_two_dealers(shop, tenant_client):
     approve = "mutation($id: ID!) { approveOrder(orderId: $id) { errors { code } } }"
     _, body = gql(tenant_client, approve, {"id": mine_id}, token=token_for(shop.buyer))
     assert body["data"]["approveOrder"]["errors"][0]["code"] == "PERMISSION_DENIED"
+
+
+@pytest.mark.parametrize("mutation", ["cancelOrder", "approveOrder", "reorder"])
+@pytest.mark.parametrize(
+    "order_id",
+    [to_global_id("Order", "abc"), to_global_id("Order", ""), to_global_id("Order", "١"), "garbage"],
+)
+def test_an_order_id_that_is_not_a_number_is_not_found(shop, tenant_client, mutation, order_id):
+    query = f"mutation($id: ID!) {{ {mutation}(orderId: $id) {{ errors {{ field code }} }} }}"
+    _, body = gql(tenant_client, query, {"id": order_id}, token=token_for(shop.staff))
+    assert "errors" not in body
+    assert body["data"][mutation]["errors"] == [{"field": "orderId", "code": "NOT_FOUND"}]
 
 
 def test_orders_never_cross_tenants(
