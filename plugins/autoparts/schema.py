@@ -554,6 +554,11 @@ def _staff(info) -> None:
     require_scope(info, "catalog:write")
 
 
+def _resolve_deleted(root, info) -> bool:
+    """False, not null, when the mutation answers with errors (nothing was deleted)."""
+    return bool(root.deleted)
+
+
 def _get(model, global_id: str, kind: str, field: str):
     pk = decode_id(global_id, kind, field=field)
     row = model.objects.filter(pk=pk).first()
@@ -617,6 +622,7 @@ class AutopartsVehicleDelete(CamelErrorsMutation, error_type=AutopartsError):
         id = graphene.ID(required=True)
 
     deleted = graphene.Boolean(required=True)
+    resolve_deleted = staticmethod(_resolve_deleted)
 
     @classmethod
     def perform(cls, root, info, id):  # noqa: A002
@@ -661,6 +667,7 @@ class AutopartsFitmentRemove(CamelErrorsMutation, error_type=AutopartsError):
         id = graphene.ID(required=True)
 
     deleted = graphene.Boolean(required=True)
+    resolve_deleted = staticmethod(_resolve_deleted)
 
     @classmethod
     def perform(cls, root, info, id):  # noqa: A002
@@ -716,6 +723,7 @@ class AutopartsPartNumberDelete(CamelErrorsMutation, error_type=AutopartsError):
         id = graphene.ID(required=True)
 
     deleted = graphene.Boolean(required=True)
+    resolve_deleted = staticmethod(_resolve_deleted)
 
     @classmethod
     def perform(cls, root, info, id):  # noqa: A002
@@ -773,6 +781,7 @@ class AutopartsCrossReferenceRemove(CamelErrorsMutation, error_type=AutopartsErr
         id = graphene.ID(required=True)
 
     deleted = graphene.Boolean(required=True)
+    resolve_deleted = staticmethod(_resolve_deleted)
 
     @classmethod
     def perform(cls, root, info, id):  # noqa: A002

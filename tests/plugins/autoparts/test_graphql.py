@@ -308,3 +308,26 @@ def test_staff_listings(garage, plugin_client):
     assert data["autopartsMakes"] == ["Toyota", "Volkswagen"]
     assert {f["vehicle"]["model"] for f in data["autopartsFitments"]} == {"Camry", "Lavida"}
     assert Fitment.objects.count() == 8 and CrossReference.objects.count() == 2
+
+
+def test_deleting_with_a_bad_or_unknown_id_is_a_typed_error(garage, plugin_client):
+    """deleted: false with NOT_FOUND / INVALID on id, not an internal error (deleted is non-null)."""
+    cases = [
+        ("autopartsVehicleDelete", "AutopartsVehicle"),
+        ("autopartsFitmentRemove", "AutopartsFitment"),
+        ("autopartsPartNumberDelete", "AutopartsPartNumber"),
+        ("autopartsCrossReferenceRemove", "AutopartsCrossReference"),
+    ]
+    vehicles = Vehicle.objects.count()
+    for mutation, kind in cases:
+        query = (
+            f"mutation($id: ID!) {{ {mutation}(id: $id) {{ deleted errors {{ code field }} }} }}"
+        )
+        for bad, code in ((to_global_id(kind, 10**9), "NOT_FOUND"), ("garbage", "INVALID")):
+            status, body = plugin_client.graphql(query, {"id": bad}, user=garage.staff)
+            assert "errors" not in body, body
+            assert body["data"][mutation] == {
+                "deleted": False,
+                "errors": [{"code": code, "field": "id"}],
+            }
+    assert Vehicle.objects.count() == vehicles
