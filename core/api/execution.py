@@ -46,11 +46,15 @@ from uuid import UUID
 from graphene.types.resolver import dict_or_attr_resolver
 from graphql import (
     ExecutionContext,
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
     located_error,
 )
 from graphql.execution.values import get_argument_values
@@ -64,6 +68,12 @@ try:
     _DJANGO_RESOLVE_ID = DjangoObjectType.resolve_id
 except ImportError:  # pragma: no cover - graphene-django ships with the platform
     _DJANGO_IS_TYPE_OF = _DJANGO_RESOLVE_ID = None
+try:
+    from graphene.types.decimal import Decimal as _GrapheneDecimal
+
+    _GRAPHENE_DECIMAL_SERIALIZE = _GrapheneDecimal.serialize  # a static method: str(Decimal)
+except ImportError:  # pragma: no cover - graphene ships with the platform
+    _GRAPHENE_DECIMAL_SERIALIZE = None
 try:
     from graphene.relay.node import GlobalID
 
@@ -190,7 +200,43 @@ def _plain_leaf(field_def) -> tuple | None:
 
 
 _LEAF_FIELD, _OBJECT_FIELD, _LIST_FIELD = 0, 1, 2
+# Leaves whose usual value serialises to itself (or, for Decimal, to its ``str``): a
+# ``str`` for String and ID, an ``int`` in Int's 32-bit range, a ``bool`` for Boolean,
+# a ``Decimal`` for graphene's Decimal. Any other value takes the leaf's ``serialize``.
+_STRING_LEAF, _INT_LEAF, _BOOLEAN_LEAF, _DECIMAL_LEAF = 3, 4, 5, 6
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _SEQUENCES = (list, tuple)
+
+
+def _leaf_kind(leaf_type) -> int:
+    """The kind of a leaf field: one of the direct kinds above for graphql-core's
+    String, ID, Int and Boolean and graphene's Decimal (their ``serialize`` unchanged),
+    else ``_LEAF_FIELD``."""
+    serialize = leaf_type.serialize
+    if serialize is GraphQLString.serialize or serialize is GraphQLID.serialize:
+        return _STRING_LEAF
+    if serialize is GraphQLInt.serialize:
+        return _INT_LEAF
+    if serialize is GraphQLBoolean.serialize:
+        return _BOOLEAN_LEAF
+    if _GRAPHENE_DECIMAL_SERIALIZE is not None and serialize is _GRAPHENE_DECIMAL_SERIALIZE:
+        return _DECIMAL_LEAF
+    return _LEAF_FIELD
+
+
+def _direct_leaf(kind: int, value: Any) -> Any:
+    """``value`` serialised when it is the usual type of a direct leaf kind, else
+    ``_UNKNOWN`` (the leaf's ``serialize`` decides)."""
+    value_type = type(value)
+    if kind == _STRING_LEAF:
+        return value if value_type is str else _UNKNOWN
+    if kind == _DECIMAL_LEAF:
+        return str(value) if value_type is Decimal else _UNKNOWN
+    if kind == _INT_LEAF:
+        return value if value_type is int and _INT_MIN <= value <= _INT_MAX else _UNKNOWN
+    if kind == _BOOLEAN_LEAF:
+        return value if value_type is bool else _UNKNOWN
+    return _UNKNOWN
 
 
 class _Plan:
@@ -225,7 +271,11 @@ def _special(value: Any) -> bool:
 
 
 def _complete_item(kind: int, what: Any, value: Any) -> Any:
-    if kind == _LEAF_FIELD:
+    if kind > _LIST_FIELD:
+        direct = _direct_leaf(kind, value)
+        if direct is not _UNKNOWN:
+            return direct
+    if kind == _LEAF_FIELD or kind > _LIST_FIELD:
         if not _PLAIN_SCALAR.get(type(value), False):
             raise _NotPlain
         serialized = what(value)
@@ -255,7 +305,13 @@ def _run_plan(plan: _Plan, source: Any) -> dict:
             if non_null:
                 raise _NotPlain
             out[name] = None
-        elif kind == _LEAF_FIELD:
+        elif kind == _STRING_LEAF and type(value) is str:
+            out[name] = value
+        elif kind == _DECIMAL_LEAF and type(value) is Decimal:
+            out[name] = str(value)
+        elif kind == _INT_LEAF and type(value) is int and _INT_MIN <= value <= _INT_MAX:
+            out[name] = value
+        elif kind == _LEAF_FIELD or kind > _LIST_FIELD:
             if not _PLAIN_SCALAR.get(type(value), False):
                 raise _NotPlain
             serialized = what(value)
@@ -383,7 +439,7 @@ class FastExecutionContext(ExecutionContext):
 
     def _plan_part(self, named_type, nodes) -> tuple | None:
         if isinstance(named_type, _LEAF):
-            return _LEAF_FIELD, named_type.serialize
+            return _leaf_kind(named_type), named_type.serialize
         if isinstance(named_type, GraphQLObjectType):
             plan = self._plan(named_type, nodes)
             return (_OBJECT_FIELD, plan) if plan is not None else None

@@ -368,3 +368,57 @@ def test_relay_ids_of_graphene_django_types_are_read_in_plans():
     ]
     assert answers[0] == answers[1] == answers[2]
     assert answers[0]["brands"][0]["id"] == graphene.relay.Node.to_global_id("BrandNode", 7)
+
+
+class Direct(graphene.ObjectType):
+    text = graphene.String()
+    ident = graphene.ID()
+    count = graphene.Int()
+    flag = graphene.Boolean()
+    amount = graphene.Decimal()
+    counts = graphene.List(graphene.Int)
+    amounts = graphene.List(graphene.Decimal)
+
+
+class _Money(Decimal):
+    def __str__(self):
+        return f"money {Decimal.__str__(self)}"
+
+
+class DirectQuery(graphene.ObjectType):
+    direct = graphene.List(Direct)
+
+    def resolve_direct(root, info):
+        usual = {"text": "a", "ident": "7", "count": 3, "flag": True, "amount": Decimal("1.50")}
+        return [
+            {**usual, "counts": [1, -(2**31), 2**31 - 1], "amounts": [Decimal("0.10")]},
+            {"text": 5, "ident": 12, "count": True, "flag": 0, "amount": "2.5"},
+            {**usual, "count": 2**31, "counts": [2**40]},  # beyond Int: graphql-core's errors
+            {**usual, "count": 1.0, "amount": _Money("3"), "amounts": [_Money("1"), "0.5"]},
+            {**usual, "flag": "yes"},
+        ]
+
+
+def test_leaves_read_directly_answer_like_graphql_core():
+    """String, ID, Int, Boolean and Decimal leaves of their usual Python type are put in
+    the result without calling ``serialize``; every other value (an int in a String, a
+    bool in an Int, an Int beyond 32 bits, a Decimal subclass) is serialised (or
+    refused) by graphql-core, as before."""
+    from core.api import execution
+
+    schema = graphene.Schema(query=DirectQuery).graphql_schema
+    query = parse("{ direct { text ident count flag amount counts amounts } }")
+
+    def run(context_class):
+        result = execute(schema, query, execution_context_class=context_class)
+        return result.data, sorted((e.message, tuple(e.path)) for e in result.errors or [])
+
+    expected = run(ExecutionContext)
+    assert run(FastExecutionContext) == expected
+    data, errors = expected
+    assert data["direct"][0]["amount"] == "1.50" and data["direct"][1]["count"] == 1
+    assert data["direct"][3]["amount"] == "money 3" and data["direct"][2]["count"] is None
+    assert errors
+    kinds = {execution._leaf_kind(schema.type_map[name]) for name in ("String", "ID")}
+    assert kinds == {execution._STRING_LEAF}
+    assert execution._leaf_kind(schema.type_map["Decimal"]) == execution._DECIMAL_LEAF
