@@ -31,9 +31,11 @@ def format_of(filename: str) -> str:
 def _decode(data: bytes) -> str:
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if "\x00" not in text:  # NUL: UTF-16 or binary, never text PostgreSQL can store
+            return text
     raise DomainError(_("The CSV file is not UTF-8 or GBK text."), field="file", code="INVALID_FORMAT")
 
 
@@ -51,11 +53,10 @@ def read_cells(fileobj: IO[bytes], fmt: str) -> list[list[Any]]:
         rows = list(csv.reader(io.StringIO(text), dialect))
     else:
         from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
 
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - not a zip, not a workbook, broken XML: the user's file
             raise DomainError(_("The file is not a readable .xlsx workbook."), field="file",
                               code="INVALID_FORMAT") from exc
         sheet = workbook.worksheets[0]

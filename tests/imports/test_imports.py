@@ -155,6 +155,26 @@ def test_not_a_spreadsheet(staff):
     assert err.value.code == "INVALID_FORMAT"
 
 
+@pytest.mark.parametrize("kind", ["products", "dealers", "prices"])
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("p.xlsx", b"a text file named .xlsx"),
+        ("p.csv", b"product_code,product_name,sku_code\nA\x00B,Name,SKU-1\n"),
+        ("p.csv", "product_code,product_name\nA,B\n".encode("utf-16")),
+    ],
+)
+def test_unreadable_file_fails_the_job_with_a_typed_error(
+    staff, django_capture_on_commit_callbacks, kind, filename, content
+):
+    """Not a workbook (no zip), or a CSV holding NUL (UTF-16, binary): the job fails
+    with INVALID_FORMAT on the file instead of raising and staying unfinished."""
+    job = run(kind, io.BytesIO(content), filename, staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert [(e["column"], e["code"]) for e in job.errors] == [("file", "INVALID_FORMAT")]
+    assert not Product.objects.exists() and not Dealer.objects.exists()
+
+
 def test_templates_have_the_columns(tenant_db):
     kind = get_kind("products")
     workbook = load_workbook(io.BytesIO(template(kind, "xlsx")))
