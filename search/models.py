@@ -13,9 +13,9 @@ class SearchDocument(models.Model):
 
     Everything a search filters on is one ``int[]``, ``terms``, under one GIN
     index, so the text, the choices and the stock intersect inside a single
-    index scan: the ids of the product's words and codes in
-    :class:`SearchLexeme` (positive), of its choice values in
-    :class:`SearchValue` (negated) and :data:`IN_STOCK_TERM` when in stock.
+    index scan: the codes (:func:`term_code`) of the product's words and codes
+    in :class:`SearchLexeme` (positive) and of its choice values in
+    :class:`SearchValue` (negated), each code telling the stock too.
     For facets and ranges each choice and number attribute has a slot
     (:class:`SearchAttribute`): ``choices[slot]`` is the value id of a
     single-valued choice, ``numbers[slot]`` a single number. A product (or its
@@ -56,8 +56,11 @@ class SearchDocument(models.Model):
         return self.name
 
 
-# ``terms`` holds this for a product in stock (lexeme ids start at 1, value ids are negated).
-IN_STOCK_TERM = 0
+def term_code(dictionary_id: int, in_stock: bool) -> int:
+    """A word's or a value's code in ``terms`` (negated for a value): the stock is part
+    of every code, so an in-stock-only search looks up the in-stock codes and needs no
+    list of every product in stock (three quarters of a catalogue) in the index."""
+    return 2 * dictionary_id + (0 if in_stock else 1)
 
 
 class SearchLexeme(models.Model):
