@@ -169,10 +169,7 @@ def read_order_sheet(filename: str, content: bytes) -> list[LineInput]:
         unit = str(values[col["unit"]] or "").strip() if "unit" in col else ""
         if not sku and qty_raw in (None, ""):
             continue
-        try:
-            qty = int(str(qty_raw).strip().split(".")[0]) if str(qty_raw).strip().replace(".0", "").lstrip("-").isdigit() else None
-        except ValueError:
-            qty = None
+        qty = _whole_number(qty_raw)
         if not sku or qty is None:
             errors.append(DomainError(_("Row %(row)d: give a SKU and a whole-number quantity.") % {"row": number},
                                       code="INVALID_ROW", field=f"row.{number}"))
@@ -181,6 +178,24 @@ def read_order_sheet(filename: str, content: bytes) -> list[LineInput]:
     if errors:
         raise ValidationFailed(errors, message=_("Some rows cannot be read."))
     return lines
+
+
+WHOLE_NUMBER = re.compile(r"[+-]?\d+(?:\.0*)?")
+
+
+def _whole_number(raw) -> int | None:
+    """A quantity cell as an integer: 12, 12.0 or "12" (Excel's number or text); None
+    for anything else, a fraction above all (2.05 is not 2)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        return int(raw) if raw.is_integer() else None
+    text = str(raw if raw is not None else "").strip()
+    if not text.isascii() or not WHOLE_NUMBER.fullmatch(text):
+        return None
+    return int(text.split(".")[0])
 
 
 def _sheet_rows(filename: str, content: bytes) -> list[list]:
@@ -204,6 +219,9 @@ def _sheet_rows(filename: str, content: bytes) -> list[list]:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = content.decode("gb18030", errors="replace")
+        if "\x00" in text:  # UTF-16 or binary: PostgreSQL cannot even look such codes up
+            raise ValidationFailed([DomainError(_("The CSV file is not UTF-8 or GBK text."), code="INVALID_FILE",
+                                                field="file")])
         return [row for row in csv.reader(io.StringIO(text))]
     raise ValidationFailed([DomainError(_("Upload an .xlsx or .csv file."), code="INVALID_FILE", field="file")])
 

@@ -70,6 +70,44 @@ def test_sheet_upload_good_and_bad(shop):
     assert Stock.objects.filter(reserved__gt=0).count() == 2
 
 
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("o.csv", b"sku,quantity\nSKU0,2.05\n"),
+        ("o.csv", b"sku,quantity\nSKU0,10.01\n"),
+        ("o.csv", b"sku,quantity\nSKU0,1e2\n"),
+        ("o.xlsx", "float"),
+        ("o.xlsx", "bool"),
+    ],
+)
+def test_sheet_quantity_must_be_a_whole_number(shop, filename, content):
+    """2.05 or 10.01 was ordered as 2 or 10: every fraction is now a row error, nothing ordered."""
+    if content == "float":
+        content = _xlsx([["sku", "quantity"], ["SKU0", 2.05]])
+    elif content == "bool":
+        content = _xlsx([["sku", "quantity"], ["SKU0", True]])
+    with pytest.raises(ValidationFailed) as err:
+        channels.place_sheet_order(dealer=shop.dealer, user=shop.buyer, filename=filename, content=content,
+                                   idempotency_key="frac")
+    assert [(e.field, e.code) for e in err.value.errors] == [("row.2", "INVALID_ROW")]
+    assert not Order.objects.exists()
+
+
+def test_sheet_whole_number_quantities_in_any_form(shop):
+    content = _xlsx([["sku", "quantity"], ["SKU0", 2.0], ["SKU1", "3"], ["SKU2", " 4.00 "]])
+    order = channels.place_sheet_order(dealer=shop.dealer, user=shop.buyer, filename="o.xlsx", content=content,
+                                       idempotency_key="whole").order
+    assert sorted(order.lines.values_list("quantity", flat=True)) == [2, 3, 4]
+
+
+def test_sheet_csv_with_nul_is_an_invalid_file(shop):
+    with pytest.raises(ValidationFailed) as err:
+        channels.place_sheet_order(dealer=shop.dealer, user=shop.buyer, filename="o.csv",
+                                   content=b"sku,quantity\nSKU\x000,1\n", idempotency_key="nul")
+    assert [(e.field, e.code) for e in err.value.errors] == [("file", "INVALID_FILE")]
+    assert not Order.objects.exists()
+
+
 def test_sheet_template_round_trips(shop):
     from openpyxl import load_workbook
 
