@@ -61,8 +61,8 @@ def _sku_info(sku, product, paths: dict[str, frozenset[int]] | None = None) -> A
         category = product.category if product.category_id else None
         lineage = frozenset(category.lineage_ids) if category is not None else frozenset()
     return SkuInfo(
-        id=sku.pk,
-        product_id=product.pk,
+        id=sku.id,
+        product_id=product.id,
         brand_id=product.brand_id,
         base_unit=sku.base_unit,
         category_ids=lineage,
@@ -77,11 +77,12 @@ class PriceLoader:
         self.views: dict[int, PriceView | None] = {}  # SKU id → what price_for answered
 
     def get(self, sku, page: dict[int, Any]) -> Any:
-        if sku.pk not in self.loaded:
-            wanted = {sku.pk} | (set(page) - self.loaded)
+        pk = sku.pk
+        if pk not in self.loaded:
+            wanted = {pk} | (set(page) - self.loaded)
             self.prices.update(_price(self.dealer, sorted(wanted), page))
             self.loaded |= wanted
-        return self.prices.get(sku.pk)
+        return self.prices.get(pk)
 
 
 def _price(dealer, sku_ids: list[int], page: dict[int, Any]) -> dict[int, Any]:
@@ -101,7 +102,7 @@ def remember_page(info, products) -> None:
     for product in products:
         cache = getattr(product, "_prefetched_objects_cache", {})
         for sku in cache.get("skus", ()):
-            page[sku.pk] = _sku_info(sku, product, paths)
+            page[sku.id] = _sku_info(sku, product, paths)
 
 
 def _page_skus(info) -> dict[int, Any]:
@@ -186,14 +187,20 @@ def prices_for_page(info, dealer, skus: list) -> list[PriceView | None]:
     loader = _loader(info, dealer)
     page = _page_skus(info)
     views = loader.views
-    if any(sku.id not in page and sku.id not in loader.loaded for sku in skus):
+    loaded = loader.loaded
+    if any(sku.id not in page and sku.id not in loaded for sku in skus):
         return [price_for(info, dealer, sku) for sku in skus]  # not a remembered page
+    for sku in skus:
+        if sku.id not in loaded:
+            loader.get(sku, page)  # prices every remembered SKU not yet priced
+            break
+    prices = loader.prices
     out = []
     for sku in skus:
         pk = sku.id
         view = views.get(pk, _UNSET)
         if view is _UNSET:
-            price = loader.get(sku, page)
+            price = prices.get(pk)
             view = views[pk] = PriceView(sku.code, price) if price is not None else None
         out.append(view)
     return out

@@ -438,19 +438,22 @@ class _DecodedJSON(JSONField):
         return value
 
 
-def _materialise_skus(product: Product) -> None:
-    """Turn the inline JSON into SKU (and unit) instances, as a prefetch would have."""
+def _materialise_skus(product: Product, plain: bool | None = None) -> None:
+    """Turn the inline JSON into SKU (and unit) instances, as a prefetch would have.
+    ``plain``: whether no init signal listens for ``Sku`` (asked here when not given)."""
     rows = getattr(product, "skus_inline", None)
     if rows is None:
         return
     skus = []
+    product_id = product.id
     db = product._state.db
     cache_product = _SKU_PRODUCT_FIELD.set_cached_value
-    plain = not (pre_init.has_listeners(Sku) or post_init.has_listeners(Sku))
+    if plain is None:
+        plain = _plain_skus()
     for row in rows:
         units = row.pop("units", None)
         on_hand, reserved = row.pop("on_hand_total"), row.pop("reserved_total")
-        row["product_id"] = product.pk
+        row["product_id"] = product_id
         if plain:
             sku = _sku_from_row(db, row)
         else:  # signal receivers for Sku: Django's own construction, positional
@@ -513,9 +516,14 @@ class _ProductsWithSkus(ModelIterable):
             products = ModelIterable(queryset, self.chunked_fetch, self.chunk_size)
         else:
             products = _plain_products(queryset, self.chunked_fetch, self.chunk_size)
+        plain = _plain_skus()  # asked once per page, not per product
         for product in products:
-            _materialise_skus(product)
+            _materialise_skus(product, plain)
             yield product
+
+
+def _plain_skus() -> bool:
+    return not (pre_init.has_listeners(Sku) or post_init.has_listeners(Sku))
 
 
 def _plain_products(queryset: QuerySet[Product], chunked_fetch: bool, chunk_size: int):
