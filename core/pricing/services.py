@@ -52,6 +52,8 @@ from .money import ZERO, is_currency_code, minor_units, quantize, to_decimal
 from .purchases import purchases_by_dealer
 
 MAX_UNIT_PRICE = Decimal("99999999999999")
+# Credit, payment and rebate amounts: room in the ledger's 16 digits for balances.
+MAX_AMOUNT = Decimal("1000000000000")
 
 
 def _check_currency(value: str, field: str, *, required: bool = True) -> str:
@@ -72,6 +74,12 @@ def _money(value: Any, field: str, currency: str, *, positive: bool = True) -> D
     if positive and amount <= 0:
         raise DomainError(
             _("The amount must be more than zero."), code="INVALID_AMOUNT", field=field
+        )
+    if abs(amount) >= MAX_AMOUNT:
+        raise DomainError(
+            _("The amount must be less than %(max)s.") % {"max": f"{MAX_AMOUNT:,}"},
+            code="INVALID_AMOUNT",
+            field=field,
         )
     if amount != quantize(amount, currency):
         raise DomainError(

@@ -94,6 +94,25 @@ def test_credit_ledger_moves_the_open_balance(tenant_db):
             "amount",
         ),
         ("release_charge", {"reference": "NOPE"}, "NOT_FOUND", "reference"),
+        # Beyond what the ledger's numeric column or a Decimal quantize can hold.
+        (
+            "record_payment",
+            {"amount": "1e400", "currency": "CNY", "reference": "P"},
+            "INVALID_AMOUNT",
+            "amount",
+        ),
+        (
+            "issue_credit_note",
+            {"amount": D("1e20"), "currency": "CNY", "reference": "C"},
+            "INVALID_AMOUNT",
+            "amount",
+        ),
+        (
+            "adjust_credit",
+            {"amount": D("-1e400"), "currency": "CNY", "note": "n"},
+            "INVALID_AMOUNT",
+            "amount",
+        ),
     ],
 )
 def test_bad_credit_input(tenant_db, call, kwargs, code, field):
