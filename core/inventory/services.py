@@ -24,6 +24,8 @@ from plugins.manager import current_tenant_hooks
 
 from .models import MovementReason, Stock, StockMovement, Transfer, Warehouse
 
+MAX_ON_HAND = 2**31 - 1  # stock quantities are PostgreSQL integers
+
 
 class InsufficientStock(DomainError):
     code = "INSUFFICIENT_STOCK"
@@ -82,9 +84,25 @@ def _move(
     stock: Stock, quantity: int, reason: str, *, reference: str = "", note: str = "", user=None
 ) -> Stock:
     """Change on-hand by ``quantity`` (conditional on staying valid) and record it."""
-    updated = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") - quantity).update(
-        on_hand=F("on_hand") + quantity
-    )
+    rows = Stock.objects.filter(pk=stock.pk)
+    if quantity > 0:
+        # The columns are 32-bit: more than MAX_ON_HAND is an error, not an overflow.
+        updated = rows.filter(on_hand__lte=MAX_ON_HAND - quantity).update(
+            on_hand=F("on_hand") + quantity
+        )
+    else:
+        # on_hand − reserved cannot overflow, unlike reserved + the quantity taken.
+        updated = (
+            rows.alias(available=F("on_hand") - F("reserved"))
+            .filter(available__gte=-quantity)
+            .update(on_hand=F("on_hand") + quantity)
+        )
+    if not updated and quantity > 0:
+        raise DomainError(
+            _("A warehouse holds at most %(max)d units of a SKU.") % {"max": MAX_ON_HAND},
+            field="quantity",
+            code="INVALID_QUANTITY",
+        )
     if not updated:
         stock.refresh_from_db()
         raise InsufficientStock(

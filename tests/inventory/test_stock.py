@@ -37,6 +37,23 @@ def test_bad_quantities_change_nothing(tenant_db):
     assert not StockMovement.objects.exists()
 
 
+def test_quantities_beyond_the_columns_are_typed_errors(tenant_db):
+    """2**31 - 1 more units overflowed the integer columns (an internal error)."""
+    stock = StockFactory(on_hand=10, reserved=3)
+    other = WarehouseFactory()
+    big = 2**31 - 1
+    with pytest.raises(DomainError) as err:
+        inv.receive_stock(sku=stock.sku, warehouse=stock.warehouse, quantity=big)
+    assert (err.value.code, err.value.field) == ("INVALID_QUANTITY", "quantity")
+    with pytest.raises(DomainError) as err:
+        inv.transfer_stock(sku=stock.sku, source=stock.warehouse, destination=other, quantity=big)
+    assert err.value.code == "INSUFFICIENT_STOCK" and err.value.params["available"] == 7
+    assert Stock.objects.get(pk=stock.pk).on_hand == 10
+    assert not StockMovement.objects.exists()
+    inv.receive_stock(sku=stock.sku, warehouse=stock.warehouse, quantity=big - 10)
+    assert Stock.objects.get(pk=stock.pk).on_hand == big
+
+
 def test_transfer_moves_available_stock_only(tenant_db):
     stock = StockFactory(on_hand=10, reserved=6)
     other = WarehouseFactory()
