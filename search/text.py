@@ -51,8 +51,9 @@ def document_words(text: str) -> list[str]:
     bigrams, other words whole (their first :data:`MAX_PREFIX` characters).
 
     A query word matches a document word it is a prefix of (PostgreSQL stores
-    these and queries ``word:*``); :func:`expand_prefixes` turns them into the
-    literal prefix tokens a whitespace-analysed Elasticsearch field needs.
+    these in its word dictionary and looks a query word up as a prefix there);
+    :func:`expand_prefixes` turns them into the literal prefix tokens a
+    whitespace-analysed Elasticsearch field needs.
     """
     tokens: list[str] = []
     for run in _runs(text):

@@ -492,7 +492,7 @@ class PostgresBackend(SearchBackend):
         parts = [
             f"""
 SELECT 'h' AS kind, h.product_id::text AS key, d.name AS val, h.score::float8 AS num, h.rn AS cnt,
-       jsonb_build_object('price', h.price, 'list', h.price_list, 'stock', h.in_stock) AS extra
+       jsonb_build_object('price', {price}, 'list', {which}, 'stock', d.in_stock) AS extra
 FROM (SELECT h.*, row_number() OVER (ORDER BY {order}) AS rn
       FROM (SELECT * FROM {r} ORDER BY {order} LIMIT %s OFFSET %s) h) h
 JOIN {TABLE} d ON d.product_id = h.product_id"""
@@ -524,19 +524,19 @@ JOIN {TABLE} d ON d.product_id = h.product_id"""
                 f" COALESCE(m.v{j}::text, m.multi::text), NULL, count(*), NULL FROM m"
                 f" WHERE {matched(but=i)} GROUP BY GROUPING SETS ((m.v{j}), (m.multi))"
             )
+        # Only what the order, the facets and the flags read: every match is copied into m.
+        by_price = query.sort in (SortOrder.PRICE_ASC, SortOrder.PRICE_DESC)
         columns = ", ".join(
             [
                 "d.product_id",
-                "d.name_sort",
                 "d.category_path",
                 "d.brand_id",
-                "d.in_stock",
-                "d.created_at",
-                "d.multi",
-                "d.nums",
+                *(["d.name_sort"] if by_price or query.sort == SortOrder.NAME else []),
+                *(["d.created_at"] if query.sort == SortOrder.NEWEST else []),
+                *(["d.multi"] if has_choice else []),
+                *(["d.nums"] if has_number else []),
                 f"{rank} AS score",
-                f"{price} AS price",
-                f"{which} AS price_list",
+                *([f"{price} AS price"] if by_price else []),
                 *values,
                 *flags,
             ]
