@@ -41,3 +41,23 @@ class PermissionDenied(DomainError):
 
 class NotFound(DomainError):
     code = "NOT_FOUND"
+
+
+def check_lengths(model: Any, *, report_as: dict[str, str] | None = None, **values: Any) -> None:
+    """Raise :class:`ValidationFailed` with a ``TOO_LONG`` error per text value longer
+    than its column on ``model`` (keyword = field name; the error names the field, or
+    what ``report_as`` maps it to), instead of letting the database refuse the row."""
+    from django.utils.translation import gettext as _
+
+    errors = []
+    for name, value in values.items():
+        limit = model._meta.get_field(name).max_length
+        if isinstance(value, str) and limit and len(value) > limit:
+            field = (report_as or {}).get(name, name)
+            errors.append(
+                DomainError(
+                    _("At most %(n)d characters.") % {"n": limit}, field=field, code="TOO_LONG"
+                )
+            )
+    if errors:
+        raise ValidationFailed(errors)

@@ -24,7 +24,13 @@ from django.utils.translation import gettext as _
 
 from core.accounts.models import Dealer, User
 from core.catalog.models import Brand, Category, Product, Sku, SkuUnit
-from core.exceptions import DomainError, NotFound, PermissionDenied, ValidationFailed
+from core.exceptions import (
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    check_lengths,
+)
 
 from .engine import CartLine
 from .models import (
@@ -169,6 +175,7 @@ def save_price_list(
     if pl.kind != PriceListKind.REGION:
         pl.region = ""
     _check_range(pl.valid_from, pl.valid_to, "valid_to")
+    check_lengths(PriceList, code=pl.code, name=pl.name, tier=pl.tier, region=pl.region)
     pl.save()
     if dealer_ids is not None:
         set_price_list_dealers(price_list=pl, dealer_ids=dealer_ids)
@@ -783,6 +790,7 @@ def _credit_movement(
     occurred_at: datetime | None,
 ) -> CreditEntry:
     reference = _check_reference(reference)
+    check_lengths(CreditEntry, reference=reference, note=note)
     _check_dealer_currency(dealer, currency)
     amount = _money(amount, "amount", dealer.currency)
     account = _locked_credit_account(dealer)
@@ -859,6 +867,7 @@ def adjust_credit(
         raise DomainError(_("The amount must not be zero."), code="INVALID_AMOUNT", field="amount")
     if not (note or "").strip():
         raise DomainError(_("Say why."), code="REQUIRED", field="note")
+    check_lengths(CreditEntry, note=note.strip())
     account = _locked_credit_account(dealer)
     return _credit_entry(
         account,

@@ -259,3 +259,29 @@ def test_staff_record_payments_and_credit_notes(env, tenant_client):
         token=token_for(env.buyer_a),
     )
     assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+
+
+def test_text_longer_than_its_column_is_a_field_error(env, tenant_client):
+    """An 81-character payment reference, a 256-character note or a 41-character list
+    code: a typed error on the field, not an internal error from the database."""
+    q = """mutation($d: ID!, $r: String!, $n: String) { paymentRecord(dealerId: $d, amount: "1.00",
+      currency: "CNY", reference: $r, note: $n) { credit { balance } errors { field code message } } }"""
+    token = token_for(env.staff)
+    _, body = gql(
+        tenant_client, q, {"d": gid(env.dealer), "r": "R" * 81, "n": "n" * 256}, token=token
+    )
+    errors = body["data"]["paymentRecord"]["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [
+        ("reference", "INVALID"),
+        ("note", "INVALID"),
+    ]
+    assert "80" in errors[0]["message"] and "255" in errors[1]["message"]
+    q = """mutation($c: String!) { priceListCreate(input: {code: $c, name: "N", kind: BASE, currency: "CNY"}) {
+      priceList { code } errors { field code } } }"""
+    _, body = gql(tenant_client, q, {"c": "C" * 41}, token=token)
+    assert body["data"]["priceListCreate"] == {
+        "priceList": None,
+        "errors": [{"field": "code", "code": "INVALID"}],
+    }
+    _, body = gql(tenant_client, CREDIT, {"dealer": gid(env.dealer)}, token=token)
+    assert body["data"]["dealerCredit"]["balance"] == "0"
