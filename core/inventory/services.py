@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from core.events.services import PendingEvent, record_many
-from core.exceptions import DomainError, ValidationFailed
+from core.exceptions import DomainError, ValidationFailed, check_lengths
 from plugins.manager import current_tenant_hooks
 
 from .models import MovementReason, Stock, StockMovement, Transfer, Warehouse
@@ -138,6 +138,7 @@ def receive_stock(
         raise DomainError(
             _("The quantity must be positive."), field="quantity", code="INVALID_QUANTITY"
         )
+    check_lengths(StockMovement, reference=reference)
     stock = _move(
         _stock_row(sku, warehouse), quantity, MovementReason.RECEIPT, reference=reference, user=user
     )
@@ -159,6 +160,7 @@ def adjust_stock(*, sku, warehouse: Warehouse, counted: int, note: str = "", use
         raise DomainError(
             _("A count cannot be negative."), field="counted", code="INVALID_QUANTITY"
         )
+    check_lengths(StockMovement, note=note)
     stock = Stock.objects.select_for_update().get(pk=_stock_row(sku, warehouse).pk)
     delta = counted - stock.on_hand
     if delta == 0:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.accounts.models import Dealer, DealerStatus, Role
 from core.events.services import PendingEvent, record_many
-from core.exceptions import DomainError, PermissionDenied, ValidationFailed
+from core.exceptions import DomainError, PermissionDenied, ValidationFailed, check_lengths
 from core.inventory import services as inventory
 
 from .lines import LineInput, ResolvedLine, resolve_lines
@@ -1064,6 +1064,12 @@ def ship(*, shipment: Shipment, user, carrier: str, tracking_number: str) -> Shi
         raise DomainError(
             _("Enter the carrier and the tracking number."), code="REQUIRED", field="trackingNumber"
         )
+    check_lengths(
+        Shipment,
+        carrier=carrier.strip(),
+        tracking_number=tracking_number.strip(),
+        report_as={"tracking_number": "trackingNumber"},
+    )
     allocations = list(
         Allocation.objects.filter(line__order=order, warehouse_id=shipment.warehouse_id)
     )

@@ -63,3 +63,25 @@ def test_a_plugin_refusal_keeps_its_code_and_changes_nothing(plugin_tenant, tena
     _, body = gql(tenant_client, RECEIVE, {"sku": "GAUZE", "wh": "EAST", "qty": 4}, token=token)
     assert body["data"]["stockReceive"] == {"stock": {"onHand": 4}, "errors": []}
     assert Stock.objects.get(sku=plain, warehouse=east).on_hand == 4
+
+
+def test_a_reference_or_note_longer_than_its_column_is_a_field_error(tenant_db, tenant_client):
+    staff = UserFactory(role="tenant_admin")
+    sku, east = SkuFactory(code="GAUZE"), WarehouseFactory(code="EAST")
+    token = token_for(staff)
+    receive = """mutation($ref: String) { stockReceive(skuCode: "GAUZE", warehouseCode: "EAST", quantity: 5,
+      reference: $ref) { stock { onHand } errors { field code } } }"""
+    _, body = gql(tenant_client, receive, {"ref": "R" * 65}, token=token)
+    assert body["data"]["stockReceive"] == {
+        "stock": None,
+        "errors": [{"field": "reference", "code": "INVALID"}],
+    }
+    count = """mutation($note: String) { stockCount(skuCode: "GAUZE", warehouseCode: "EAST", counted: 3,
+      note: $note) { stock { onHand } errors { field code } } }"""
+    _, body = gql(tenant_client, count, {"note": "n" * 256}, token=token)
+    assert body["data"]["stockCount"] == {
+        "stock": None,
+        "errors": [{"field": "note", "code": "INVALID"}],
+    }
+    assert not Stock.objects.filter(sku=sku, warehouse=east, on_hand__gt=0).exists()
+    assert not StockMovement.objects.exists()

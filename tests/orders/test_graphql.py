@@ -195,6 +195,15 @@ def test_staff_ship_and_return_over_graphql(shop, tenant_client):
       shipment { status trackingNumber } errors { code } } }"""
     _, body = gql(tenant_client, ship, {"id": shipment_id}, token=token_for(shop.buyer))
     assert body["data"]["shipShipment"]["errors"][0]["code"] == "PERMISSION_DENIED"
+    too_long = """mutation($id: ID!, $t: String!) { shipShipment(shipmentId: $id, carrier: "SF",
+      trackingNumber: $t) { shipment { status } errors { field code } } }"""
+    _, body = gql(
+        tenant_client, too_long, {"id": shipment_id, "t": "9" * 65}, token=token_for(shop.staff)
+    )
+    assert body["data"]["shipShipment"] == {
+        "shipment": None,
+        "errors": [{"field": "trackingNumber", "code": "INVALID"}],
+    }
     _, body = gql(tenant_client, ship, {"id": shipment_id}, token=token_for(shop.staff))
     assert body["data"]["shipShipment"]["shipment"] == {
         "status": "SHIPPED",
