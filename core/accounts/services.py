@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.exceptions import DomainError, PermissionDenied, ValidationFailed
+from core.exceptions import DomainError, PermissionDenied, ValidationFailed, check_lengths
 
 from . import roles
 from .models import (
@@ -69,6 +69,9 @@ def create_user(
 ) -> User:
     """Create a user of the current tenant with a role (and a dealer for dealer roles)."""
     dealer = role_dealer(role, dealer)
+    check_lengths(
+        User, username=username, email=email, first_name=first_name, last_name=last_name
+    )
     if User.objects.filter(username__iexact=username).exists():
         raise DomainError(_("This user name is already taken."), field="username", code="TAKEN")
     if email and User.objects.filter(email__iexact=email).exists():

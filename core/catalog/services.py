@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from core.exceptions import DomainError, ValidationFailed
+from core.exceptions import DomainError, ValidationFailed, check_lengths
 
 from .attributes import clean_attributes, clean_schema, merge_schemas
 from .models import (
@@ -117,6 +117,7 @@ def create_category(
     except DomainError as exc:
         errors.extend(exc)
     errors.raise_if_any()
+    check_lengths(Category, name=name, slug=slug)
     category = Category(name=name, slug=slug, parent=parent, attribute_schema=schema)
     category.save()
     return category
@@ -155,6 +156,7 @@ def update_category(
         except DomainError as exc:
             errors.extend(exc)
     errors.raise_if_any()
+    check_lengths(Category, name=category.name, slug=category.slug)
     category.save()
     return category
 
@@ -164,6 +166,7 @@ def create_brand(*, name: str) -> Brand:
     name = (name or "").strip()
     if not name:
         raise DomainError(_("A brand needs a name."), field="name", code="REQUIRED")
+    check_lengths(Brand, name=name)
     if Brand.objects.filter(name__iexact=name).exists():
         raise DomainError(_("The brand %(name)s exists already.") % {"name": name}, field="name",
                           code="TAKEN")
@@ -175,6 +178,7 @@ def update_brand(brand: Brand, *, name: str) -> Brand:
     name = (name or "").strip()
     if not name:
         raise DomainError(_("A brand needs a name."), field="name", code="REQUIRED")
+    check_lengths(Brand, name=name)
     if Brand.objects.filter(name__iexact=name).exclude(pk=brand.pk).exists():
         raise DomainError(_("The brand %(name)s exists already.") % {"name": name}, field="name",
                           code="TAKEN")
@@ -702,6 +706,7 @@ def save_catalogue(
     name = (name or "").strip()
     if not name:
         raise DomainError(_("A catalogue needs a name."), field="name", code="REQUIRED")
+    check_lengths(Catalogue, name=name)
     taken = Catalogue.objects.filter(name__iexact=name)
     if catalogue is not None:
         taken = taken.exclude(pk=catalogue.pk)

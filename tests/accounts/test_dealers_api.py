@@ -154,6 +154,18 @@ def test_dealer_admin_adds_users_to_its_subtree_only(tree, tenant_client):
     assert body["data"]["dealerUserCreate"]["errors"][0]["code"] == "PERMISSION_DENIED"
 
 
+def test_user_fields_longer_than_their_columns_are_field_errors(tree, tenant_client):
+    q = """mutation($d: ID!, $u: String!, $e: String, $f: String) { dealerUserCreate(dealerId: $d,
+      username: $u, email: $e, firstName: $f, password: "Xk9!long-pass") { user { username }
+      errors { field code } } }"""
+    variables = {"d": gid(tree["S1"]), "u": "u" * 151, "e": "e" * 250 + "@x.cn", "f": "f" * 151}
+    _, body = gql(tenant_client, q, variables, token=token_for(UserFactory(role=Role.STAFF)))
+    assert body["data"]["dealerUserCreate"] == {"user": None, "errors": [
+        {"field": "username", "code": "INVALID"}, {"field": "email", "code": "INVALID"},
+        {"field": "firstName", "code": "INVALID"}]}
+    assert not tree["S1"].users.exists()
+
+
 def test_dealers_of_one_tenant_are_invisible_in_another(tree, tenant_client, other_tenant,
                                                         other_tenant_client, in_tenant):
     with in_tenant(other_tenant):

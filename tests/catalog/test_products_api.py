@@ -542,3 +542,42 @@ def test_the_nearest_catalogue_on_the_path_wins_in_both_conditions(catalog):
     assert seen["SHOP"] == {"RICE"}  # its own, not EAST's tools and acme
     assert "RICE" not in seen["EAST"] and seen["EAST"]
     assert seen["HQ"] == set(Product.objects.values_list("code", flat=True))
+
+
+def test_names_longer_than_their_columns_are_field_errors(tenant_db, tenant_client):
+    """A 121-character brand, category or catalogue name: a typed error on the field,
+    not an internal error from the database; nothing is saved."""
+    from core.catalog.models import Brand, Catalogue, Category
+
+    staff = token_for(UserFactory(role=Role.STAFF))
+    long = "n" * 121
+    mutations = {
+        "brandCreate": ("mutation($n: String!) { brandCreate(name: $n) { errors { field code } } }", "name"),
+        "categoryCreate": (
+            'mutation($n: String!) { categoryCreate(input: {name: "Tea", slug: $n}) { errors { field code } } }',
+            "slug",
+        ),
+        "catalogueSave": ("mutation($n: String!) { catalogueSave(name: $n) { errors { field code } } }", "name"),
+    }
+    for name, (query, field) in mutations.items():
+        _, body = gql(tenant_client, query, {"n": long}, token=staff)
+        assert "errors" not in body, body
+        assert body["data"][name]["errors"] == [{"field": field, "code": "INVALID"}]
+    brand = services.create_brand(name="Acme")
+    category = services.create_category(name="Tea")
+    _, body = gql(
+        tenant_client,
+        "mutation($id: ID!, $n: String!) { brandUpdate(id: $id, name: $n) { errors { field code } } }",
+        {"id": to_global_id("Brand", brand.pk), "n": long},
+        token=staff,
+    )
+    assert body["data"]["brandUpdate"]["errors"] == [{"field": "name", "code": "INVALID"}]
+    _, body = gql(
+        tenant_client,
+        "mutation($id: ID!, $n: String!) { categoryUpdate(id: $id, input: {name: $n}) { errors { field code } } }",
+        {"id": to_global_id("Category", category.pk), "n": long},
+        token=staff,
+    )
+    assert body["data"]["categoryUpdate"]["errors"] == [{"field": "name", "code": "INVALID"}]
+    assert [b.name for b in Brand.objects.all()] == ["Acme"]
+    assert [c.name for c in Category.objects.all()] == ["Tea"] and not Catalogue.objects.exists()
