@@ -208,20 +208,32 @@ def remove_fitment(*, fitment: Fitment) -> None:
 
 
 # --- part numbers ---------------------------------------------------------------------------
-def _number_fields(kind: str | None, brand: str, number: str) -> tuple[str, str, str]:
+def _number_fields(
+    kind: str | None, brand: str, number: str, *, other: bool = False
+) -> tuple[str, str, str]:
+    """Checked kind, brand and number; errors name ``kind``/``brand``/``number``, or
+    ``otherKind``/``otherBrand``/``otherNumber`` for the other side of a cross-reference."""
+
+    def field(name: str) -> str:
+        return f"other{name.capitalize()}" if other else name
+
     kind = (kind or NumberKind.OE).strip().lower()
     if kind not in NumberKind.values:
         raise DomainError(
-            _("Unknown kind %(kind)s.") % {"kind": kind}, code="INVALID", field="kind"
+            _("Unknown kind %(kind)s.") % {"kind": kind}, code="INVALID", field=field("kind")
         )
     brand = normalise_name(brand)
     if not brand:
-        raise DomainError(_("Enter the manufacturer or brand."), code="REQUIRED", field="brand")
+        raise DomainError(
+            _("Enter the manufacturer or brand."), code="REQUIRED", field=field("brand")
+        )
+    if len(brand) > 60:
+        raise DomainError(_("At most 60 characters."), code="INVALID", field=field("brand"))
     number = normalise_name(number)
     if not normalise_number(number):
-        raise DomainError(_("Enter a part number."), code="REQUIRED", field="number")
+        raise DomainError(_("Enter a part number."), code="REQUIRED", field=field("number"))
     if len(number) > 60:
-        raise DomainError(_("At most 60 characters."), code="INVALID", field="number")
+        raise DomainError(_("At most 60 characters."), code="INVALID", field=field("number"))
     return kind, brand, number
 
 
@@ -299,7 +311,9 @@ def add_cross_reference(
     """Declare ``brand number`` interchangeable with ``other_brand other_number``;
     numbers not yet known are created (``kind``/``other_kind``)."""
     kind, brand, number = _number_fields(kind, brand, number)
-    other_kind, other_brand, other_number = _number_fields(other_kind, other_brand, other_number)
+    other_kind, other_brand, other_number = _number_fields(
+        other_kind, other_brand, other_number, other=True
+    )
     if brand.upper() == other_brand.upper():
         raise DomainError(
             _("A cross-reference links numbers of two different brands."),

@@ -331,3 +331,20 @@ def test_deleting_with_a_bad_or_unknown_id_is_a_typed_error(garage, plugin_clien
                 "errors": [{"code": code, "field": "id"}],
             }
     assert Vehicle.objects.count() == vehicles
+
+
+def test_a_brand_longer_than_its_column_is_a_field_error(garage, plugin_client):
+    _, body = plugin_client.graphql(
+        NUMBER, {"brand": "B" * 61, "number": "123", "products": []}, user=garage.staff
+    )
+    assert body["data"]["autopartsPartNumberSet"]["errors"] == [
+        {"code": "INVALID", "field": "brand"}
+    ]
+    xref = """mutation($other: String!) { autopartsCrossReferenceAdd(brand: "Textar", number: "1",
+      otherBrand: $other, otherNumber: "2") { crossReference { note } errors { code field } } }"""
+    _, body = plugin_client.graphql(xref, {"other": "T" * 61}, user=garage.staff)
+    assert "errors" not in body, body
+    assert body["data"]["autopartsCrossReferenceAdd"]["errors"] == [
+        {"code": "INVALID", "field": "otherBrand"}
+    ]
+    assert not PartNumber.objects.filter(number__in=["123", "1", "2"]).exists()
