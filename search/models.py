@@ -73,11 +73,14 @@ class SearchLexeme(models.Model):
     """
 
     id = models.AutoField(primary_key=True)
-    word = models.TextField(unique=True, db_collation="C")
+    word = models.TextField(db_collation="C")
 
     class Meta:
         verbose_name = _("search word")
         verbose_name_plural = _("search words")
+        # A constraint, not ``unique=True``: that would add a second (``text_pattern_ops``)
+        # index, and with the ``C`` collation this one serves prefix lookups already.
+        constraints = [models.UniqueConstraint(fields=["word"], name="search_lexeme_word")]
 
     def __str__(self) -> str:
         return self.word

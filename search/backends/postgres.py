@@ -89,7 +89,8 @@ def _like_prefix(value: str) -> str:
 
 # --- the tenant's dictionaries -----------------------------------------------------------------
 def lexeme_ids(cursor, words: Iterable[str]) -> dict[str, int]:
-    """Ids of ``words`` in the tenant's lexicon, adding the new ones (one statement).
+    """Ids of ``words`` in the tenant's lexicon, adding the new ones (one statement;
+    only the words not found are inserted: a conflict costs more than a lookup).
 
     Sorted inserts: concurrent indexers adding overlapping words wait on each
     other instead of deadlocking. A word another transaction added meanwhile
@@ -100,9 +101,11 @@ def lexeme_ids(cursor, words: Iterable[str]) -> dict[str, int]:
         return {}
     cursor.execute(
         f"""WITH w AS (SELECT unnest(%s::text[]) COLLATE "C" AS word),
-        ins AS (INSERT INTO {LEXEMES} (word) SELECT word FROM w ORDER BY word
+        known AS (SELECT l.id, l.word FROM {LEXEMES} l JOIN w USING (word)),
+        ins AS (INSERT INTO {LEXEMES} (word)
+                SELECT word FROM w WHERE word NOT IN (SELECT word FROM known) ORDER BY word
                 ON CONFLICT (word) DO NOTHING RETURNING id, word)
-        SELECT id, word FROM ins UNION ALL SELECT l.id, l.word FROM {LEXEMES} l JOIN w USING (word)""",
+        SELECT id, word FROM known UNION ALL SELECT id, word FROM ins""",
         [wanted],
     )
     found = {word: i for i, word in cursor.fetchall()}
