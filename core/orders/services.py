@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -1149,6 +1150,7 @@ def return_goods(
         )
     lines = {li.pk: li for li in OrderLine.objects.select_for_update().filter(order=order)}
     errors: list[DomainError] = []
+    asked: dict[int, int] = defaultdict(int)  # a line named twice counts both
     for index, item in enumerate(items):
         line = lines.get(item.line_id)
         if line is None:
@@ -1157,18 +1159,18 @@ def return_goods(
                     _("Not a line of this order."), code="NOT_FOUND", field=f"items.{index}.lineId"
                 )
             )
-        elif (
-            item.base_quantity <= 0
-            or item.base_quantity > line.base_quantity - line.returned_quantity
-        ):
+            continue
+        left = line.base_quantity - line.returned_quantity - asked[line.pk]
+        if item.base_quantity <= 0 or item.base_quantity > left:
             errors.append(
                 DomainError(
-                    _("Return between 1 and %(n)d units.")
-                    % {"n": line.base_quantity - line.returned_quantity},
+                    _("Return between 1 and %(n)d units.") % {"n": max(left, 0)},
                     code="INVALID_QUANTITY",
                     field=f"items.{index}.quantity",
                 )
             )
+        else:
+            asked[line.pk] += item.base_quantity
     if errors or not items:
         raise ValidationFailed(
             errors or [DomainError(_("Choose what comes back."), code="REQUIRED", field="items")]

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, ValidationFailed
 from core.inventory.models import Stock, StockMovement
 from core.orders import services
 from core.orders.lines import LineInput
@@ -134,6 +134,29 @@ def test_ship_partially_deliver_complete_and_return(shop):
     with pytest.raises(DomainError):
         services.return_goods(order=order, user=shop.staff,
                               items=[services.ReturnRequest(line_id=line.pk, base_quantity=55)])
+
+
+def test_a_line_named_twice_in_a_return_counts_both(shop):
+    """Two items of 3 for a line of 4 were each checked against the 4 (an internal error
+    from the database's check): now the second is a typed error and nothing is returned."""
+    order = place(shop, [LineInput("SKU0", 4)])
+    services.ship(shipment=order.shipments.get(), user=shop.staff, carrier="SF", tracking_number="SF1")
+    line = order.lines.get()
+    stock = Stock.objects.get(sku=shop.skus[0], warehouse=shop.east)
+    balance = credit_summary(shop.dealer).balance
+    twice = [services.ReturnRequest(line_id=line.pk, base_quantity=3)] * 2
+    with pytest.raises(ValidationFailed) as err:
+        services.return_goods(order=order, user=shop.staff, items=twice)
+    assert [(e.field, e.code) for e in err.value.errors] == [("items.1.quantity", "INVALID_QUANTITY")]
+    assert "1" in err.value.errors[0].message
+    line.refresh_from_db()
+    assert line.returned_quantity == 0 and not order.returns.exists()
+    assert Stock.objects.get(pk=stock.pk).on_hand == stock.on_hand
+    assert credit_summary(shop.dealer).balance == balance
+    ret = services.return_goods(
+        order=order, user=shop.staff, items=[services.ReturnRequest(line_id=line.pk, base_quantity=2)] * 2
+    )
+    assert sum(r.base_quantity for r in ret.lines.all()) == 4
 
 
 @pytest.mark.parametrize(("current", "target"), [(a, b) for a in OrderStatus.values for b in OrderStatus.values])
