@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import time
 from decimal import Decimal
 
 from bench import _benchdb
-from bench.common import emit, log, percentile, setup_django
+from bench.common import emit, load_average, log, percentile, setup_django
 
 BENCH = "catalog"
 WARM_UP = 3  # untimed requests per page size
@@ -302,7 +301,7 @@ def main(argv: list[str]) -> None:
         "skus": n_skus,
         "dealers": n_dealers,
         "promotions": args.promotions,
-        "load_average": round(os.getloadavg()[0], 2),
+        "load_average": load_average(),
     }
     tenant = Tenant.objects.filter(schema_name="bench_catalog").first() if args.reuse else None
     if tenant is None:
@@ -336,6 +335,7 @@ def main(argv: list[str]) -> None:
             times, statements, cpu = _measure(client, token, first, args.requests)
             connection.set_tenant(tenant)
             results[first] = (times, statements)
+            extra["load_average"] = load_average()  # the minute these requests ran in
             metric = "page_p95_ms" if first == 50 else f"page_p95_ms_{first}"
             # cpu_*: this process's CPU time per request (the server's own work, less
             # sensitive than wall time to other load on the machine; excludes PostgreSQL).
