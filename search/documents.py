@@ -154,7 +154,12 @@ PRODUCT_FIELDS = (
 )
 
 
-def build_documents(product_ids: Iterable[int]) -> tuple[list[dict[str, Any]], list[int]]:
+def build_documents(
+    product_ids: Iterable[int],
+    *,
+    specs: dict[str, AttributeSpec] | None = None,
+    paths: dict[int, list[int]] | None = None,
+) -> tuple[list[dict[str, Any]], list[int]]:
     """``(documents, missing)``: documents of the active products among ``product_ids``,
     and the ids that must leave the index (deleted or not active).
 
@@ -162,7 +167,8 @@ def build_documents(product_ids: Iterable[int]) -> tuple[list[dict[str, Any]], l
     in a fixed number of queries per batch: products, SKUs, units (barcodes
     and pack factors), stock, prices, categories and attribute specs; plus one
     query (with its SKUs prefetched) for plugins that add fields, which take
-    products.
+    products. A full reindex reads the attribute ``specs`` and category
+    ``paths`` once and passes them to every batch.
     """
     ids = sorted({int(i) for i in product_ids})
     if not ids:
@@ -176,8 +182,8 @@ def build_documents(product_ids: Iterable[int]) -> tuple[list[dict[str, Any]], l
     missing = [i for i in ids if i not in found]
     if not products:
         return [], missing
-    specs = attribute_specs()
-    paths = category_paths()
+    specs = attribute_specs() if specs is None else specs
+    paths = category_paths() if paths is None else paths
     skus: dict[int, list[tuple]] = defaultdict(list)
     for row in (
         Sku.objects.filter(product_id__in=any_of(found))

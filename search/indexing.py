@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import backend as get_backend
-from .documents import build_documents, iter_product_batches
+from .documents import attribute_specs, build_documents, category_paths, iter_product_batches
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +96,12 @@ def reindex_all(*, batch_size: int = BATCH_SIZE) -> int:
     test) another connection could not see the data: batches are built in turn.
     """
     backend = get_backend()
+    # Read once for the whole rebuild, not once a batch.
+    shared = {"specs": attribute_specs(), "paths": category_paths()}
     if connection.in_atomic_block:
-        batches = (build_documents(ids)[0] for ids in iter_product_batches(batch_size))
+        batches = (build_documents(ids, **shared)[0] for ids in iter_product_batches(batch_size))
     else:
-        batches = _built_ahead(batch_size)
+        batches = _built_ahead(batch_size, shared)
     started = time.monotonic()
     total = backend.rebuild(batches)
     log.info(
@@ -112,7 +114,7 @@ def reindex_all(*, batch_size: int = BATCH_SIZE) -> int:
     return total
 
 
-def _built_ahead(batch_size: int) -> Iterator[list[dict]]:
+def _built_ahead(batch_size: int, shared: dict) -> Iterator[list[dict]]:
     """Every active product's documents, batch by batch, the next batch built in a thread."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -121,7 +123,7 @@ def _built_ahead(batch_size: int) -> Iterator[list[dict]]:
     def build(ids: list[int]) -> list[dict]:
         if connection.schema_name != tenant.schema_name:
             connection.set_tenant(tenant)
-        return build_documents(ids)[0]
+        return build_documents(ids, **shared)[0]
 
     with ThreadPoolExecutor(1, thread_name_prefix="search-build") as pool:
         try:

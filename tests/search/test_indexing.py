@@ -163,11 +163,13 @@ def test_a_full_reindex_outside_a_transaction_builds_ahead_in_a_thread(tenant, o
         indexed_at=products[0].created_at,
     )
     threads = set()
+    shared = []
     build = documents.build_documents
 
-    def spy(ids):
+    def spy(ids, **kwargs):
         threads.add(threading.current_thread().name)
-        return build(ids)
+        shared.append(kwargs)
+        return build(ids, **kwargs)
 
     indexing.build_documents, saved = spy, indexing.build_documents
     try:
@@ -176,6 +178,9 @@ def test_a_full_reindex_outside_a_transaction_builds_ahead_in_a_thread(tenant, o
     finally:
         indexing.build_documents = saved
     assert all(name.startswith("search-build") for name in threads)
+    # The attribute specs and category paths are read once for the rebuild, not per batch.
+    assert len(shared) == 3 and all(k["specs"] is shared[0]["specs"] for k in shared)
+    assert all(k["paths"] is shared[0]["paths"] for k in shared)
     assert set(SearchDocument.objects.values_list("product_id", flat=True)) == {
         p.id for p in products
     }
