@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -185,6 +185,15 @@ def _price(
         list(cart.promotion_ids),
         cart,
     )
+
+
+def _same_amount(expected, total: Decimal) -> bool:
+    """Whether the total the client expects is ``total`` to the cent; Infinity or 1e400
+    never is (they cannot even be rounded to the cent)."""
+    try:
+        return Decimal(expected).quantize(CENT) == total.quantize(CENT)
+    except InvalidOperation:
+        return False
 
 
 def _fields(source) -> dict:
@@ -444,9 +453,7 @@ def _place(
     tax_total = sum((p.tax for p in priced), ZERO)
     discount_total = line_discounts + order_discount
     total = subtotal - discount_total + tax_total
-    if expected_total is not None and Decimal(expected_total).quantize(CENT) != total.quantize(
-        CENT
-    ):
+    if expected_total is not None and not _same_amount(expected_total, total):
         raise DomainError(
             _("Prices changed: the total is now %(total)s %(currency)s.")
             % {"total": total, "currency": currency},

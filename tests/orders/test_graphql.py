@@ -64,6 +64,18 @@ def test_typed_errors_per_line_and_nothing_reserved(shop, tenant_client):
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize("expected", ["Infinity", "-Infinity", "1e400", "NaN"])
+def test_an_expected_total_that_is_no_amount_is_a_price_change(shop, tenant_client, expected):
+    """Not an internal error from rounding Infinity to the cent: PRICE_CHANGED with the total."""
+    _, body = _place(
+        tenant_client, token_for(shop.buyer), [{"sku": "SKU0", "quantity": 1}], expected=expected
+    )
+    assert "errors" not in body, body
+    error = body["data"]["placeOrder"]["errors"][0]
+    assert (error["code"], error["field"], error["total"]) == ("PRICE_CHANGED", "expectedTotal", "11.30")
+    assert not Order.objects.exists()
+
+
 def test_dealer_scoping_two_dealers(shop, tenant_client):
     mine = _place(tenant_client, token_for(shop.buyer), [{"sku": "SKU0", "quantity": 1}], key="a")[
         1
