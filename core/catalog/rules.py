@@ -42,6 +42,10 @@ def clean_gtin(value: str | None, *, field: str = "gtin") -> str:
     return value
 
 
+# Order lines, allocations and stock count base units in PostgreSQL integers.
+MAX_LINE_QUANTITY = 2**31 - 1
+
+
 def check_order_quantity(
     *, quantity: int, factor: int = 1, min_order_qty: int = 1, order_multiple: int = 1,
     field: str = "quantity",
@@ -53,6 +57,11 @@ def check_order_quantity(
         raise DomainError(_("The quantity must be a whole number above zero."), field=field,
                           code="INVALID_QUANTITY")
     base = quantity * factor
+    if base > MAX_LINE_QUANTITY:
+        raise DomainError(
+            _("At most %(max)d base units per line.") % {"max": MAX_LINE_QUANTITY}, field=field,
+            code="INVALID_QUANTITY",
+        )
     if base < min_order_qty:
         raise DomainError(
             _("The minimum order is %(moq)d base units.") % {"moq": min_order_qty}, field=field,

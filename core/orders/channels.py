@@ -358,6 +358,9 @@ def import_marketplace_order(*, source: str, payload: dict, user=None) -> servic
     idempotency key is ``<source>:<order_id>``, so a feed delivered twice
     makes one order.
     """
+    if _has_nul(payload):  # PostgreSQL can neither store nor look up such text
+        raise ValidationFailed([DomainError(_("Text may not contain the NUL character (U+0000)."),
+                                            code="INVALID", field="payload")])
     errors: list[DomainError] = []
     order_id = str(payload.get("order_id") or "").strip()
     if not order_id:
@@ -389,3 +392,13 @@ def import_marketplace_order(*, source: str, payload: dict, user=None) -> servic
     return services.place_order(dealer=dealer, user=user, lines=lines, channel=Channel.MARKETPLACE,
                                 idempotency_key=f"{source}:{order_id}", external_ref=order_id,
                                 note=str(payload.get("note") or ""))
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False

@@ -165,6 +165,35 @@ def test_marketplace_feed_maps_codes_and_is_idempotent(shop):
     assert {e.code for e in err.value.errors} == {"UNKNOWN_DEALER", "UNKNOWN_SKU"}
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"order_id": "8\x0091"}, ("payload", "INVALID")),
+        ({"note": "gift\x00"}, ("payload", "INVALID")),
+        ({"lines": [{"sku": "TM\x00A", "quantity": 1}]}, ("payload", "INVALID")),
+        ({"lines": [{"sku": "TM-A", "quantity": 10**30}]}, ("lines.0.quantity", "INVALID_QUANTITY")),
+        ({"lines": [{"sku": "TM-A", "quantity": 2**31}]}, ("lines.0.quantity", "INVALID_QUANTITY")),
+    ],
+)
+def test_marketplace_feed_with_nul_or_a_huge_quantity_is_refused(shop, change, field):
+    """A feed's JSON may carry NUL (escaped) or any integer: typed errors, not database errors."""
+    ExternalSkuMapping.objects.create(source="tmall", external_code="TM-A", sku=shop.skus[0])
+    payload = {"order_id": "891", "dealer_code": shop.dealer.code,
+               "lines": [{"sku": "TM-A", "quantity": 1}], **change}
+    with pytest.raises(ValidationFailed) as err:
+        channels.import_marketplace_order(source="tmall", payload=payload)
+    assert [(e.field, e.code) for e in err.value.errors] == [field]
+    assert not Order.objects.exists()
+
+
+def test_a_line_of_more_base_units_than_an_integer_holds_is_refused(shop):
+    with pytest.raises(ValidationFailed) as err:
+        channels.place_quick_order(dealer=shop.dealer, user=shop.buyer, text="SKU0 99999999999999999999",
+                                   idempotency_key="huge")
+    assert [(e.field, e.code) for e in err.value.errors] == [("lines.0.quantity", "INVALID_QUANTITY")]
+    assert not Order.objects.exists()
+
+
 def test_confirmation_pdf(shop, tenant_client):
     from core.orders.documents import order_confirmation_pdf
     from core.testing.pytest_plugin import token_for
