@@ -73,6 +73,9 @@ COLUMNS = (
     "indexed_at",
 )
 CHOICE, NUMBER = AttributeKind.CHOICE.value, AttributeKind.NUMBER.value
+# Choice values longer than this are indexed (and matched, and counted) by their first
+# characters: the dictionary's unique index cannot hold an entry of more than ~2,700 bytes.
+MAX_VALUE_LENGTH = 500
 NAME_WEIGHT, OTHER_WEIGHT = 1.0, 0.1
 
 
@@ -81,6 +84,10 @@ def document_lexemes(doc: Mapping[str, Any]) -> list[str]:
     and each SKU code or barcode as one ``#code`` lexeme (queried as a prefix too)."""
     codes = [text.CODE_MARK + code for code in doc["codes"] if code]
     return list(dict.fromkeys([*doc["words"], *codes]))
+
+
+def _capped(attrs: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    return {k: list(dict.fromkeys(v[:MAX_VALUE_LENGTH] for v in vs)) for k, vs in attrs.items()}
 
 
 def _like_prefix(value: str) -> str:
@@ -205,21 +212,20 @@ class PostgresBackend(SearchBackend):
         """The documents as table rows: words, values and attribute slots coded as ints
         (three statements for the whole batch, whatever its size)."""
         words = [document_lexemes(d) for d in documents]
+        attrs = [_capped(d["attrs"]) for d in documents]
         lexemes = lexeme_ids(cursor, (w for ws in words for w in ws))
-        values = value_ids(
-            cursor, ((k, v) for d in documents for k, vs in d["attrs"].items() for v in vs)
-        )
+        values = value_ids(cursor, ((k, v) for a in attrs for k, vs in a.items() for v in vs))
         slot_of = slots(
             cursor,
-            [(k, CHOICE) for d in documents for k in d["attrs"]]
+            [(k, CHOICE) for a in attrs for k in a]
             + [(k, NUMBER) for d in documents for k in d["nums"]],
             add=True,
         )
         rows = []
-        for d, ws in zip(documents, words, strict=True):
+        for d, ws, attr in zip(documents, words, attrs, strict=True):
             choices: dict[int, int] = {}
             multi: list[int] = []
-            for key, vals in d["attrs"].items():
+            for key, vals in attr.items():
                 if len(vals) == 1:
                     choices[slot_of[(key, CHOICE)]] = values[(key, vals[0])]
                 else:
@@ -234,7 +240,7 @@ class PostgresBackend(SearchBackend):
             # term_code, inlined: a million documents hold some 35 codes each.
             off = 0 if d["in_stock"] else 1
             terms = sorted({2 * lexemes[w] + off for w in ws})
-            terms += sorted({-2 * values[(k, v)] - off for k, vs in d["attrs"].items() for v in vs})
+            terms += sorted({-2 * values[(k, v)] - off for k, vs in attr.items() for v in vs})
             rows.append(
                 (
                     d["product_id"],
@@ -318,7 +324,7 @@ class PostgresBackend(SearchBackend):
         """The slots of the attributes the query filters or counts on, and the value ids
         of its term filters (one statement)."""
         keys = sorted({*(query.terms or ()), *(query.ranges or ()), *(s.key for s in facet_specs)})
-        pairs = [(k, v) for k, vs in query.terms.items() for v in vs]
+        pairs = [(k, v[:MAX_VALUE_LENGTH]) for k, vs in query.terms.items() for v in vs]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT 's', key, kind, slot FROM {SLOTS} WHERE key = ANY(%s::text[])"

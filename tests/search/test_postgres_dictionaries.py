@@ -129,3 +129,14 @@ def test_attribute_slots_are_handed_out_once_per_key_and_kind(backend):
     assert dict(SearchAttribute.objects.values_list("key", "slot")) == slots
     assert SearchAttribute.objects.filter(kind="choice").values_list("slot", flat=True).get() == 1
     assert SearchAttribute.objects.filter(kind="number").values_list("slot", flat=True).get() == 1
+
+
+def test_a_very_long_choice_value_is_indexed_by_its_beginning(backend):
+    """The value dictionary's unique index cannot hold thousands of bytes: such a value
+    is indexed, matched and counted by its first MAX_VALUE_LENGTH characters."""
+    from search.backends.postgres import MAX_VALUE_LENGTH
+
+    long = "".join(chr(0x4E00 + i * 7919 % 20000) for i in range(3000))  # incompressible
+    _index(backend, _product("USB cable", colour=long, length=1))
+    assert search(SearchQuery(terms={"colour": (long,)})).total == 1
+    assert _colours(search(SearchQuery())) == {long[:MAX_VALUE_LENGTH]: 1}
