@@ -480,6 +480,14 @@ def _clean_dealer_fields(
                 continue
         elif value is None:
             value = ""
+        limit = getattr(Dealer._meta.get_field(key), "max_length", None)
+        if isinstance(value, str) and limit and len(value) > limit:
+            errors.append(
+                DomainError(
+                    _("At most %(n)d characters.") % {"n": limit}, field=key, code="TOO_LONG"
+                )
+            )
+            continue
         out[key] = value
     if errors:
         raise ValidationFailed(errors)

@@ -30,7 +30,7 @@ from .models import (
     Sku,
     SkuUnit,
 )
-from .rules import clean_gtin
+from .rules import MAX_LINE_QUANTITY, clean_gtin
 from .selectors import effective_attribute_schema
 
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
@@ -92,7 +92,7 @@ def _positive_int(value: Any) -> int | None:
         n = int(str(value).strip()) if not isinstance(value, int) else value
     except (TypeError, ValueError):
         return None
-    return n if n >= 1 else None
+    return n if 1 <= n <= MAX_LINE_QUANTITY else None  # base units are PostgreSQL integers
 
 
 # --- categories and brands ---------------------------------------------------------------

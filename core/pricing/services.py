@@ -58,6 +58,7 @@ from .money import ZERO, is_currency_code, minor_units, quantize, to_decimal
 from .purchases import purchases_by_dealer
 
 MAX_UNIT_PRICE = Decimal("99999999999999")
+MAX_MIN_QUANTITY = 2**31 - 1  # a PostgreSQL integer
 # Credit, payment and rebate amounts: room in the ledger's 16 digits for balances.
 MAX_AMOUNT = Decimal("1000000000000")
 
@@ -276,7 +277,7 @@ def validate_prices(
             min_quantity = int(str(row.min_quantity if row.min_quantity not in (None, "") else 1))
         except ValueError:
             min_quantity = 0
-        if min_quantity < 1:
+        if not 1 <= min_quantity <= MAX_MIN_QUANTITY:
             errors.append(
                 DomainError(
                     _("A break starts at a whole quantity of 1 or more."),

@@ -279,3 +279,28 @@ def test_console_upload_progress_and_status(tenant_db, tenant_client, catalog_re
     assert json.dumps(status)
     response = tenant_client.get("/admin/imports/importjob/export/products.csv")
     assert b"T-1" in response.content
+
+
+@pytest.mark.parametrize(
+    ("kind", "rows", "error"),
+    [
+        ("products", [["product_code", "product_name", "sku_code", "min_order_qty"], ["P", "N", "S", 2**70]],
+         (2, "min_order_qty", "INVALID_QUANTITY")),
+        ("products", [["product_code", "product_name", "sku_code", "units"], ["P", "N", "S", "case=99999999999999"]],
+         (2, "units", "INVALID_FACTOR")),
+        ("dealers", [["code", "name", "tier"], ["D1", "Dealer", "T" * 41]], (2, "tier", "TOO_LONG")),
+        ("prices", [["price_list", "sku_code", "unit_price", "min_quantity"], ["BASE", "SKU0", 1, 10**20]],
+         (2, "min_quantity", "INVALID_QUANTITY")),
+    ],
+)
+def test_numbers_and_text_beyond_the_columns_are_row_errors(
+    staff, django_capture_on_commit_callbacks, kind, rows, error
+):
+    """They passed the checks and failed in PostgreSQL, raising out of run_import."""
+    from core.testing.factories import PriceListItemFactory
+
+    PriceListItemFactory(sku=SkuFactory(code="SKU0"), price_list__code="BASE")
+    job = run(kind, xlsx(rows), "sheet.xlsx", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert [(e["row"], e["column"], e["code"]) for e in job.errors] == [error]
+    assert not Product.objects.exclude(skus__code="SKU0").exists() and not Dealer.objects.exists()
