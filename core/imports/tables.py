@@ -108,6 +108,7 @@ def parse(kind: ImportKind, cells: list[list[Any]]) -> list[Row]:
     rows: list[Row] = []
     for number, raw in data_rows:
         values: dict[str, Any] = {}
+        refused: set[str] = set()
         for column, cell in zip(header, raw, strict=False):
             if column is None:
                 continue
@@ -115,8 +116,9 @@ def parse(kind: ImportKind, cells: list[list[Any]]) -> list[Row]:
                 values[column.key] = convert(column, cell)
             except DomainError as exc:
                 errors.append(RowError(number, column.key, exc.code, exc.message))
+                refused.add(column.key)
         for column in kind.columns:
-            if column.required and column.key not in values and column.key in present:
+            if column.required and column.key in present and column.key not in values and column.key not in refused:
                 errors.append(RowError(number, column.key, "REQUIRED",
                                        _("%(column)s is required.") % {"column": column.label}))
         rows.append(Row(number=number, values=values))

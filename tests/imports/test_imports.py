@@ -304,3 +304,10 @@ def test_numbers_and_text_beyond_the_columns_are_row_errors(
     assert job.status == ImportStatus.FAILED
     assert [(e["row"], e["column"], e["code"]) for e in job.errors] == [error]
     assert not Product.objects.exclude(skus__code="SKU0").exists() and not Dealer.objects.exists()
+
+
+def test_a_refused_required_cell_is_reported_once(staff, django_capture_on_commit_callbacks):
+    """A 300-character dealer name was reported TOO_LONG and then REQUIRED as well."""
+    rows = [["code", "name"], ["D1", "n" * 300]]
+    job = run("dealers", xlsx(rows), "dealers.xlsx", staff, django_capture_on_commit_callbacks)
+    assert [(e["row"], e["column"], e["code"]) for e in job.errors] == [(2, "name", "TOO_LONG")]
