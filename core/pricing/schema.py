@@ -679,9 +679,9 @@ class PromotionCreate(PricingMutation, error_type=PricingError):
             rule["get_sku_id"] = _ids_for_codes(
                 Sku, [rule.pop("get_sku_code")], "rule.get_sku_code"
             )[0]
-        if isinstance(rule, dict) and rule.get("components"):
+        if isinstance(rule, dict) and isinstance(rule.get("components"), list):
             for comp in rule["components"]:
-                if "sku_code" in comp:
+                if isinstance(comp, dict) and "sku_code" in comp:
                     comp["sku_id"] = _ids_for_codes(Sku, [comp.pop("sku_code")], "rule.components")[
                         0
                     ]

@@ -416,6 +416,8 @@ def _check_ids(model, ids: Iterable[int], field: str) -> list[int]:
 
 
 def _normalise_rule(promo: Promotion) -> dict:
+    if not isinstance(promo.rule or {}, dict):
+        raise DomainError(_("The rule must be a JSON object."), code="INVALID_RULE", field="rule")
     rule = dict(promo.rule or {})
     kind = promo.kind
     if kind == PromotionKind.PERCENT_OFF:
@@ -454,6 +456,10 @@ def _normalise_rule(promo: Promotion) -> dict:
         return out
     if kind == PromotionKind.BUNDLE_PRICE:
         components = rule.get("components") or []
+        if not isinstance(components, list):
+            raise DomainError(
+                _("Give a SKU and a quantity."), code="INVALID_RULE", field="rule.components"
+            )
         if not components:
             raise DomainError(
                 _("A bundle needs its SKUs."), code="NO_TARGET", field="rule.components"
@@ -955,7 +961,7 @@ def save_rebate_programme(
     for i, tier in enumerate(prog.tiers):
         threshold = to_decimal(tier.get("threshold"))
         percent = to_decimal(tier.get("percent"))
-        if threshold is None or threshold < 0:
+        if threshold is None or threshold < 0 or threshold >= MAX_AMOUNT:
             raise DomainError(
                 _("A threshold is an amount of 0 or more."),
                 code="INVALID",
@@ -1295,7 +1301,7 @@ def answer_quote(
                     field=f"lines.{i}.unit_price",
                 )
             )
-        elif price != price.quantize(Decimal("0.0001")):
+        elif price > MAX_UNIT_PRICE or price != price.quantize(Decimal("0.0001")):
             errors.append(
                 DomainError(
                     _("A price has at most 4 decimals."),

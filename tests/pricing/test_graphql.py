@@ -285,3 +285,34 @@ def test_text_longer_than_its_column_is_a_field_error(env, tenant_client):
     }
     _, body = gql(tenant_client, CREDIT, {"dealer": gid(env.dealer)}, token=token)
     assert body["data"]["dealerCredit"]["balance"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule", "field"),
+    [
+        ("percent_off", [10], "rule"),
+        ("bundle_price", {"components": 5, "price": "10"}, "rule.components"),
+        ("bundle_price", {"components": [1], "price": "10"}, "rule.components.0"),
+        ("bundle_price", {"components": ["sku_code"], "price": "10"}, "rule.components.0"),
+    ],
+)
+def test_a_promotion_rule_of_the_wrong_shape_is_invalid_rule(env, tenant_client, kind, rule, field):
+    """A list for the rule, or components that are not objects: INVALID_RULE, not an internal error."""
+    import json
+
+    q = """mutation($i: PromotionInput!) { promotionCreate(input: $i) { promotion { code }
+      errors { field code } } }"""
+    data = {
+        "code": "BAD",
+        "name": "Bad",
+        "kind": kind,
+        "rule": json.dumps(rule),
+        "currency": "CNY",
+        "skuCodes": ["DRILL-1"],
+    }
+    _, body = gql(tenant_client, q, {"i": data}, token=token_for(env.staff))
+    assert "errors" not in body, body
+    assert body["data"]["promotionCreate"] == {
+        "promotion": None,
+        "errors": [{"field": field, "code": "INVALID_RULE"}],
+    }

@@ -282,6 +282,7 @@ def test_spending_rebate_never_goes_below_zero(programme):
             "OVERLAPPING_TIERS",
         ),
         ([{"threshold": "-1", "percent": "1"}], "tiers.0.threshold", "INVALID"),
+        ([{"threshold": "1e400", "percent": "1"}], "tiers.0.threshold", "INVALID"),
         ([{"threshold": "100", "percent": "0"}], "tiers.0.percent", "INVALID"),
     ],
 )

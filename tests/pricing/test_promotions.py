@@ -393,6 +393,7 @@ def test_usage_limits_total_and_per_dealer(priced):
         ),
         ("bundle_price", {"components": [], "price": "10"}, {}, "NO_TARGET", "rule.components"),
         ("percent_off", {"percent": "120"}, {}, "INVALID_RULE", "rule.percent"),
+        ("percent_off", [10], {}, "INVALID_RULE", "rule"),
         ("percent_off", {"percent": "-1"}, {}, "INVALID_RULE", "rule.percent"),
         ("amount_off", {"amount": "5"}, {"currency": ""}, "INVALID_CURRENCY", "currency"),
         ("amount_off", {"amount": "5.001"}, {}, "INVALID_AMOUNT", "rule.amount"),

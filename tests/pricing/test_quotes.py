@@ -119,6 +119,17 @@ def test_bad_answers_and_requests_save_nothing(quoting):
             expires_at=timezone.now() + timedelta(days=1),
         )
     assert {e.field for e in exc.value.errors} == {"lines.0.unit_price", "lines.1.unit_price"}
+    with pytest.raises(DomainError) as exc:  # not an InvalidOperation from rounding 1e400
+        services.answer_quote(
+            quote=quote,
+            user=quoting.staff,
+            prices={line.pk: "1e400" for line in quote.lines.all()},
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+    assert [(e.field, e.code) for e in exc.value.errors] == [
+        ("lines.0.unit_price", "INVALID"),
+        ("lines.1.unit_price", "INVALID"),
+    ]
     with pytest.raises(DomainError) as exc:
         services.answer_quote(quote=quote, user=quoting.staff, prices={}, expires_at=timezone.now())
     assert exc.value.code == "INVALID_EXPIRY"
