@@ -43,15 +43,17 @@ class NotFound(DomainError):
     code = "NOT_FOUND"
 
 
-def check_lengths(model: Any, *, report_as: dict[str, str] | None = None, **values: Any) -> None:
+def check_lengths(
+    model_class: Any, /, *, report_as: dict[str, str] | None = None, **values: Any
+) -> None:
     """Raise :class:`ValidationFailed` with a ``TOO_LONG`` error per text value longer
-    than its column on ``model`` (keyword = field name; the error names the field, or
+    than its column on ``model_class`` (keyword = field name; the error names the field, or
     what ``report_as`` maps it to), instead of letting the database refuse the row."""
     from django.utils.translation import gettext as _
 
     errors = []
     for name, value in values.items():
-        limit = model._meta.get_field(name).max_length
+        limit = model_class._meta.get_field(name).max_length
         if isinstance(value, str) and limit and len(value) > limit:
             field = (report_as or {}).get(name, name)
             errors.append(

@@ -20,7 +20,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from core.catalog.models import Product, Sku
-from core.exceptions import DomainError, NotFound, ValidationFailed
+from core.exceptions import DomainError, NotFound, ValidationFailed, check_lengths
 
 from .models import CrossReference, Fitment, Fuel, NumberKind, PartNumber, Position, Vehicle
 from .numbers import normalise_name, normalise_number
@@ -100,6 +100,13 @@ def _vehicle_values(data: dict[str, Any], current: Vehicle | None = None) -> dic
     for name in ("body", "trim"):
         if name in data:
             values[name] = normalise_name(data.get(name) or "")
+    check_lengths(
+        Vehicle,
+        report_as={"engine_code": "engineCode"},
+        **{
+            k: v for k, v in values.items() if k in ("make", "model", "engine_code", "body", "trim")
+        },
+    )
     return values
 
 
@@ -433,7 +440,10 @@ def import_csv(*, kind: str, content: bytes | str) -> ImportReport:
                 with transaction.atomic():
                     created = _import_row(kind, row)
             except (DomainError, IntegrityError) as exc:
-                message = exc.message if isinstance(exc, DomainError) else str(exc)
+                if isinstance(exc, ValidationFailed):
+                    message = " ".join(e.message for e in exc.errors)
+                else:
+                    message = exc.message if isinstance(exc, DomainError) else str(exc)
                 report.errors.append(
                     DomainError(
                         _("Row %(row)d: %(message)s") % {"row": number, "message": message},

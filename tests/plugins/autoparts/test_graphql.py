@@ -348,3 +348,20 @@ def test_a_brand_longer_than_its_column_is_a_field_error(garage, plugin_client):
         {"code": "INVALID", "field": "otherBrand"}
     ]
     assert not PartNumber.objects.filter(number__in=["123", "1", "2"]).exists()
+
+
+def test_vehicle_text_longer_than_its_column_is_a_field_error(garage, plugin_client):
+    vehicles = Vehicle.objects.count()
+    _, body = plugin_client.graphql(
+        MANAGE, {"input": {"make": "V" * 61, "model": "Golf", "yearFrom": 2010}}, user=garage.staff
+    )
+    assert "errors" not in body, body
+    assert body["data"]["autopartsVehicleCreate"]["errors"] == [
+        {"code": "INVALID", "field": "make"}
+    ]
+    csv = "make,model,year_from,engine_code\nVW,Golf,2010," + "E" * 41 + "\n"
+    _, body = plugin_client.graphql(IMPORT, {"kind": "FITMENTS", "csv": csv}, user=garage.staff)
+    assert "errors" not in body, body
+    [error] = body["data"]["autopartsImport"]["errors"]
+    assert error["field"] == "row.2" and "40" in error["message"]
+    assert Vehicle.objects.count() == vehicles
