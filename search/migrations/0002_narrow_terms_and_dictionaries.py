@@ -6,14 +6,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # The documents are rebuilt in the new layout: ``manage.py migrate_tenants`` (make run,
+    # deploy/migrate.sh) rebuilds the index of each tenant it applies this to.
+    rebuilds_search_index = True
 
     dependencies = [
         ('search', '0001_initial'),
     ]
 
     operations = [
-        # The documents are rebuilt in the new layout: run ``manage.py reindex_search --all``
-        # for each tenant after migrating.
+        # The old documents cannot be read in the new layout.
         migrations.RunSQL("TRUNCATE search_searchdocument", migrations.RunSQL.noop),
         migrations.CreateModel(
             name='SearchAttribute',

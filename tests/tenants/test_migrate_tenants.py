@@ -98,3 +98,34 @@ def test_a_squashed_migration_counts_as_applied_when_all_it_replaces_are(db, ten
     assert pending_migrations([tenant.schema_name]) == {}
     _forget(tenant.schema_name, replaced[-1])
     assert pending_migrations([tenant.schema_name]) == {tenant.schema_name: [squash]}
+
+
+def test_search_layout_migrations_say_that_they_empty_the_index(db):
+    assert ("search", "0002_narrow_terms_and_dictionaries") in (
+        migrate_tenants.index_rebuilding_migrations()
+    )
+
+
+def test_a_migration_that_empties_the_search_index_is_followed_by_a_rebuild(
+    db, tenant, other_tenant, in_tenant, capsys, monkeypatch
+):
+    from core.testing.factories import SkuFactory
+    from search.models import SearchDocument
+
+    for each in (tenant, other_tenant):
+        with in_tenant(each):
+            SkuFactory()
+            SearchDocument.objects.all().delete()  # what such a migration leaves
+    shared_only = _shared_only_leaf()
+    monkeypatch.setattr(migrate_tenants, "index_rebuilding_migrations", lambda: {shared_only})
+    _forget(tenant.schema_name, shared_only)
+
+    call_command("migrate_tenants")
+    out = capsys.readouterr().out
+    assert f"Rebuilt the search index of {tenant.schema_name} (1 indexed)." in out
+    assert other_tenant.schema_name not in out  # up to date: neither migrated nor rebuilt
+    assert connection.schema_name == "public"
+    with in_tenant(tenant):
+        assert SearchDocument.objects.count() == 1
+    with in_tenant(other_tenant):
+        assert SearchDocument.objects.count() == 0

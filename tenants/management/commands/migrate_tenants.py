@@ -16,6 +16,11 @@ needs no ``post_migrate`` either: content types and permissions only change
 with a migration that adds or alters a model, which makes the schema out of
 date. ``--check`` lists out-of-date schemas and fails without migrating
 (for deploy pipelines).
+
+A migration that changes the layout of the PostgreSQL search index (it says
+so with ``rebuilds_search_index = True``) leaves the index empty: the command
+rebuilds the index of each tenant it applied such a migration to, right after
+migrating it, so search never stays empty after a deploy.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 CHUNK = 500
+#: The attribute of a ``Migration`` class that empties the PostgreSQL search index.
+REBUILDS_SEARCH_INDEX = "rebuilds_search_index"
 
 Key = tuple[str, str]
 
@@ -79,6 +86,31 @@ def pending_migrations(schemas: list[str]) -> dict[str, list[Key]]:
         if missing:
             pending[schema] = missing
     return pending
+
+
+def index_rebuilding_migrations() -> set[Key]:
+    """The migrations that leave the PostgreSQL search index to be rebuilt."""
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    return {
+        key for key, migration in graph.nodes.items()
+        if getattr(migration, REBUILDS_SEARCH_INDEX, False)
+    }
+
+
+def rebuild_search_index(schema: str) -> int | None:
+    """Rebuild ``schema``'s search index when the deployment searches with PostgreSQL
+    (another backend keeps its own index); the number of products indexed."""
+    import search
+    from search.indexing import reindex_all
+    from tenants.models import Tenant
+
+    if search.backend().name != "postgres":
+        return None
+    connection.set_tenant(Tenant.objects.get(schema_name=schema))
+    try:
+        return reindex_all()
+    finally:
+        connection.set_schema_to_public()
 
 
 def tenant_schemas() -> list[str]:
@@ -136,7 +168,8 @@ class Command(BaseCommand):
             if pending:
                 raise CommandError(f"{len(pending)} schemas have unapplied migrations.")
             return
-        for schema in pending:
+        rebuilding = index_rebuilding_migrations() if pending else set()
+        for schema, missing in pending.items():
             if verbosity >= 1:
                 self.stdout.write(f"Migrating {schema}…")
             if schema == template:
@@ -150,6 +183,10 @@ class Command(BaseCommand):
                     verbosity=max(verbosity - 1, 0),
                 )
             connection.set_schema_to_public()
+            if schema != template and rebuilding.intersection(missing):
+                count = rebuild_search_index(schema)
+                if count is not None and verbosity >= 1:
+                    self.stdout.write(f"Rebuilt the search index of {schema} ({count} indexed).")
         if pending and verbosity >= 1:
             total = time.perf_counter() - started
             self.stdout.write(
