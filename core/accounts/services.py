@@ -537,6 +537,24 @@ def _replace_addresses(dealer: Dealer, addresses: Iterable[Mapping[str, Any]]) -
                 )
             )
             continue
+        text = {
+            f: (raw.get(f) or "").strip()
+            for f in (
+                "label",
+                "recipient",
+                "phone",
+                "line1",
+                "line2",
+                "city",
+                "province",
+                "postal_code",
+            )
+        }
+        try:
+            check_lengths(DealerAddress, report_as={f: f"addresses.{i}.{f}" for f in text}, **text)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
         is_default = bool(raw.get("is_default")) and kind not in defaults
         if is_default:
             defaults.add(kind)
@@ -545,19 +563,7 @@ def _replace_addresses(dealer: Dealer, addresses: Iterable[Mapping[str, Any]]) -
                 dealer=dealer,
                 kind=kind,
                 is_default=is_default,
-                **{
-                    f: (raw.get(f) or "").strip()
-                    for f in (
-                        "label",
-                        "recipient",
-                        "phone",
-                        "line1",
-                        "line2",
-                        "city",
-                        "province",
-                        "postal_code",
-                    )
-                },
+                **text,
                 country=(raw.get("country") or "CN").strip().upper()[:2],
             )
         )
@@ -599,16 +605,18 @@ def _replace_contacts(dealer: Dealer, contacts: Iterable[Mapping[str, Any]]) -> 
                     )
                 )
                 continue
-        rows.append(
-            DealerContact(
-                dealer=dealer,
-                name=name,
-                email=email,
-                title=(raw.get("title") or "").strip(),
-                phone=(raw.get("phone") or "").strip(),
-                is_primary=bool(raw.get("is_primary")),
-            )
-        )
+        text = {
+            "name": name,
+            "email": email,
+            "title": (raw.get("title") or "").strip(),
+            "phone": (raw.get("phone") or "").strip(),
+        }
+        try:
+            check_lengths(DealerContact, report_as={f: f"contacts.{i}.{f}" for f in text}, **text)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
+        rows.append(DealerContact(dealer=dealer, **text, is_primary=bool(raw.get("is_primary"))))
     if errors:
         raise ValidationFailed(errors)
     dealer.contacts.all().delete()

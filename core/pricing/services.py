@@ -528,6 +528,7 @@ def save_promotion(
     promo.name = (promo.name or "").strip()
     if not promo.name:
         raise DomainError(_("Give the promotion a name."), code="REQUIRED", field="name")
+    check_lengths(Promotion, code=promo.code, name=promo.name, description=promo.description or "")
     if promo.kind not in PromotionKind.values:
         raise DomainError(_("Unknown kind of promotion."), code="INVALID", field="kind")
     needs_currency = promo.kind in (
@@ -949,6 +950,7 @@ def save_rebate_programme(
     prog.name = (prog.name or "").strip()
     if not prog.name:
         raise DomainError(_("Give the programme a name."), code="REQUIRED", field="name")
+    check_lengths(RebateProgramme, code=prog.code, name=prog.name)
     if prog.period not in RebatePeriod.values:
         raise DomainError(_("Unknown period."), code="INVALID", field="period")
     prog.currency = _check_currency(prog.currency, "currency")

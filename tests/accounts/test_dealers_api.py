@@ -175,3 +175,16 @@ def test_dealers_of_one_tenant_are_invisible_in_another(tree, tenant_client, oth
     assert listed(body) == ["B-ONLY"]
     _, body = gql(other_tenant_client, NODE, {"id": gid(tree["HQ"])}, token=staff_b)
     assert body["data"]["node"] in (None, {"code": "B-ONLY"})  # an id is only a number in that tenant
+
+
+def test_address_and_contact_text_longer_than_its_column_is_a_field_error(tree, tenant_client):
+    staff = token_for(UserFactory(role=Role.STAFF))
+    for extra, error in (
+        ({"addresses": [{"kind": "SHIPPING", "line1": "1 Dock", "city": "c" * 300}]}, "addresses.0.city"),
+        ({"contacts": [{"name": "n" * 300}]}, "contacts.0.name"),
+    ):
+        _, body = gql(tenant_client, CREATE, {"input": {"code": "NEW", "name": "New", **extra}}, token=staff)
+        assert "errors" not in body, body
+        assert body["data"]["dealerCreate"]["errors"] == [
+            {"field": error, "code": "INVALID", "message": body["data"]["dealerCreate"]["errors"][0]["message"]}]
+    assert not Dealer.objects.filter(code="NEW").exists()

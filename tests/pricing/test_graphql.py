@@ -316,3 +316,27 @@ def test_a_promotion_rule_of_the_wrong_shape_is_invalid_rule(env, tenant_client,
         "promotion": None,
         "errors": [{"field": field, "code": "INVALID_RULE"}],
     }
+
+
+def test_promotion_and_rebate_codes_longer_than_their_columns_are_field_errors(env, tenant_client):
+    import json
+
+    token = token_for(env.staff)
+    q = """mutation($i: PromotionInput!) { promotionCreate(input: $i) { promotion { code }
+      errors { field code } } }"""
+    data = {
+        "code": "C" * 200,
+        "name": "N",
+        "kind": "percent_off",
+        "rule": json.dumps({"percent": "5"}),
+        "skuCodes": ["DRILL-1"],
+    }
+    _, body = gql(tenant_client, q, {"i": data}, token=token)
+    assert body["data"]["promotionCreate"] == {
+        "promotion": None,
+        "errors": [{"field": "code", "code": "INVALID"}],
+    }
+    q = """mutation($n: String!) { rebateProgrammeCreate(code: "R1", name: $n, currency: "CNY", period: "month",
+      startsOn: "2026-01-01", tiers: [{threshold: "1", percent: "1"}]) { errors { field code } } }"""
+    _, body = gql(tenant_client, q, {"n": "n" * 300}, token=token)
+    assert body["data"]["rebateProgrammeCreate"]["errors"] == [{"field": "name", "code": "INVALID"}]
