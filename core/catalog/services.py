@@ -283,6 +283,7 @@ def _clean_units(
             continue
         try:
             gtin = clean_gtin(raw.get("gtin"), field=f"{uw}.gtin")
+            check_lengths(SkuUnit, report_as={"name": f"{uw}.name"}, name=str(raw.get("name") or "").strip())
         except DomainError as exc:
             errors.extend(exc)
             continue

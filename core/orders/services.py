@@ -1150,6 +1150,7 @@ def return_goods(
     *, order: Order, user, items: list[ReturnRequest], reason: str = ""
 ) -> OrderReturn:
     """Goods come back: restocked where they were shipped from, and credited to the dealer."""
+    check_lengths(OrderReturn, reason=reason)
     order = _lock(order)
     if order.status not in RETURNABLE:
         raise DomainError(

@@ -552,12 +552,18 @@ def test_names_longer_than_their_columns_are_field_errors(tenant_db, tenant_clie
     staff = token_for(UserFactory(role=Role.STAFF))
     long = "n" * 121
     mutations = {
-        "brandCreate": ("mutation($n: String!) { brandCreate(name: $n) { errors { field code } } }", "name"),
+        "brandCreate": (
+            "mutation($n: String!) { brandCreate(name: $n) { errors { field code } } }",
+            "name",
+        ),
         "categoryCreate": (
             'mutation($n: String!) { categoryCreate(input: {name: "Tea", slug: $n}) { errors { field code } } }',
             "slug",
         ),
-        "catalogueSave": ("mutation($n: String!) { catalogueSave(name: $n) { errors { field code } } }", "name"),
+        "catalogueSave": (
+            "mutation($n: String!) { catalogueSave(name: $n) { errors { field code } } }",
+            "name",
+        ),
     }
     for name, (query, field) in mutations.items():
         _, body = gql(tenant_client, query, {"n": long}, token=staff)
@@ -581,3 +587,21 @@ def test_names_longer_than_their_columns_are_field_errors(tenant_db, tenant_clie
     assert body["data"]["categoryUpdate"]["errors"] == [{"field": "name", "code": "INVALID"}]
     assert [b.name for b in Brand.objects.all()] == ["Acme"]
     assert [c.name for c in Category.objects.all()] == ["Tea"] and not Catalogue.objects.exists()
+
+
+def test_a_unit_name_longer_than_its_column_is_a_field_error(tenant_db, tenant_client):
+    staff = token_for(UserFactory(role=Role.STAFF))
+    query = """mutation($i: ProductCreateInput!) { productCreate(input: $i) { product { code }
+      errors { field code } } }"""
+    data = {
+        "name": "Tea",
+        "code": "TEA",
+        "skus": [{"code": "TEA-1", "units": [{"code": "case", "name": "c" * 41, "factor": 6}]}],
+    }
+    _, body = gql(tenant_client, query, {"i": data}, token=staff)
+    assert "errors" not in body, body
+    assert body["data"]["productCreate"] == {
+        "product": None,
+        "errors": [{"field": "skus.0.units.0.name", "code": "INVALID"}],
+    }
+    assert not Product.objects.filter(code="TEA").exists()

@@ -159,6 +159,17 @@ def test_a_line_named_twice_in_a_return_counts_both(shop):
     assert sum(r.base_quantity for r in ret.lines.all()) == 4
 
 
+def test_a_return_reason_longer_than_its_column_is_a_field_error(shop):
+    order = place(shop, [LineInput("SKU0", 4)])
+    services.ship(shipment=order.shipments.get(), user=shop.staff, carrier="SF", tracking_number="SF1")
+    line = order.lines.get()
+    with pytest.raises(ValidationFailed) as err:
+        services.return_goods(order=order, user=shop.staff, reason="r" * 256,
+                              items=[services.ReturnRequest(line_id=line.pk, base_quantity=1)])
+    assert [(e.field, e.code) for e in err.value.errors] == [("reason", "TOO_LONG")]
+    assert not order.returns.exists()
+
+
 @pytest.mark.parametrize(("current", "target"), [(a, b) for a in OrderStatus.values for b in OrderStatus.values])
 def test_state_machine_table(current, target):
     allowed = target in ALLOWED[current]
