@@ -395,6 +395,10 @@ def _csv_rows(content: bytes | str) -> list[dict[str, str]]:
             text = content.decode("gb18030", errors="replace")
     else:
         text = content.lstrip("\ufeff")
+    if "\x00" in text:  # UTF-16 or binary: nothing PostgreSQL could store or look up
+        raise ValidationFailed(
+            [DomainError(_("The CSV file is not UTF-8 or GBK text."), code="INVALID", field="file")]
+        )
     reader = csv.DictReader(io.StringIO(text))
     header = [(h or "").strip().lower() for h in reader.fieldnames or []]
     reader.fieldnames = header

@@ -207,6 +207,9 @@ def test_confirmation_pdf(shop, tenant_client):
     other = tenant_client.get(f"/orders/{order.number}/confirmation.pdf",
                               HTTP_AUTHORIZATION=f"Bearer {token_for(shop.other_buyer)}")
     assert other.status_code == 404
+    nul = tenant_client.get(f"/orders/{order.number}%00/confirmation.pdf",
+                            HTTP_AUTHORIZATION=f"Bearer {token_for(shop.buyer)}")
+    assert nul.status_code == 404 and nul.json()["code"] == "NOT_FOUND"
 
 
 # --- plugin rules before submitting ----------------------------------------------------------

@@ -1,6 +1,7 @@
 """The plugin's GraphQL: dealer look-ups with typed errors, staff mutations, and
 PLUGIN_DISABLED with no data for a tenant without the plugin."""
 
+import pytest
 from django.db import connection
 from graphql_relay import to_global_id
 
@@ -365,3 +366,14 @@ def test_vehicle_text_longer_than_its_column_is_a_field_error(garage, plugin_cli
     [error] = body["data"]["autopartsImport"]["errors"]
     assert error["field"] == "row.2" and "40" in error["message"]
     assert Vehicle.objects.count() == vehicles
+
+
+def test_a_csv_holding_nul_is_refused_whole(garage, plugin_client):
+    from core.exceptions import ValidationFailed
+    from plugins.autoparts.services import import_csv
+
+    content = b"make,model,year_from,product_code\nVW,Go\x00lf,2010,P-OIL\n"
+    with pytest.raises(ValidationFailed) as err:
+        import_csv(kind="fitments", content=content)
+    assert [(e.field, e.code) for e in err.value.errors] == [("file", "INVALID")]
+    assert not Vehicle.objects.filter(model__startswith="Go").exists()
