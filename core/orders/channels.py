@@ -366,6 +366,11 @@ def import_marketplace_order(*, source: str, payload: dict, user=None) -> servic
     if not order_id:
         errors.append(DomainError(_("The feed order has no order_id."), code="REQUIRED", field="order_id"))
     dealer = Dealer.objects.filter(code=str(payload.get("dealer_code") or "")).first()
+    if dealer is not None and user is not None:
+        from core.accounts.selectors import can_act_for_dealer
+
+        if not can_act_for_dealer(user, dealer):
+            dealer = None  # as unknown as a code that does not exist: no probing for dealers
     if dealer is None:
         errors.append(DomainError(_("Unknown dealer code."), code="UNKNOWN_DEALER", field="dealer_code"))
     raw_lines = payload.get("lines") if isinstance(payload.get("lines"), list) else []

@@ -186,6 +186,25 @@ def test_marketplace_feed_with_nul_or_a_huge_quantity_is_refused(shop, change, f
     assert not Order.objects.exists()
 
 
+def test_a_feed_for_a_dealer_the_caller_may_not_order_for_names_no_dealer(shop):
+    """Another dealer's code answers as a code that does not exist, so a dealer's user
+    cannot find out which dealer codes exist by importing feeds."""
+    ExternalSkuMapping.objects.create(source="tmall", external_code="TM-A", sku=shop.skus[0])
+    codes = []
+    for dealer_code in (shop.other_dealer.code, "NO-SUCH-DEALER"):
+        payload = {"order_id": "892", "dealer_code": dealer_code, "lines": [{"sku": "TM-A", "quantity": 1}]}
+        with pytest.raises(ValidationFailed) as err:
+            channels.import_marketplace_order(source="tmall", payload=payload, user=shop.buyer)
+        codes.append([(e.field, e.code, e.message) for e in err.value.errors])
+    assert codes[0] == codes[1] == [("dealer_code", "UNKNOWN_DEALER", codes[0][0][2])]
+    placed = channels.import_marketplace_order(
+        source="tmall", user=shop.staff,
+        payload={"order_id": "893", "dealer_code": shop.other_dealer.code, "lines": [{"sku": "TM-A", "quantity": 1}]},
+    )
+    assert placed.order.dealer == shop.other_dealer
+    assert Order.objects.count() == 1
+
+
 def test_a_line_of_more_base_units_than_an_integer_holds_is_refused(shop):
     with pytest.raises(ValidationFailed) as err:
         channels.place_quick_order(dealer=shop.dealer, user=shop.buyer, text="SKU0 99999999999999999999",
