@@ -102,20 +102,26 @@ class SearchResultType(graphene.ObjectType):
         name = "SearchResult"
 
 
+#: Ids are PostgreSQL ``bigint``: a larger number names nothing.
+MAX_ID = 2**63 - 1
+
+
 def _ids(values, field: str) -> tuple[int, ...]:
+    """Category or brand ids, plain or global; anything else (or out of range) is INVALID."""
     out = []
     for value in values or ():
         raw = str(value)
         try:
-            out.append(int(raw))
-            continue
+            pk = int(raw)
         except ValueError:
-            pass
-        try:
-            _type, pk = from_global_id(raw)
-            out.append(int(pk))
-        except Exception:  # noqa: BLE001 - any malformed id is the same input error
-            raise SearchError(_("Unknown id %(id)s.") % {"id": raw}, field=field) from None
+            try:
+                _type, pk = from_global_id(raw)
+                pk = int(pk)
+            except Exception:  # noqa: BLE001 - any malformed id is the same input error
+                pk = None
+        if pk is None or not 0 < pk <= MAX_ID:
+            raise SearchError(_("Unknown id %(id)s.") % {"id": raw}, field=field)
+        out.append(pk)
     return tuple(out)
 
 

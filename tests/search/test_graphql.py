@@ -92,6 +92,10 @@ def test_staff_search_with_facets_and_highlight(cat, tenant_client):
         ({"text": "x" * 500}, "QUERY_TOO_LONG", "text"),
         ({"first": 5000}, "INVALID", "first"),
         ({"categoryIds": ["not-an-id"]}, "INVALID", "categoryIds"),
+        # A global id whose number is past PostgreSQL's bigint; a plain one; zero.
+        ({"categoryIds": ["T3JkZXI6OTk5OTk5OTk5OTk5OTk5OTk5OTk5"]}, "INVALID", "categoryIds"),
+        ({"categoryIds": [str(2**64)]}, "INVALID", "categoryIds"),
+        ({"categoryIds": ["-1"]}, "INVALID", "categoryIds"),
     ],
 )
 def test_bad_input_is_a_typed_error(cat, tenant_client, variables, code, field):
