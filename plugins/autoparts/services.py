@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,8 @@ from core.exceptions import DomainError, NotFound, ValidationFailed, check_lengt
 
 from .models import CrossReference, Fitment, Fuel, NumberKind, PartNumber, Position, Vehicle
 from .numbers import normalise_name, normalise_number
+
+log = logging.getLogger(__name__)
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
@@ -445,13 +448,16 @@ def import_csv(*, kind: str, content: bytes | str) -> ImportReport:
                     created = _import_row(kind, row)
             except (DomainError, IntegrityError) as exc:
                 if isinstance(exc, ValidationFailed):
-                    message = " ".join(e.message for e in exc.errors)
-                else:
-                    message = exc.message if isinstance(exc, DomainError) else str(exc)
+                    message, code = " ".join(e.message for e in exc.errors), exc.code
+                elif isinstance(exc, DomainError):
+                    message, code = exc.message, exc.code
+                else:  # the database's words (and the key values it quotes) stay in the log
+                    log.info("autoparts import row %d refused by the database: %s", number, exc)
+                    message, code = _("It conflicts with data saved meanwhile."), "CONFLICT"
                 report.errors.append(
                     DomainError(
                         _("Row %(row)d: %(message)s") % {"row": number, "message": message},
-                        code=getattr(exc, "code", "INVALID"),
+                        code=code,
                         field=f"row.{number}",
                     )
                 )

@@ -174,3 +174,23 @@ def test_demo_data_is_idempotent(plugin_tenant, plugin_hooks):
     assert PartNumber.objects.get(normalised="0446533450").products.get().skus.get().code == (
         "BP-F-001"
     )
+
+
+def test_csv_import_row_refused_by_the_database_names_no_database_detail(
+    plugin_tenant, monkeypatch
+):
+    from django.db import IntegrityError
+
+    def conflict(kind, row):
+        raise IntegrityError(
+            'duplicate key value violates unique constraint "autoparts_partnumber_unique"\n'
+            "DETAIL:  Key (brand, number)=(TOYOTA, 0446533450) already exists."
+        )
+
+    monkeypatch.setattr(services, "_import_row", conflict)
+    with pytest.raises(DomainError) as exc:
+        services.import_csv(kind="numbers", content="brand,number\nToyota,04465-33450\n")
+    (error,) = exc.value.errors
+    assert (error.code, error.field) == ("CONFLICT", "row.2")
+    assert "DETAIL" not in error.message and "constraint" not in error.message
+    assert "2" in error.message
