@@ -369,7 +369,11 @@ def validate_products(
         elif not str(name or "").strip():
             errors.add(_("A product needs a name."), field=f"{where}.name", code="REQUIRED")
         else:
-            out["name"] = str(name).strip()[:200]
+            out["name"] = str(name).strip()
+            limit = Product._meta.get_field("name").max_length
+            if len(out["name"]) > limit:
+                errors.add(_("At most %(n)d characters.") % {"n": limit}, field=f"{where}.name",
+                           code="TOO_LONG")
         category = existing.category if keep and existing else None
         if item.get("category") not in (None, ""):
             slug = str(item["category"]).strip()
@@ -455,8 +459,13 @@ def validate_products(
                 continue
             skeep = partial and sku_existing is not None
             sku_out: dict[str, Any] = {"code": scode, "existing": sku_existing}
-            sku_out["name"] = str(raw_sku.get("name") or "").strip()[:200] or (
-                sku_existing.name if skeep else out.get("name", ""))
+            sku_name = str(raw_sku.get("name") or "").strip()
+            limit = Sku._meta.get_field("name").max_length
+            if len(sku_name) > limit:  # one inherited from the product was checked there
+                errors.add(_("At most %(n)d characters.") % {"n": limit}, field=f"{sw}.name",
+                           code="TOO_LONG")
+                continue
+            sku_out["name"] = sku_name or (sku_existing.name if skeep else out.get("name", ""))
             base_unit = str(raw_sku.get("base_unit") or (sku_existing.base_unit if sku_existing else "each"))
             base_unit = base_unit.strip().lower()
             if not _UNIT_RE.match(base_unit):

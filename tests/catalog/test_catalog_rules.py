@@ -199,3 +199,19 @@ def test_plan_limit_refuses_the_whole_batch(tenant_db, monkeypatch):
     from core.catalog.models import Product
 
     assert not Product.objects.filter(code="P").exists()
+
+
+def test_a_name_longer_than_its_column_is_refused_not_cut(tenant_db):
+    from core.catalog.models import Product
+
+    long_name = "维" * 201
+    with pytest.raises(ValidationFailed) as err:
+        services.upsert_products([
+            {"code": "P1", "name": long_name, "skus": [{"code": "S1"}]},
+            {"code": "P2", "name": "ok", "skus": [{"code": "S2", "name": long_name}]},
+        ])
+    assert sorted((e.code, e.field) for e in err.value.errors) == [
+        ("TOO_LONG", "products.0.name"), ("TOO_LONG", "products.1.skus.0.name")]
+    assert not Product.objects.exists()
+    services.upsert_products([{"code": "P1", "name": "维" * 200, "skus": [{"code": "S1"}]}])
+    assert Product.objects.get(code="P1").name == "维" * 200
