@@ -930,6 +930,8 @@ class CategoryUpdate(CamelErrorsMutation, error_type=CatalogError):
     def perform(cls, root, info, id, input):
         require_scope(info, "catalog:write")
         category = _category(id, field="id")
+        if category is None:  # an empty id names no category
+            raise NotFound(_("No such category."), field="id")
         kwargs = {
             k: input[k] for k in ("name", "slug", "attribute_schema") if input.get(k) is not None
         }
@@ -1025,6 +1027,8 @@ class CatalogueSave(CamelErrorsMutation, error_type=CatalogError):
         dealers = None
         if dealer_ids is not None:
             dealers = [visible_dealer(info, g, field="dealer_ids") for g in dealer_ids]
+            if None in dealers:  # an empty id names no dealer
+                raise NotFound(_("No such dealer."), field="dealer_ids")
         existing = Catalogue.objects.filter(name__iexact=name).first()
         return cls(
             catalogue=services.save_catalogue(

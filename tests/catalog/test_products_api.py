@@ -605,3 +605,26 @@ def test_a_unit_name_longer_than_its_column_is_a_field_error(tenant_db, tenant_c
         "errors": [{"field": "skus.0.units.0.name", "code": "INVALID"}],
     }
     assert not Product.objects.filter(code="TEA").exists()
+
+
+def test_empty_ids_name_nothing(tenant_db, tenant_client):
+    staff = token_for(UserFactory(role=Role.STAFF))
+    category = services.create_category(name="Tea")
+    _, body = gql(
+        tenant_client,
+        'mutation { categoryUpdate(id: "", input: {name: "Coffee"}) { errors { field code } } }',
+        token=staff,
+    )
+    assert "errors" not in body, body
+    assert body["data"]["categoryUpdate"]["errors"] == [{"field": "id", "code": "NOT_FOUND"}]
+    _, body = gql(
+        tenant_client,
+        'mutation { catalogueSave(name: "Shop", dealerIds: [""]) { errors { field code } } }',
+        token=staff,
+    )
+    assert "errors" not in body, body
+    assert body["data"]["catalogueSave"]["errors"] == [{"field": "dealerIds", "code": "NOT_FOUND"}]
+    category.refresh_from_db()
+    from core.catalog.models import Catalogue
+
+    assert category.name == "Tea" and not Catalogue.objects.exists()
