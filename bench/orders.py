@@ -475,7 +475,7 @@ def _breakdown(host: str, tokens: list[str], make_lines, *, orders: int, dbname:
         (view, "authenticate_request", "authentication (token -> user)"),
         (view, "_parse", "graphql parse/validate/cost"),
         (view, "_validation_errors", "graphql parse/validate/cost"),
-        (view, "query_cost", "graphql parse/validate/cost"),
+        (view, "check_query", "graphql parse/validate/cost"),
         (view, "execute", "graphql execute (arguments, payload)"),
         (view.DinghuoGraphQLView, "json_encode", "response JSON"),
         (order_services, "place_order", "order service (checks, totals, approvals, objects)"),
