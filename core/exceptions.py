@@ -35,6 +35,18 @@ class ValidationFailed(DomainError):
         self.errors = errors
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` (decoded JSON: dicts, lists, strings)
+    holds NUL, which PostgreSQL can neither store nor compare in text."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 class PermissionDenied(DomainError):
     code = "PERMISSION_DENIED"
 

@@ -78,17 +78,6 @@ class NulCharacterRule(ValidationRule):
             self.report_error(GraphQLError(NUL_MESSAGE, node, extensions={"code": "INVALID_TEXT"}))
 
 
-def has_nul(value: Any) -> bool:
-    """Whether a string anywhere in ``value`` (decoded JSON variables) holds NUL."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
-
-
 def validation_rules() -> list[type[ValidationRule]]:
     return [
         depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),

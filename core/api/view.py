@@ -26,11 +26,11 @@ from graphql import (
     validate,
 )
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, has_nul
 
 from .auth import authenticate_request
 from .execution import FastExecutionContext
-from .limits import NUL_MESSAGE, check_query, has_nul, validation_rules
+from .limits import NUL_MESSAGE, check_query, validation_rules
 
 logger = logging.getLogger(__name__)
 

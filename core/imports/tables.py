@@ -28,15 +28,25 @@ def format_of(filename: str) -> str:
     return ext
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+def csv_text(data: bytes) -> str | None:
+    """A CSV file's text: UTF-8 (with or without BOM) or GBK/GB18030, as Excel in China
+    saves it; ``None`` when it is neither, or holds NUL (UTF-16 or binary: never text
+    PostgreSQL can store). Every CSV upload (imports, order sheets, plugins) reads here."""
+    for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if "\x00" not in text:  # NUL: UTF-16 or binary, never text PostgreSQL can store
+        if "\x00" not in text:
             return text
-    raise DomainError(_("The CSV file is not UTF-8 or GBK text."), field="file", code="INVALID_FORMAT")
+    return None
+
+
+def _decode(data: bytes) -> str:
+    text = csv_text(data)
+    if text is None:
+        raise DomainError(_("The CSV file is not UTF-8 or GBK text."), field="file", code="INVALID_FORMAT")
+    return text
 
 
 def read_cells(fileobj: IO[bytes], fmt: str) -> list[list[Any]]:

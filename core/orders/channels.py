@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.accounts.models import Dealer
-from core.exceptions import DomainError, ValidationFailed
+from core.exceptions import DomainError, ValidationFailed, has_nul
 
 from . import services
 from .lines import LineInput, resolve_lines
@@ -215,11 +215,10 @@ def _sheet_rows(filename: str, content: bytes) -> list[list]:
         import csv
         import io
 
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = content.decode("gb18030", errors="replace")
-        if "\x00" in text:  # UTF-16 or binary: PostgreSQL cannot even look such codes up
+        from core.imports.tables import csv_text
+
+        text = csv_text(content)
+        if text is None:
             raise ValidationFailed([DomainError(_("The CSV file is not UTF-8 or GBK text."), code="INVALID_FILE",
                                                 field="file")])
         return [row for row in csv.reader(io.StringIO(text))]
@@ -358,7 +357,7 @@ def import_marketplace_order(*, source: str, payload: dict, user=None) -> servic
     idempotency key is ``<source>:<order_id>``, so a feed delivered twice
     makes one order.
     """
-    if _has_nul(payload):  # PostgreSQL can neither store nor look up such text
+    if has_nul(payload):  # PostgreSQL can neither store nor look up such text
         raise ValidationFailed([DomainError(_("Text may not contain the NUL character (U+0000)."),
                                             code="INVALID", field="payload")])
     errors: list[DomainError] = []
@@ -397,13 +396,3 @@ def import_marketplace_order(*, source: str, payload: dict, user=None) -> servic
     return services.place_order(dealer=dealer, user=user, lines=lines, channel=Channel.MARKETPLACE,
                                 idempotency_key=f"{source}:{order_id}", external_ref=order_id,
                                 note=str(payload.get("note") or ""))
-
-
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False

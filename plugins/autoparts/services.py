@@ -391,14 +391,10 @@ class ImportReport:
 
 
 def _csv_rows(content: bytes | str) -> list[dict[str, str]]:
-    if isinstance(content, bytes):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = content.decode("gb18030", errors="replace")
-    else:
-        text = content.lstrip("\ufeff")
-    if "\x00" in text:  # UTF-16 or binary: nothing PostgreSQL could store or look up
+    from core.imports.tables import csv_text
+
+    text = csv_text(content) if isinstance(content, bytes) else content.lstrip("\ufeff")
+    if text is None or "\x00" in text:
         raise ValidationFailed(
             [DomainError(_("The CSV file is not UTF-8 or GBK text."), code="INVALID", field="file")]
         )
