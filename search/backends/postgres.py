@@ -19,8 +19,10 @@
   filters, histograms and value counts read no ``jsonb``. A product with
   several values of an attribute (its SKUs differ) keeps them in ``multi``
   (value ids) and ``nums`` (``{key: [numbers]}``).
-* One round trip per search answers the page, the total and every facet: the
-  matched set is a materialised CTE, grouped once with ``GROUPING SETS``.
+* Two round trips per search: one looks up the slots and term value ids the
+  query names (:meth:`PostgresBackend._lookup`), then one statement answers the
+  page, the total and every facet: the matched set is a materialised CTE,
+  grouped once with ``GROUPING SETS``.
 """
 
 from __future__ import annotations
