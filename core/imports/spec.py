@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -116,6 +117,25 @@ _TRUE = {"1", "true", "yes", "y", "是", "x", "✓"}
 _FALSE = {"0", "false", "no", "n", "否", ""}
 
 
+WHOLE_NUMBER = re.compile(r"[+-]?\d+(?:\.0*)?")
+
+
+def whole_number(raw: Any) -> int | None:
+    """A cell as an integer: 12, 12.0 or "12" / "12.0" (Excel's number or text, full-width
+    digits too); None for anything else, a fraction above all (2.05 is not 2). Every
+    sheet (imports, order uploads) reads whole numbers here."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        return int(raw) if raw.is_integer() else None
+    text = str(raw if raw is not None else "").strip()
+    if not WHOLE_NUMBER.fullmatch(text):
+        return None
+    return int(text.split(".")[0])
+
+
 def convert(column: Column, raw: Any) -> Any:
     """The cell's value for ``column`` (None when empty), or DomainError(code=INVALID)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -131,14 +151,10 @@ def convert(column: Column, raw: Any) -> Any:
             raise DomainError(_("At most %(n)d characters.") % {"n": column.max_length}, code="TOO_LONG")
         return value
     if kind == INTEGER:
-        try:
-            if isinstance(raw, float):
-                if not raw.is_integer():
-                    raise ValueError(raw)
-                return int(raw)
-            return int(str(raw).strip())
-        except (TypeError, ValueError):
-            raise DomainError(_("Enter a whole number."), code="INVALID") from None
+        value = whole_number(raw)
+        if value is None:
+            raise DomainError(_("Enter a whole number."), code="INVALID")
+        return value
     if kind == DECIMAL:
         try:
             value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(str(raw).strip().replace(",", ""))

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.accounts.models import Dealer
 from core.exceptions import DomainError, ValidationFailed, has_nul
+from core.imports.spec import whole_number
 
 from . import services
 from .lines import LineInput, resolve_lines
@@ -169,7 +170,7 @@ def read_order_sheet(filename: str, content: bytes) -> list[LineInput]:
         unit = str(values[col["unit"]] or "").strip() if "unit" in col else ""
         if not sku and qty_raw in (None, ""):
             continue
-        qty = _whole_number(qty_raw)
+        qty = whole_number(qty_raw)
         if not sku or qty is None:
             errors.append(DomainError(_("Row %(row)d: give a SKU and a whole-number quantity.") % {"row": number},
                                       code="INVALID_ROW", field=f"row.{number}"))
@@ -178,24 +179,6 @@ def read_order_sheet(filename: str, content: bytes) -> list[LineInput]:
     if errors:
         raise ValidationFailed(errors, message=_("Some rows cannot be read."))
     return lines
-
-
-WHOLE_NUMBER = re.compile(r"[+-]?\d+(?:\.0*)?")
-
-
-def _whole_number(raw) -> int | None:
-    """A quantity cell as an integer: 12, 12.0 or "12" (Excel's number or text); None
-    for anything else, a fraction above all (2.05 is not 2)."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float):
-        return int(raw) if raw.is_integer() else None
-    text = str(raw if raw is not None else "").strip()
-    if not text.isascii() or not WHOLE_NUMBER.fullmatch(text):
-        return None
-    return int(text.split(".")[0])
 
 
 def _sheet_rows(filename: str, content: bytes) -> list[list]:
