@@ -253,6 +253,9 @@ def _celery_worker_session(django_db_setup, tenant, other_tenant):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError("The Celery worker did not start") from None
+    from config.celery import app
+
+    _worker_consumes(app, proc, False)  # until a test asks for it
     yield proc
     proc.terminate()
     try:
@@ -267,7 +270,10 @@ def celery_worker_process(_celery_worker_session):
 
     Tests that use it must commit what the worker should see (``committed_db``).
     Messages earlier tests left queued (indexing and outbox work for data that
-    is gone) are purged first, so the test waits only for its own tasks.
+    is gone) are purged first, so the test waits only for its own tasks. The
+    worker consumes only while such a test runs: afterwards it stops taking
+    tasks, so work that later tests queue (they commit too) never runs beside
+    them, racing their assertions or the emptying of their tables.
     """
     import time
 
@@ -275,6 +281,7 @@ def celery_worker_process(_celery_worker_session):
     from tenants.tasks import ping
 
     app.control.purge()
+    _worker_consumes(app, _celery_worker_session, True)
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -283,4 +290,20 @@ def celery_worker_process(_celery_worker_session):
         except Exception:  # noqa: BLE001 - still finishing the task it had in hand
             if _celery_worker_session.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("The Celery worker does not answer") from None
-    return _celery_worker_session
+    yield _celery_worker_session
+    _worker_consumes(app, _celery_worker_session, False)
+
+
+def _worker_consumes(app, proc, consume: bool) -> None:
+    """Start or stop the worker taking tasks from the default queue, and wait for its answer.
+
+    The solo pool answers between tasks, so once it has answered a stop no task is running.
+    """
+    import time
+
+    queue = app.conf.task_default_queue
+    command = app.control.add_consumer if consume else app.control.cancel_consumer
+    deadline = time.monotonic() + 120
+    while not command(queue, reply=True, timeout=5):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("The Celery worker does not answer control commands")

@@ -46,3 +46,15 @@ def test_tasks_are_sent_only_after_commit(celery_worker_process, tenant):
     assert cache.get(f"ping:{rolled_back}") is None
     connection.set_schema_to_public()
     assert cache.get(f"ping:{committed}") is None
+
+
+def test_the_worker_takes_no_tasks_between_the_tests_that_ask_for_it(_celery_worker_session):
+    """Tests without the worker commit too, and their queued work must not run beside
+    them (racing their assertions or the emptying of their tables): it waits, and the
+    next test that asks for the worker purges it."""
+    from config.celery import app
+
+    queued = ping.delay()
+    time.sleep(3)
+    assert not queued.ready()
+    app.control.purge()
