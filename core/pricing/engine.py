@@ -444,6 +444,63 @@ def resolve_line_price(
     return None
 
 
+def resolve_base_unit_price(
+    lists: list[list[PriceRow]], base_unit: str, wording: PriceWording
+) -> ResolvedPrice | None:
+    """The price of one base unit: ``resolve_line_price(lists, unit_code=base_unit,
+    quantity=1, base_quantity=1, base_unit=base_unit, wording=wording)``, the same
+    value, without the unit conversion a base unit never needs (a product page
+    prices a few hundred SKUs this way; a randomized test holds it to the general code)."""
+    direct = None
+    for rows in lists:
+        if len(rows) == 1:
+            if rows[0].unit_code != base_unit:
+                continue
+            ladder = rows
+        else:
+            ladder = [r for r in rows if r.unit_code == base_unit]
+            if not ladder:
+                continue
+            if len(ladder) > 1:
+                ladder.sort(key=_BY_MIN_QUANTITY)
+        winning = None
+        for row in ladder:  # ascending: the last break from one unit or less wins
+            if row.min_quantity > 1:
+                break
+            winning = row
+        if winning is None:
+            continue
+        head = ladder[0]
+        if direct is None:
+            direct = wording.direct()
+        unit_price = winning.unit_price
+        source = PriceSource(
+            head.price_list_id,
+            head.price_list_code,
+            head.kind,
+            winning.unit_code,
+            winning.min_quantity,
+            unit_price,
+            1,
+            direct
+            % {
+                "list": head.price_list_code,
+                "kind": wording.kind(head.kind),
+                "price": unit_price,
+                "unit": base_unit,
+                "min": winning.min_quantity,
+            },
+        )
+        if len(ladder) == 1:
+            breaks = (PriceBreak(winning.min_quantity, unit_price),)
+        else:
+            breaks = tuple([PriceBreak(r.min_quantity, r.unit_price) for r in ladder])
+        return ResolvedPrice(
+            unit_price * _ONE, head.unit_price * _ONE, head.currency, source, breaks
+        )
+    return None
+
+
 # --- promotions ------------------------------------------------------------------------------
 _LINE_KINDS = (PromotionKind.PERCENT_OFF, PromotionKind.AMOUNT_OFF, PromotionKind.BUNDLE_PRICE)
 _PHASE = {
@@ -735,6 +792,8 @@ def one_unit_promoted_price(
     promotions: Sequence[PromotionRule],
     currency: str,
     numbers: dict | None = None,
+    *,
+    ordered: bool = False,
 ) -> Decimal:
     """What :func:`apply_promotions` leaves of a line of one base unit at ``gross``
     when every promotion matches the line and is a percentage or an amount off
@@ -742,7 +801,8 @@ def one_unit_promoted_price(
     without building a cart (a product page prices a hundred SKUs this way).
 
     ``numbers`` caches each promotion's rule numbers (and the currency's rounding
-    step) across the SKUs of one call.
+    step) across the SKUs of one call; ``ordered``: the promotions are already
+    highest priority first, then by id (a sequence that slices).
     """
     if not promotions:
         return gross
@@ -750,12 +810,11 @@ def one_unit_promoted_price(
     step = cache.get(currency)
     if step is None:
         step = cache[currency] = Decimal(1).scaleb(-_minor(currency))
-    ordered = (
-        sorted(promotions, key=lambda p: (-p.priority, p.id)) if len(promotions) > 1 else promotions
-    )
+    if not ordered and len(promotions) > 1:
+        promotions = sorted(promotions, key=lambda p: (-p.priority, p.id))
     leader, leader_at, leader_off = None, 0, ZERO
     start = gross - ZERO  # the line's total before any discount, as the engine computes it
-    for leader_at, promo in enumerate(ordered):  # noqa: B007 - leader_at read below
+    for leader_at, promo in enumerate(promotions):  # noqa: B007 - leader_at read below
         leader_off = _one_unit_off(promo, start, currency, step, cache)
         if leader_off > 0:
             leader = promo
@@ -767,7 +826,7 @@ def one_unit_promoted_price(
     # Stacking from the leader on: a stackable promotion before it took nothing from
     # the same total, and the leader's own amount on it is the one just computed.
     discount = ZERO + leader_off
-    for promo in ordered[leader_at + 1 :]:
+    for promo in promotions[leader_at + 1 :]:
         if not promo.stackable:
             continue
         amount = _one_unit_off(promo, gross - discount, currency, step, cache)

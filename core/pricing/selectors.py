@@ -49,6 +49,7 @@ from .engine import (
     one_unit_promoted_price,
     order_lists,
     quick_init,
+    resolve_base_unit_price,
     resolve_line_price,
 )
 from .models import (
@@ -411,6 +412,7 @@ class PromotionIndex:
         self.by_brand: dict[int, list[PromotionRule]] = defaultdict(list)
         self.by_category: dict[int, list[PromotionRule]] = defaultdict(list)
         self.by_brand_and_categories: dict[tuple, tuple[PromotionRule, ...]] = {}
+        self.by_ids: dict[tuple[int, ...], tuple[PromotionRule, ...]] = {}
         for p in promotions:
             for target, ids in (
                 (self.by_sku, p.sku_ids),
@@ -422,22 +424,28 @@ class PromotionIndex:
                     target[i].append(p)
 
     def touching(self, sku: SkuInfo) -> list[PromotionRule]:
+        return list(self.touching_tuple(sku))
+
+    def touching_tuple(self, sku: SkuInfo) -> tuple[PromotionRule, ...]:
+        """:meth:`touching` as a tuple: for a SKU that no promotion names by its id or
+        product, the very tuple every SKU of its brand and categories gets."""
         shared = self._shared(sku.brand_id, sku.category_ids)
-        own = self.by_sku.get(sku.id), self.by_product.get(sku.product_id)
-        if own == (None, None):
-            return list(shared)
+        by_sku, by_product = self.by_sku.get(sku.id), self.by_product.get(sku.product_id)
+        if by_sku is None and by_product is None:
+            return shared
         found: dict[int, PromotionRule] = {p.id: p for p in shared}
-        for promotions in own:
+        for promotions in (by_sku, by_product):
             for p in promotions or ():
                 found[p.id] = p
         if len(found) < 2:
-            return list(found.values())
+            return tuple(found.values())
         order = self.order
-        return sorted(found.values(), key=lambda p: order[p.id])
+        return tuple(sorted(found.values(), key=lambda p: order[p.id]))
 
     def _shared(self, brand_id: int | None, category_ids: frozenset[int]) -> tuple:
         """The promotions naming this brand or one of these categories, in order: the
-        same for every SKU of a brand and category, so worked out once per pair."""
+        same for every SKU of a brand and category, so worked out once per pair (and
+        the same tuple for pairs drawing the same promotions)."""
         key = (brand_id, category_ids)
         shared = self.by_brand_and_categories.get(key)
         if shared is None:
@@ -450,6 +458,8 @@ class PromotionIndex:
                     found[p.id] = p
             order = self.order
             shared = tuple(sorted(found.values(), key=lambda p: order[p.id]))
+            # one tuple for each set of promotions, whichever pairs draw it
+            shared = self.by_ids.setdefault(tuple([p.id for p in shared]), shared)
             self.by_brand_and_categories[key] = shared
         return shared
 
@@ -481,49 +491,68 @@ def price_products_for_dealer(
         p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
     }
     wording = PriceWording()
+    currency = ctx.currency
     result: dict[int, ProductPrice] = {}
     summaries: dict[int, PromotionInfo] = {}
     numbers: dict = {}
+    # What the promotions touching a SKU give every SKU they touch, by the touching
+    # tuple's id (the tuple is kept in the value, so its id is not reused): most SKUs
+    # share the tuple of their brand and categories.
+    effects: dict[int, tuple] = {}
     for sku_id in sorted(skus):
+        lists = lists_by_sku.get(sku_id)
+        if not lists:
+            continue
         info = skus[sku_id]
-        resolved = resolve_line_price(
-            lists_by_sku.get(sku_id, []),
-            unit_code=info.base_unit,
-            quantity=1,
-            base_quantity=1,
-            base_unit=info.base_unit,
-            wording=wording,
-        )
+        resolved = resolve_base_unit_price(lists, info.base_unit, wording)
         if resolved is None:
             continue
-        touching = index.touching(info)
-        line_promotions = [p for p in touching if p.id in per_unit]
+        touching = index.touching_tuple(info)
+        effect = effects.get(id(touching))
+        if effect is None:
+            effect = effects[id(touching)] = _promotion_effect(touching, per_unit, summaries)
+        _, shown, line_promotions, one_unit = effect
         promoted = resolved.unit_price
         if line_promotions:
-            promoted = _one_unit_promoted(
-                sku_id, info, resolved, line_promotions, ctx.currency, numbers
-            )
-        for p in touching:
-            if p.id not in summaries:
-                summaries[p.id] = PromotionInfo(
-                    id=p.id,
-                    code=p.code,
-                    name=p.name,
-                    kind=p.kind,
-                    stackable=p.stackable,
-                    priority=p.priority,
+            if one_unit:
+                promoted = one_unit_promoted_price(
+                    promoted, line_promotions, currency, numbers, ordered=True
+                )
+            else:
+                promoted = _one_unit_promoted(
+                    sku_id, info, resolved, line_promotions, currency, numbers
                 )
         result[sku_id] = ProductPrice(
-            sku_id=sku_id,
-            unit_code=info.base_unit,
-            unit_price=resolved.unit_price,
-            promoted_unit_price=promoted,
-            currency=ctx.currency,
-            breaks=resolved.breaks,
-            promotions=tuple(summaries[p.id] for p in touching),
-            source=resolved.source,
+            sku_id,
+            info.base_unit,
+            resolved.unit_price,
+            promoted,
+            currency,
+            resolved.breaks,
+            shown,
+            resolved.source,
         )
     return result
+
+
+def _promotion_effect(
+    touching: tuple[PromotionRule, ...], per_unit: set[int], summaries: dict[int, PromotionInfo]
+) -> tuple:
+    """``(touching, their summaries, the line promotions priced per unit (highest
+    priority first, then by id), whether the one-unit shortcut prices them)`` for the
+    SKUs these promotions touch; ``summaries`` shares each promotion's summary."""
+    for p in touching:
+        if p.id not in summaries:
+            summaries[p.id] = PromotionInfo(
+                id=p.id,
+                code=p.code,
+                name=p.name,
+                kind=p.kind,
+                stackable=p.stackable,
+                priority=p.priority,
+            )
+    line = sorted((p for p in touching if p.id in per_unit), key=lambda p: (-p.priority, p.id))
+    return touching, tuple(summaries[p.id] for p in touching), line, can_price_one_unit(line)
 
 
 def _one_unit_promoted(

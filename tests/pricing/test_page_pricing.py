@@ -186,8 +186,68 @@ def test_the_one_unit_shortcut_gives_the_engines_promoted_price():
         expected = _engine_one_unit(gross, promotions, currency)
         got = one_unit_promoted_price(gross, promotions, currency, {})
         assert got == expected and str(got) == str(expected), (gross, promotions)
+        in_order = sorted(promotions, key=lambda p: (-p.priority, p.id))
+        got = one_unit_promoted_price(gross, in_order, currency, {}, ordered=True)
+        assert got == expected and str(got) == str(expected), (gross, promotions)
         checked += expected != gross
     assert checked > 1000  # most cases really discount
+
+
+def test_the_base_unit_shortcut_resolves_as_the_general_code():
+    """Random ladders (several lists, other units, breaks from 0, 1 or above one unit,
+    a list pricing only other units or only from several units): the page's one-base-
+    unit resolution gives resolve_line_price's price, breaks and source exactly."""
+    import random
+
+    from core.pricing.engine import (
+        PriceRow,
+        PriceWording,
+        order_lists,
+        resolve_base_unit_price,
+        resolve_line_price,
+    )
+
+    rng = random.Random(7)
+    kinds = ["dealer", "region", "tier", "base"]
+    found = 0
+    for case in range(2000):
+        rows = []
+        for list_id in range(1, rng.randint(1, 5)):
+            kind = rng.choice(kinds)
+            priority = rng.randint(0, 2)
+            unit_breaks = {}
+            for unit in rng.sample(["each", "case", "box"], rng.randint(1, 3)):
+                unit_breaks[unit] = rng.sample([0, 1, 2, 5, 10, 100], rng.randint(1, 4))
+            for unit, breaks in unit_breaks.items():
+                for minimum in breaks:
+                    price = Decimal(rng.randint(1, 100000)) / Decimal(rng.choice([1, 100, 10000]))
+                    rows.append(
+                        PriceRow(
+                            list_id,
+                            f"L{list_id}",
+                            "n",
+                            kind,
+                            priority,
+                            None,
+                            "CNY",
+                            case,
+                            unit,
+                            minimum,
+                            price,
+                        )
+                    )
+        rng.shuffle(rows)
+        lists = order_lists(rows).get(case, [])
+        base_unit = rng.choice(["each", "case"])
+        expected = resolve_line_price(
+            lists, unit_code=base_unit, quantity=1, base_quantity=1, base_unit=base_unit
+        )
+        got = resolve_base_unit_price(lists, base_unit, PriceWording())
+        assert got == expected, (rows, base_unit)
+        if expected is not None:
+            assert str(got.unit_price) == str(expected.unit_price)
+            found += 1
+    assert found > 1000  # most cases have a price
 
 
 def test_other_line_kinds_are_left_to_the_engine():
