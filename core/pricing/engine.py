@@ -33,6 +33,7 @@ Promotion semantics (the rules staff rely on):
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -337,6 +338,17 @@ class PriceWording:
             lambda: _("%(list)s (%(kind)s list): %(price)s per %(unit)s from %(min)s %(unit)s"),
         )
 
+    def direct_text(self):
+        """``direct() % values`` as a function of ``(list, kind, price, unit, min)``: the
+        translated template turned once into string concatenation (each value as its
+        ``str``, as ``%s`` does); ``%`` itself for a template with other conversions."""
+        text = self.__dict__.get("_direct_text")
+        if text is None:
+            text = self._direct_text = _template_function(
+                self.direct(), ("list", "kind", "price", "unit", "min")
+            )
+        return text
+
     def converted(self) -> str:
         return self._get(
             "converted",
@@ -345,6 +357,44 @@ class PriceWording:
                 "× %(factor)s %(base)s per %(unit)s"
             ),
         )
+
+
+_PLACEHOLDER = re.compile(r"%\(([a-z]+)\)s|%%")
+
+
+def _template_function(template: str, names: tuple[str, ...]):
+    """A function of ``names`` (positional) giving ``template % dict(zip(names, values))``.
+
+    Built as one f-string when the template's conversions are all ``%(name)s`` of those
+    names (or ``%%``); otherwise a function that applies ``%``."""
+    pieces: list[str] = []
+    at = 0
+    for match in _PLACEHOLDER.finditer(template):
+        literal = template[at : match.start()]
+        if "%" in literal:
+            break
+        pieces.append(literal.replace("{", "{{").replace("}", "}}"))
+        name = match.group(1)
+        if name is None:
+            pieces.append("%")
+        elif name in names:
+            pieces.append("{%s!s}" % name)  # noqa: UP031 - writing an f-string's field
+        else:
+            break
+        at = match.end()
+    else:
+        rest = template[at:]
+        if "%" not in rest:
+            pieces.append(rest.replace("{", "{{").replace("}", "}}"))
+            namespace: dict = {}
+            body = "".join(pieces)
+            exec(f"def text({', '.join(names)}):\n    return f{body!r}", namespace)  # noqa: S102 - names and the template's text only
+            return namespace["text"]
+
+    def text(*values):
+        return template % dict(zip(names, values, strict=True))
+
+    return text
 
 
 _BY_MIN_QUANTITY = attrgetter("min_quantity")
@@ -451,7 +501,7 @@ def resolve_base_unit_price(
     quantity=1, base_quantity=1, base_unit=base_unit, wording=wording)``, the same
     value, without the unit conversion a base unit never needs (a product page
     prices a few hundred SKUs this way; a randomized test holds it to the general code)."""
-    direct = None
+    text = None
     for rows in lists:
         if len(rows) == 1:
             if rows[0].unit_code != base_unit:
@@ -471,8 +521,8 @@ def resolve_base_unit_price(
         if winning is None:
             continue
         head = ladder[0]
-        if direct is None:
-            direct = wording.direct()
+        if text is None:
+            text = wording.direct_text()
         unit_price = winning.unit_price
         source = PriceSource(
             head.price_list_id,
@@ -482,14 +532,13 @@ def resolve_base_unit_price(
             winning.min_quantity,
             unit_price,
             1,
-            direct
-            % {
-                "list": head.price_list_code,
-                "kind": wording.kind(head.kind),
-                "price": unit_price,
-                "unit": base_unit,
-                "min": winning.min_quantity,
-            },
+            text(
+                head.price_list_code,
+                wording.kind(head.kind),
+                unit_price,
+                base_unit,
+                winning.min_quantity,
+            ),
         )
         if len(ladder) == 1:
             breaks = (PriceBreak(winning.min_quantity, unit_price),)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+import orjson
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -218,7 +219,7 @@ def load_promotions(
             " AND p.category_ids = '{}' AND p.brand_ids = '{}')"
         )
     sql = f"""
-        SELECT p.id, p.code, p.name, p.kind, p.currency, p.rule, p.priority, p.stackable,
+        SELECT p.id, p.code, p.name, p.kind, p.currency, p.rule::text, p.priority, p.stackable,
                p.sku_ids, p.product_ids, p.category_ids, p.brand_ids
         FROM {promo_t} p
         WHERE p.is_active
@@ -243,7 +244,7 @@ def load_promotions(
             name=r[2],
             kind=r[3],
             currency=r[4],
-            rule=r[5] if isinstance(r[5], dict) else json.loads(r[5]),
+            rule=_json_object(r[5]),
             priority=r[6],
             stackable=r[7],
             sku_ids=frozenset(r[8]),
@@ -253,6 +254,16 @@ def load_promotions(
         )
         for r in rows
     ]
+
+
+def _json_object(text: str) -> dict:
+    """A ``jsonb`` column read as text, decoded by orjson (a fifth of the time of the
+    standard decoder psycopg uses for ``jsonb``); what orjson refuses (an integer
+    beyond 64 bits) by the standard decoder."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 # --- price_cart ------------------------------------------------------------------------

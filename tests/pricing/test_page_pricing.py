@@ -315,3 +315,40 @@ def test_quick_init_keeps_the_dataclass_contract():
     for cls in (WithDefault, NotFrozen):
         with pytest.raises(TypeError):
             engine.quick_init(cls)
+
+
+def test_explanation_templates_compiled_once_format_as_percent_does():
+    """The base-unit shortcut's explanation: the translated template, compiled into
+    concatenation, gives what ``%`` gives, in English and Chinese, with braces, ``%%``
+    and conversions it does not compile (left to ``%``)."""
+    from django.utils import translation
+
+    from core.pricing.engine import PriceWording, _template_function
+
+    names = ("list", "kind", "price", "unit", "min")
+    values = ("BASE {x}", "base", Decimal("12.3400"), "each", 1)
+    by_name = dict(zip(names, values, strict=True))
+    for template in (
+        "%(list)s (%(kind)s list): %(price)s per %(unit)s from %(min)s %(unit)s",
+        "%(list)s（%(kind)s价格表）：%(min)s %(unit)s 起每 %(unit)s %(price)s",
+        "{%(list)s} 100%% %(price)s '\"\\n",
+        "%(min)d × %(price)s",
+        "%(other)s",
+        "",
+    ):
+        text = _template_function(template, names)
+        try:
+            expected = template % by_name
+        except KeyError:
+            expected = None
+        if expected is None:
+            try:
+                text(*values)
+            except KeyError:
+                continue
+            raise AssertionError(template)
+        assert text(*values) == expected, template
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            wording = PriceWording()
+            assert wording.direct_text()(*values) == wording.direct() % by_name
