@@ -508,7 +508,7 @@ def _forward_page(
     iterable = queryset_resolver(connection, iterable, info, args)
     after = args.get("after")
     start = (cursor_to_offset(after) + 1) if after else 0
-    rows = list(iterable[start : start + first + 1])
+    rows = selectors.listing_slice(iterable, start, start + first + 1)
     has_next = len(rows) > first
     selectors.release_page(rows[first:])  # the row that only told there is a next page
     rows = rows[:first]

@@ -119,6 +119,19 @@ def catalogue_condition(dealer):
     it on ``Product`` querysets; a test checks both grant the same products)."""
     if dealer is None or dealer.pk is None:
         return Q(pk__in=[])
+    template, params = _catalogue_sql(dealer)
+    return _SqlCondition(
+        template,
+        [F("category_id"), F("brand_id"), F("pk")],
+        params,
+        output_field=BooleanField(),
+    )
+
+
+def _catalogue_sql(dealer) -> tuple[str, list[str]]:
+    """The SQL of :func:`catalogue_condition` for a dealer with a primary key: a
+    template around the product's category id, brand id and id (``{0}``, ``{1}``,
+    ``{2}``) and its parameters."""
     assign_t = Catalogue.dealers.through._meta.db_table
     cats_t = Catalogue.categories.through._meta.db_table
     brands_t = Catalogue.brands.through._meta.db_table
@@ -141,12 +154,7 @@ def catalogue_condition(dealer):
         f" OR {{2}} IN (SELECT cp.product_id FROM {products_t} cp WHERE cp.catalogue_id IN ({effective})))"
     )
     lineage = "{" + ",".join(str(int(i)) for i in dealer.lineage_ids) + "}"  # a bigint[] literal
-    return _SqlCondition(
-        template,
-        [F("category_id"), F("brand_id"), F("pk")],
-        [lineage] * 7,
-        output_field=BooleanField(),
-    )
+    return template, [lineage] * 7
 
 
 def authorised_products(dealer, *, include_inactive: bool = False) -> QuerySet[Product]:
@@ -313,7 +321,7 @@ def products_for_listing(
     search: str | None = None,
     category_id: int | None = None,
     brand_ids: Sequence[int] | None = None,
-    attributes: Iterable[dict[str, Any]] = (),
+    attributes: Sequence[dict[str, Any]] = (),
     sort: str = "oldest",
     include_inactive: bool = False,
     with_units: bool = False,
@@ -373,7 +381,25 @@ def products_for_listing(
         qs = qs.prefetch_related(
             Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
         )
-    return qs.order_by(*SORTS.get(sort, SORTS["oldest"]))
+    qs = qs.order_by(*SORTS.get(sort, SORTS["oldest"]))
+    if not (
+        with_relations
+        or with_units
+        or with_images
+        or (search and search.strip())
+        or category_id
+        or brand_ids
+        or attributes
+    ):
+        # Only on this queryset object: a filtered, ordered or sliced clone is read by
+        # the ORM (see listing_slice).
+        qs._plain_listing = _PlainListing(
+            dealer=dealer,
+            include_inactive=include_inactive,
+            sort=sort if sort in SORTS else "oldest",
+            defer=frozenset(defer),
+        )
+    return qs
 
 
 _SKU_FIELDS = (
@@ -399,6 +425,16 @@ def _inline_skus(*, active_only: bool, with_units: bool):
 
     Availability sums stock over active warehouses (the (sku, warehouse) index), so
     the cost follows the page, not the size of the stock table."""
+    return _SqlCondition(
+        _inline_skus_template(active_only=active_only, with_units=with_units),
+        [F("pk")],
+        [],
+        output_field=_DecodedJSON(),
+    )
+
+
+def _inline_skus_template(*, active_only: bool, with_units: bool) -> str:
+    """The SQL of :func:`_inline_skus` around the product's id (``{0}``)."""
     from core.inventory.models import Stock, Warehouse
 
     sku_t, unit_t = Sku._meta.db_table, SkuUnit._meta.db_table
@@ -420,7 +456,26 @@ def _inline_skus(*, active_only: bool, with_units: bool):
         f" FROM {stock_t} s JOIN {warehouse_t} w ON w.id = s.warehouse_id WHERE s.sku_id = v.id AND w.is_active)"
         f" st ON true WHERE v.product_id = {{0}}{' AND v.is_active' if active_only else ''})::text"
     )
-    return _SqlCondition(template, [F("pk")], [], output_field=_DecodedJSON())
+    return template
+
+
+def _inline_skus_sql(*, active_only: bool, product_column: str) -> str:
+    """:func:`_inline_skus` (without units) around ``product_column``, as SQL text."""
+    key = (active_only, product_column)
+    sql = _INLINE_SKUS_SQL.get(key)
+    if sql is None:
+        sql = _INLINE_SKUS_SQL[key] = _inline_skus_template(
+            active_only=active_only, with_units=False
+        ).format(product_column)
+    return sql
+
+
+_INLINE_SKUS_SQL: dict[tuple[bool, str], str] = {}
+
+
+def _decode_json(value):
+    """What :class:`_DecodedJSON` makes of the inline SKUs' text."""
+    return _DECODED_JSON.from_db_value(value, None, None)
 
 
 class _DecodedJSON(JSONField):
@@ -436,6 +491,9 @@ class _DecodedJSON(JSONField):
             except orjson.JSONDecodeError:  # what orjson refuses (an integer beyond 64 bits)
                 return super().from_db_value(value, expression, connection)
         return value
+
+
+_DECODED_JSON = _DecodedJSON()
 
 
 def _materialise_skus(product: Product, plain: bool | None = None) -> None:
@@ -563,6 +621,126 @@ def _rows_of_page(queryset: QuerySet[Product]) -> QuerySet[Product]:
     rows.query.clear_where()  # the conditions (and the slice) are the subquery's
     rows.query.clear_limits()
     return rows.filter(pk__in=queryset.values("pk"))
+
+
+@dataclass(frozen=True)
+class _PlainListing:
+    """What a listing without filters, relations, units or images is made of: enough
+    to write its statement out (:func:`listing_slice`)."""
+
+    dealer: Any
+    include_inactive: bool
+    sort: str
+    defer: frozenset[str]
+
+
+def listing_slice(queryset: QuerySet[Product], start: int, stop: int) -> list[Product]:
+    """``list(queryset[start:stop])``; for a plain listing as
+    :func:`products_for_listing` returned it (no filter, relation, unit or image; not
+    changed since), the same products and SKUs from a statement written out here:
+    building and compiling it with the ORM cost more than running it (1-1.5 ms of a
+    page). A test holds both to the same rows for every sort, scope and slice."""
+    plain = queryset.__dict__.get("_plain_listing")
+    if (
+        plain is None
+        or queryset._result_cache is not None
+        or pre_init.has_listeners(Product)
+        or post_init.has_listeners(Product)
+    ):
+        return list(queryset[start:stop])
+    return list(_plain_listing_rows(plain, queryset.db, start, stop))
+
+
+def _listing_columns(defer: frozenset[str]) -> tuple[list[str], list[str], list[tuple]]:
+    """The product columns a plain listing reads (every concrete one but the deferred;
+    the primary key always), their attnames, and each column's converters by position."""
+    from django.db import connections
+
+    key = defer
+    known = _LISTING_COLUMNS.get(key)
+    if known is None:
+        fields = [f for f in Product._meta.concrete_fields if f.primary_key or f.name not in defer]
+        converters = []
+        for i, f in enumerate(fields):
+            col = f.get_col(Product._meta.db_table)
+            found = connections["default"].ops.get_db_converters(col) + col.get_db_converters(
+                connections["default"]
+            )
+            if found:
+                converters.append((i, col, found))
+        known = _LISTING_COLUMNS[key] = (
+            [f'p."{f.column}"' for f in fields],
+            [f.attname for f in fields],
+            converters,
+        )
+    return known
+
+
+_LISTING_COLUMNS: dict[frozenset[str], tuple] = {}
+
+
+def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int):
+    """The products of ``[start:stop]`` of a plain listing, with their SKUs, as
+    :class:`_ProductsWithSkus` yields them: one statement, like the ORM's (a later page
+    chooses its ids first and builds SKU JSON for its own rows only)."""
+    from django.db import connections
+
+    connection = connections[db]
+    columns, attnames, converters = _listing_columns(plain.defer)
+    product_t, category_t = Product._meta.db_table, Category._meta.db_table
+    conditions, params = [], []
+    dealer = plain.dealer
+    if dealer is not None:
+        if dealer.pk is None:
+            return
+        template, params = _catalogue_sql(dealer)
+        conditions.append(template.format("p.category_id", "p.brand_id", "p.id"))
+    if not plain.include_inactive:
+        conditions.append("p.status = %s")
+        params.append(ProductStatus.ACTIVE.value)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    order = ", ".join(
+        f'p."{Product._meta.get_field(name.lstrip("-")).column}"'
+        f" {'DESC' if name.startswith('-') else 'ASC'}"
+        for name in SORTS[plain.sort]
+    )
+    skus = _inline_skus_sql(active_only=not plain.include_inactive, product_column="p.id")
+    select = (
+        f"SELECT {', '.join(columns)}, c.path, {skus}"
+        f" FROM {product_t} p LEFT OUTER JOIN {category_t} c ON p.category_id = c.id"
+    )
+    limit = max(stop - start, 0)
+    if start:
+        sql = (
+            f"{select} WHERE p.id IN (SELECT p.id FROM {product_t} p {where}"
+            f" ORDER BY {order} LIMIT {int(limit)} OFFSET {int(start)}) ORDER BY {order}"
+        )
+    else:
+        sql = f"{select} {where} ORDER BY {order} LIMIT {int(limit)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    n = len(attnames)
+    plain_skus = _plain_skus()
+    new, update = _new_instance, dict.update
+    for row in rows:
+        if converters:
+            row = list(row)
+            for i, col, found in converters:
+                value = row[i]
+                for converter in found:
+                    value = converter(value, col, connection)
+                row[i] = value
+        product = new(Product)
+        d = product.__dict__
+        update(d, zip(attnames, row[:n], strict=True))
+        d["listing_category_path"] = row[n]
+        d["skus_inline"] = _decode_json(row[n + 1])
+        state = product._state = ModelState()
+        state.adding = False
+        state.db = db
+        _materialise_skus(product, plain_skus)
+        yield product
 
 
 def release_page(products: Iterable[Product]) -> None:

@@ -248,3 +248,64 @@ def test_a_later_page_is_the_same_rows_skus_and_prices_in_as_few_statements(
     assert later["pageInfo"]["hasNextPage"] is True
     assert [e["node"] for e in later["edges"]] == [e["node"] for e in whole["edges"][30:60]]
     assert any(s["available"] for e in whole["edges"][:60] for s in e["node"]["skus"])
+
+
+def test_a_plain_listings_written_out_statement_reads_what_the_orm_reads(tenant_db):
+    """listing_slice writes a plain listing's statement out (no ORM compilation): for
+    every sort, a dealer with a catalogue, one without any on its path, no dealer, inactive
+    products included or not, columns deferred or not, first, later, partial and empty
+    slices, it gives the ORM's products (columns, order) and SKUs (with stock); a
+    listing with a filter, or changed after it was made, is read by the ORM."""
+    from core.accounts.models import Dealer
+    from core.catalog.models import ProductStatus
+    from core.catalog.selectors import SORTS, listing_slice, products_for_listing
+
+    _world()
+    Product.objects.filter(code__in=["P005", "P050"]).update(status=ProductStatus.DRAFT)
+    shop, hq = Dealer.objects.get(code="SHOP"), Dealer.objects.get(code="HQ")
+    loner = accounts.create_dealer(code="LONE", name="Lone")  # no catalogue on its path
+
+    def facts(products):
+        out = []
+        for p in products:
+            row = {
+                k: v
+                for k, v in p.__dict__.items()
+                if k not in ("_state", "_prefetched_objects_cache")
+            }
+            skus = [
+                {k: v for k, v in s.__dict__.items() if k != "_state"}
+                for s in p._prefetched_objects_cache["skus"]._result_cache
+            ]
+            out.append((row, skus))
+        return out
+
+    checked = 0
+    for dealer in (shop, hq, loner, None):
+        for sort in SORTS:
+            for include_inactive, defer in ((False, ["description", "tax_rate"]), (True, [])):
+                listing = products_for_listing(
+                    dealer=dealer,
+                    sort=sort,
+                    include_inactive=include_inactive,
+                    with_relations=False,
+                    defer=defer,
+                )
+                for start, stop in ((0, 11), (0, 101), (10, 21), (100, 200), (500, 510)):
+                    expected = facts(listing[start:stop])
+                    with count_queries() as q:
+                        got = facts(listing_slice(listing, start, stop))
+                    assert got == expected, (dealer, sort, include_inactive, start)
+                    assert q.count == 1 and q.statements[0].startswith('SELECT p."id"')
+                    checked += bool(expected)
+    assert checked > 100
+    # Not a plain listing, or no longer the one made: the ORM reads it.
+    listing = products_for_listing(dealer=shop, sort="code", with_relations=False)
+    narrowed = listing.filter(code__startswith="P00")
+    searched = products_for_listing(dealer=shop, search="Product 01", with_relations=False)
+    with count_queries() as q:
+        assert [p.code for p in listing_slice(narrowed, 0, 50)] == [
+            f"P00{i}" for i in range(10) if i != 5
+        ]
+        assert {p.code for p in listing_slice(searched, 0, 50)} == {f"P01{i}" for i in range(10)}
+    assert q.count == 2 and not any(s.startswith('SELECT p."id"') for s in q.statements)
