@@ -36,12 +36,12 @@ DealerStatusEnum = graphene.Enum(
 
 AccountError = error_type(
     "Account",
-    ["INVALID", "REQUIRED", "INVALID_CREDENTIALS", "LOGIN_THROTTLED", "TAKEN", "PASSWORD_TOO_WEAK"],
+    ["INVALID", "REQUIRED", "TOO_LONG", "INVALID_CREDENTIALS", "LOGIN_THROTTLED", "TAKEN", "PASSWORD_TOO_WEAK"],
     "An error from signing in or managing users.",
 )
 DealerError = error_type(
     "Dealer",
-    ["INVALID", "REQUIRED", "TAKEN", "NOT_FOUND", "INVALID_PARENT", "PLAN_LIMIT_EXCEEDED",
+    ["INVALID", "REQUIRED", "TOO_LONG", "TAKEN", "NOT_FOUND", "INVALID_PARENT", "PLAN_LIMIT_EXCEEDED",
      "PERMISSION_DENIED", "DEALER_CLOSED", "PASSWORD_TOO_WEAK"],
     "An error from creating or changing dealers and their users.",
 )

@@ -31,6 +31,7 @@ from .models import Channel, Order, OrderLine, OrderStatus, OrderTransition, Pay
 ORDER_ERROR_CODES = [
     "INVALID",
     "REQUIRED",
+    "TOO_LONG",
     "NOT_FOUND",
     "PERMISSION_DENIED",
     "UNKNOWN_SKU",

@@ -161,8 +161,8 @@ def test_user_fields_longer_than_their_columns_are_field_errors(tree, tenant_cli
     variables = {"d": gid(tree["S1"]), "u": "u" * 151, "e": "e" * 250 + "@x.cn", "f": "f" * 151}
     _, body = gql(tenant_client, q, variables, token=token_for(UserFactory(role=Role.STAFF)))
     assert body["data"]["dealerUserCreate"] == {"user": None, "errors": [
-        {"field": "username", "code": "INVALID"}, {"field": "email", "code": "INVALID"},
-        {"field": "firstName", "code": "INVALID"}]}
+        {"field": "username", "code": "TOO_LONG"}, {"field": "email", "code": "TOO_LONG"},
+        {"field": "firstName", "code": "TOO_LONG"}]}
     assert not tree["S1"].users.exists()
 
 
@@ -186,5 +186,5 @@ def test_address_and_contact_text_longer_than_its_column_is_a_field_error(tree, 
         _, body = gql(tenant_client, CREATE, {"input": {"code": "NEW", "name": "New", **extra}}, token=staff)
         assert "errors" not in body, body
         assert body["data"]["dealerCreate"]["errors"] == [
-            {"field": error, "code": "INVALID", "message": body["data"]["dealerCreate"]["errors"][0]["message"]}]
+            {"field": error, "code": "TOO_LONG", "message": body["data"]["dealerCreate"]["errors"][0]["message"]}]
     assert not Dealer.objects.filter(code="NEW").exists()

@@ -74,14 +74,14 @@ def test_a_reference_or_note_longer_than_its_column_is_a_field_error(tenant_db, 
     _, body = gql(tenant_client, receive, {"ref": "R" * 65}, token=token)
     assert body["data"]["stockReceive"] == {
         "stock": None,
-        "errors": [{"field": "reference", "code": "INVALID"}],
+        "errors": [{"field": "reference", "code": "TOO_LONG"}],
     }
     count = """mutation($note: String) { stockCount(skuCode: "GAUZE", warehouseCode: "EAST", counted: 3,
       note: $note) { stock { onHand } errors { field code } } }"""
     _, body = gql(tenant_client, count, {"note": "n" * 256}, token=token)
     assert body["data"]["stockCount"] == {
         "stock": None,
-        "errors": [{"field": "note", "code": "INVALID"}],
+        "errors": [{"field": "note", "code": "TOO_LONG"}],
     }
     assert not Stock.objects.filter(sku=sku, warehouse=east, on_hand__gt=0).exists()
     assert not StockMovement.objects.exists()
