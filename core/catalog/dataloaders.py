@@ -51,21 +51,24 @@ def _sku_info_class():
     return SkuInfo
 
 
+def _product_lineage(product, paths: dict[str, frozenset[int]]) -> frozenset[int]:
+    """The ids of the product's category and its ancestors."""
+    if hasattr(product, "listing_category_path"):  # a listing without category rows
+        return _lineage(product.listing_category_path or "", paths)
+    category = product.category if product.category_id else None
+    return frozenset(category.lineage_ids) if category is not None else frozenset()
+
+
 def _sku_info(sku, product, paths: dict[str, frozenset[int]] | None = None) -> Any | None:
     SkuInfo = _sku_info_class()  # noqa: N806 - a class
     if SkuInfo is None:  # pragma: no cover
         return None
-    if hasattr(product, "listing_category_path"):  # a listing without category rows
-        lineage = _lineage(product.listing_category_path or "", {} if paths is None else paths)
-    else:
-        category = product.category if product.category_id else None
-        lineage = frozenset(category.lineage_ids) if category is not None else frozenset()
     return SkuInfo(
         id=sku.id,
         product_id=product.id,
         brand_id=product.brand_id,
         base_unit=sku.base_unit,
-        category_ids=lineage,
+        category_ids=_product_lineage(product, {} if paths is None else paths),
     )
 
 
@@ -99,10 +102,26 @@ def remember_page(info, products) -> None:
     """Note the SKUs of a page of products (their prefetched ``skus``) for batch pricing."""
     page = _page_skus(info)
     paths: dict[str, frozenset[int]] = {}
+    SkuInfo = _sku_info_class()  # noqa: N806 - a class
     for product in products:
-        cache = getattr(product, "_prefetched_objects_cache", {})
-        for sku in cache.get("skus", ()):
-            page[sku.id] = _sku_info(sku, product, paths)
+        cache = getattr(product, "_prefetched_objects_cache", None)
+        skus = cache.get("skus") if cache else None
+        if skus is None:
+            continue
+        if SkuInfo is None:  # pragma: no cover - pricing ships with the platform
+            page.update((sku.id, None) for sku in skus)
+            continue
+        # the product's facts read once for its SKUs
+        product_id, brand_id = product.id, product.brand_id
+        lineage = _product_lineage(product, paths)
+        for sku in skus:
+            page[sku.id] = SkuInfo(
+                id=sku.id,
+                product_id=product_id,
+                brand_id=brand_id,
+                base_unit=sku.base_unit,
+                category_ids=lineage,
+            )
 
 
 def _page_skus(info) -> dict[int, Any]:

@@ -388,7 +388,11 @@ class ProductNode(DjangoObjectType):
 
     @reads_root_only
     def resolve_is_available(root, info):
-        return any(selectors.available_quantity(s) > 0 for s in _skus_of(root))
+        available = selectors.available_quantity
+        for sku in _skus_of(root):
+            if available(sku) > 0:
+                return True
+        return False
 
     @staticmethod
     def _prices(root, info):

@@ -506,18 +506,27 @@ def _materialise_skus(product: Product, plain: bool | None = None) -> None:
     product_id = product.id
     db = product._state.db
     cache_product = _SKU_PRODUCT_FIELD.set_cached_value
+    product_cache = _SKU_PRODUCT_FIELD.cache_name
     if plain is None:
         plain = _plain_skus()
     for row in rows:
         units = row.pop("units", None)
-        on_hand, reserved = row.pop("on_hand_total"), row.pop("reserved_total")
         row["product_id"] = product_id
-        if plain:
-            sku = _sku_from_row(db, row)
+        if plain:  # what ``Sku.from_db`` builds from these columns (by attname; a column
+            # not in the row stays deferred) with on_hand_total and reserved_total, without
+            # ``Model.__init__``'s per-field ``setattr`` and signals (none listens)
+            sku = _new_instance(Sku)
+            sku.__dict__.update(row)
+            state = sku._state = ModelState()
+            state.adding = False
+            state.db = db
+            # what ``sku.product = product`` leaves, without its checks
+            state.fields_cache = {product_cache: product}
         else:  # signal receivers for Sku: Django's own construction, positional
+            on_hand, reserved = row.pop("on_hand_total"), row.pop("reserved_total")
             sku = Sku.from_db(db, None, [row.get(f, DEFERRED) for f in _SKU_ATTNAMES])
-        sku.on_hand_total, sku.reserved_total = on_hand, reserved
-        cache_product(sku, product)  # what ``sku.product = product`` leaves, without its checks
+            sku.on_hand_total, sku.reserved_total = on_hand, reserved
+            cache_product(sku, product)
         if units is not None:
             objs = []
             for u in units:
@@ -532,18 +541,6 @@ def _materialise_skus(product: Product, plain: bool | None = None) -> None:
         cache = product._prefetched_objects_cache = {}
     cache["skus"] = _prefetched(Sku, skus, product, "product")
     del product.skus_inline
-
-
-def _sku_from_row(db, row: dict) -> Sku:
-    """What ``Sku.from_db`` builds from these columns (by attname; a column not in the
-    row stays deferred), without ``Model.__init__``'s per-field ``setattr`` and signals:
-    only used when no ``pre_init``/``post_init`` receiver listens for ``Sku``."""
-    sku = _new_instance(Sku)
-    sku.__dict__.update(row)
-    state = sku._state = ModelState()
-    state.adding = False
-    state.db = db
-    return sku
 
 
 def _prefetched(model, objs: list, instance, field: str) -> QuerySet:
@@ -749,19 +746,18 @@ def release_page(products: Iterable[Product]) -> None:
     (and its units back to it). Cyclic garbage waits for the cyclic collector, which
     ran every few pages and cost a page 5 to 15 ms (80 for an older generation); freed
     by refcounting, it costs its deallocation only. A released product still works:
-    its relations are read again from the database."""
+    its relations are read again from the database.
+
+    Emptying the prefetch caches (the product's, and its SKUs' units) is enough: what
+    still points back (a SKU to its product, a unit to its SKU) is then no cycle."""
     for product in products:
         cache = product.__dict__.get("_prefetched_objects_cache")
         if not cache:
             continue
         for related in cache.values():
             for obj in related._result_cache or ():
-                obj._state.fields_cache.clear()
                 inner = obj.__dict__.get("_prefetched_objects_cache")
                 if inner:
-                    for rows in inner.values():
-                        for row in rows._result_cache or ():
-                            row._state.fields_cache.clear()
                     inner.clear()
         cache.clear()
 

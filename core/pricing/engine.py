@@ -321,6 +321,8 @@ class PriceWording:
 
     def __init__(self) -> None:
         self._words: dict[str, str] = {}
+        self._kinds: dict[str, str] = {}
+        self._direct_text = None
 
     def _get(self, key: str, make) -> str:
         word = self._words.get(key)
@@ -329,8 +331,10 @@ class PriceWording:
         return word
 
     def kind(self, kind: str) -> str:
-        # list kinds never collide with "direct"/"converted"
-        return self._get(kind, lambda: _kind_label(kind))
+        word = self._kinds.get(kind)
+        if word is None:
+            word = self._kinds[kind] = _kind_label(kind)
+        return word
 
     def direct(self) -> str:
         return self._get(
@@ -342,7 +346,7 @@ class PriceWording:
         """``direct() % values`` as a function of ``(list, kind, price, unit, min)``: the
         translated template turned once into string concatenation (each value as its
         ``str``, as ``%s`` does); ``%`` itself for a template with other conversions."""
-        text = self.__dict__.get("_direct_text")
+        text = self._direct_text
         if text is None:
             text = self._direct_text = _template_function(
                 self.direct(), ("list", "kind", "price", "unit", "min")

@@ -81,7 +81,7 @@ def int_array(values: Iterable[int]) -> str:
     """A ``bigint[]`` parameter as its text literal (``'{1,2,3}'``, cast in the SQL):
     psycopg's client-side binding of a list checks every element with a regular
     expression, which cost more than the statement for a page's hundreds of ids."""
-    return "{" + ",".join(str(int(v)) for v in values) + "}"
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 def load_skus(sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
