@@ -477,9 +477,11 @@ class PostgresBackend(SearchBackend):
         rank = "0::float4"
         if tokens:
             found = " + ".join(
-                f"CASE WHEN strpos(d.name_sort, %s) > 0 THEN {NAME_WEIGHT} ELSE {OTHER_WEIGHT} END"
+                f"CASE WHEN strpos(d.name_sort, %s) > 0 THEN {NAME_WEIGHT}::float8"
+                f" ELSE {OTHER_WEIGHT}::float8 END"
                 for _ in tokens
             )
+            # float8, not numeric: numeric's cast to float4 goes through text, per row.
             rank = f"(({found}) / {len(tokens)})::float4"
             params += tokens
         values = []
