@@ -5,6 +5,7 @@ the products with their SKUs and stock (1), promotions (1), prices (1)."""
 
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 
 from bench.catalog import PAGE_QUERY
@@ -309,3 +310,31 @@ def test_a_plain_listings_written_out_statement_reads_what_the_orm_reads(tenant_
         ]
         assert {p.code for p in listing_slice(searched, 0, 50)} == {f"P01{i}" for i in range(10)}
     assert q.count == 2 and not any(s.startswith('SELECT p."id"') for s in q.statements)
+
+
+def test_a_prepared_page_statement_reads_the_schema_of_each_tenant(tenant, other_tenant, in_tenant):
+    """The plain listing's statement is prepared once per connection; run (past the
+    five runs after which PostgreSQL may keep a generic plan) in one tenant, then in
+    another on the same connection, each reads its own tenant's products."""
+    from core.catalog.selectors import listing_slice, products_for_listing
+    from core.testing.factories import ProductFactory
+
+    def codes():
+        listing = products_for_listing(sort="code", with_relations=False)
+        return [p.code for p in listing_slice(listing, 0, 10)]
+
+    with in_tenant(tenant):
+        ProductFactory(code="ALPHA-1")
+    with in_tenant(other_tenant):
+        ProductFactory(code="BETA-1")
+    for _ in range(8):
+        with in_tenant(tenant):
+            assert codes() == ["ALPHA-1"]
+        with in_tenant(other_tenant):
+            assert codes() == ["BETA-1"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['SELECT p."id"%'],
+        )
+        assert cursor.fetchone()[0] >= 1  # prepared, not run plainly
