@@ -498,62 +498,6 @@ def resolve_line_price(
     return None
 
 
-def resolve_base_unit_price(
-    lists: list[list[PriceRow]], base_unit: str, wording: PriceWording
-) -> ResolvedPrice | None:
-    """The price of one base unit: ``resolve_line_price(lists, unit_code=base_unit,
-    quantity=1, base_quantity=1, base_unit=base_unit, wording=wording)``, the same
-    value, without the unit conversion a base unit never needs (a product page
-    prices a few hundred SKUs this way; a randomized test holds it to the general code)."""
-    text = None
-    for rows in lists:
-        if len(rows) == 1:
-            if rows[0].unit_code != base_unit:
-                continue
-            ladder = rows
-        else:
-            ladder = [r for r in rows if r.unit_code == base_unit]
-            if not ladder:
-                continue
-            if len(ladder) > 1:
-                ladder.sort(key=_BY_MIN_QUANTITY)
-        winning = None
-        for row in ladder:  # ascending: the last break from one unit or less wins
-            if row.min_quantity > 1:
-                break
-            winning = row
-        if winning is None:
-            continue
-        head = ladder[0]
-        if text is None:
-            text = wording.direct_text()
-        unit_price = winning.unit_price
-        source = PriceSource(
-            head.price_list_id,
-            head.price_list_code,
-            head.kind,
-            winning.unit_code,
-            winning.min_quantity,
-            unit_price,
-            1,
-            text(
-                head.price_list_code,
-                wording.kind(head.kind),
-                unit_price,
-                base_unit,
-                winning.min_quantity,
-            ),
-        )
-        if len(ladder) == 1:
-            breaks = (PriceBreak(winning.min_quantity, unit_price),)
-        else:
-            breaks = tuple([PriceBreak(r.min_quantity, r.unit_price) for r in ladder])
-        return ResolvedPrice(
-            unit_price * _ONE, head.unit_price * _ONE, head.currency, source, breaks
-        )
-    return None
-
-
 # --- promotions ------------------------------------------------------------------------------
 _LINE_KINDS = (PromotionKind.PERCENT_OFF, PromotionKind.AMOUNT_OFF, PromotionKind.BUNDLE_PRICE)
 _PHASE = {

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 
 import orjson
 from django.db import connection
@@ -50,10 +52,10 @@ from .engine import (
     one_unit_promoted_price,
     order_lists,
     quick_init,
-    resolve_base_unit_price,
     resolve_line_price,
 )
 from .models import (
+    KIND_RANK,
     CreditAccount,
     CreditEntry,
     PriceList,
@@ -148,6 +150,23 @@ def load_price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime)
     the statement is written out because building it with the ORM cost more than
     running it on a product page.
     """
+    return [PriceRow(*r) for r in _price_rows(dealer, sku_ids, at)]
+
+
+# The order order_lists resolves lists in (kind, higher priority, later start, id), in SQL.
+_LIST_ORDER = (
+    "CASE l.kind "
+    + " ".join(f"WHEN '{kind}' THEN {rank}" for kind, rank in KIND_RANK.items())
+    + " END, l.priority DESC, l.valid_from DESC NULLS LAST, l.id"
+)
+
+
+def _price_rows(
+    dealer: DealerContext, sku_ids: Iterable[int], at: datetime, *, ordered: bool = False
+) -> list[tuple]:
+    """:func:`load_price_rows` as the statement's rows (PriceRow's fields, in order);
+    ``ordered``: by SKU, then each SKU's lists in resolution order (as
+    :func:`~core.pricing.engine.order_lists` orders them), then unit and break."""
     ids = sorted({int(i) for i in sku_ids})
     if not ids:
         return []
@@ -165,6 +184,7 @@ def load_price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime)
     if dealer.region:
         audience.append(f"(l.kind = '{PriceListKind.REGION}' AND l.region = %s)")
         params.append(dealer.region)
+    order = f"ORDER BY i.sku_id, {_LIST_ORDER}, i.unit_code, i.min_quantity" if ordered else ""
     sql = f"""
         SELECT i.price_list_id, l.code, l.name, l.kind, l.priority, l.valid_from, l.currency,
                i.sku_id, i.unit_code, i.min_quantity, i.unit_price
@@ -174,10 +194,11 @@ def load_price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime)
           AND (l.valid_from IS NULL OR l.valid_from <= %s)
           AND (l.valid_to IS NULL OR l.valid_to > %s)
           AND ({" OR ".join(audience)})
+        {order}
     """  # noqa: S608 - table names and kinds come from the code, values are parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, [int_array(ids), dealer.currency, at, at, *params])
-        return [PriceRow(*r) for r in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def load_promotions(
@@ -496,7 +517,7 @@ def price_products_for_dealer(
     if not skus:
         return {}
     promotions = load_promotions(ctx, skus, at, order_level=False)
-    lists_by_sku = order_lists(load_price_rows(ctx, skus, at))
+    rows = _price_rows(ctx, skus, at, ordered=True)
     index = PromotionIndex(promotions)
     per_unit = {  # line promotions priced per unit (a bundle's price needs its components)
         p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
@@ -510,40 +531,83 @@ def price_products_for_dealer(
     # tuple's id (the tuple is kept in the value, so its id is not reused): most SKUs
     # share the tuple of their brand and categories.
     effects: dict[int, tuple] = {}
-    for sku_id in sorted(skus):
-        lists = lists_by_sku.get(sku_id)
-        if not lists:
-            continue
+    for sku_id, sku_rows in groupby(rows, _SKU_OF_ROW):  # SKUs in order, as sorted(skus)
         info = skus[sku_id]
-        resolved = resolve_base_unit_price(lists, info.base_unit, wording)
-        if resolved is None:
+        found = _base_unit_price(sku_rows, info.base_unit, wording)
+        if found is None:
             continue
+        unit_price, breaks, source, head = found
         touching = index.touching_tuple(info)
         effect = effects.get(id(touching))
         if effect is None:
             effect = effects[id(touching)] = _promotion_effect(touching, per_unit, summaries)
         _, shown, line_promotions, one_unit = effect
-        promoted = resolved.unit_price
+        promoted = unit_price
         if line_promotions:
             if one_unit:
                 promoted = one_unit_promoted_price(
                     promoted, line_promotions, currency, numbers, ordered=True
                 )
             else:
+                resolved = ResolvedPrice(unit_price, head[10] * 1, head[6], source, breaks)
                 promoted = _one_unit_promoted(
                     sku_id, info, resolved, line_promotions, currency, numbers
                 )
         result[sku_id] = ProductPrice(
             sku_id,
             info.base_unit,
-            resolved.unit_price,
+            unit_price,
             promoted,
             currency,
-            resolved.breaks,
+            breaks,
             shown,
-            resolved.source,
+            source,
         )
     return result
+
+
+_SKU_OF_ROW = itemgetter(7)
+_LIST_OF_ROW = itemgetter(0)
+
+
+def _base_unit_price(sku_rows: Iterable[tuple], base_unit: str, wording: PriceWording):
+    """The price of one base unit from one SKU's rows of ``_price_rows(ordered=True)``
+    (lists in resolution order, each list's breaks ascending by unit): what
+    ``resolve_line_price(order_lists(rows), unit_code=base_unit, quantity=1,
+    base_quantity=1, base_unit=base_unit)`` gives, without a ``PriceRow`` per row, a
+    sort per SKU or the unit conversion a base unit never needs (a product page prices
+    a few hundred SKUs; randomized and database tests hold the two to the same prices).
+    ``(unit price, breaks, source, the ladder's first row)``, or None when no list
+    prices one base unit."""
+    for _list_id, list_rows in groupby(sku_rows, _LIST_OF_ROW):
+        ladder = [r for r in list_rows if r[8] == base_unit]
+        if not ladder or ladder[0][9] > 1:
+            continue
+        winning = ladder[0]
+        for row in ladder:  # ascending: the last break from one unit or less wins
+            if row[9] > 1:
+                break
+            winning = row
+        head = ladder[0]
+        unit_price = winning[10]
+        source = PriceSource(
+            head[0],
+            head[1],
+            head[3],
+            winning[8],
+            winning[9],
+            unit_price,
+            1,
+            wording.direct_text()(
+                head[1], wording.kind(head[3]), unit_price, base_unit, winning[9]
+            ),
+        )
+        if len(ladder) == 1:
+            breaks = (PriceBreak(winning[9], unit_price),)
+        else:
+            breaks = tuple([PriceBreak(r[9], r[10]) for r in ladder])
+        return unit_price * 1, breaks, source, head
+    return None
 
 
 def _promotion_effect(

@@ -194,60 +194,104 @@ def test_the_one_unit_shortcut_gives_the_engines_promoted_price():
 
 
 def test_the_base_unit_shortcut_resolves_as_the_general_code():
-    """Random ladders (several lists, other units, breaks from 0, 1 or above one unit,
-    a list pricing only other units or only from several units): the page's one-base-
-    unit resolution gives resolve_line_price's price, breaks and source exactly."""
+    """Random ladders (several lists of every kind, priorities and start dates, other
+    units, breaks from 0, 1 or above one unit, a list pricing only other units or only
+    from several units), rows in the order the page's statement reads them: the page's
+    one-base-unit resolution gives resolve_line_price's price, breaks and source."""
     import random
+    from datetime import UTC, datetime
+    from itertools import groupby
 
-    from core.pricing.engine import (
-        PriceRow,
-        PriceWording,
-        order_lists,
-        resolve_base_unit_price,
-        resolve_line_price,
-    )
+    from core.pricing.engine import PriceRow, PriceWording, order_lists, resolve_line_price
+    from core.pricing.models import KIND_RANK
+    from core.pricing.selectors import _base_unit_price
 
     rng = random.Random(7)
     kinds = ["dealer", "region", "tier", "base"]
+    starts = [None, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)]
     found = 0
     for case in range(2000):
         rows = []
-        for list_id in range(1, rng.randint(1, 5)):
-            kind = rng.choice(kinds)
-            priority = rng.randint(0, 2)
-            unit_breaks = {}
+        for list_id in range(1, rng.randint(1, 6)):
+            kind, priority, start = rng.choice(kinds), rng.randint(0, 2), rng.choice(starts)
             for unit in rng.sample(["each", "case", "box"], rng.randint(1, 3)):
-                unit_breaks[unit] = rng.sample([0, 1, 2, 5, 10, 100], rng.randint(1, 4))
-            for unit, breaks in unit_breaks.items():
-                for minimum in breaks:
+                for minimum in rng.sample([0, 1, 2, 5, 10, 100], rng.randint(1, 4)):
                     price = Decimal(rng.randint(1, 100000)) / Decimal(rng.choice([1, 100, 10000]))
                     rows.append(
-                        PriceRow(
-                            list_id,
-                            f"L{list_id}",
-                            "n",
-                            kind,
-                            priority,
-                            None,
-                            "CNY",
-                            case,
-                            unit,
-                            minimum,
-                            price,
-                        )
+                        (list_id, f"L{list_id}", "n", kind, priority, start, "CNY")
+                        + (case, unit, minimum, price)
                     )
-        rng.shuffle(rows)
-        lists = order_lists(rows).get(case, [])
+        # ORDER BY sku, kind's rank, priority DESC, valid_from DESC NULLS LAST, id, unit, break
+        rows.sort(
+            key=lambda r: (
+                r[7],
+                KIND_RANK[r[3]],
+                -r[4],
+                -(r[5].timestamp() if r[5] else float("-inf")),
+                r[0],
+                r[8],
+                r[9],
+            )
+        )
         base_unit = rng.choice(["each", "case"])
         expected = resolve_line_price(
-            lists, unit_code=base_unit, quantity=1, base_quantity=1, base_unit=base_unit
+            order_lists([PriceRow(*r) for r in rows]).get(case, []),
+            unit_code=base_unit,
+            quantity=1,
+            base_quantity=1,
+            base_unit=base_unit,
         )
-        got = resolve_base_unit_price(lists, base_unit, PriceWording())
-        assert got == expected, (rows, base_unit)
-        if expected is not None:
-            assert str(got.unit_price) == str(expected.unit_price)
-            found += 1
+        got = None
+        for _sku, sku_rows in groupby(rows, lambda r: r[7]):
+            got = _base_unit_price(sku_rows, base_unit, PriceWording())
+        if expected is None:
+            assert got is None, (rows, base_unit)
+            continue
+        unit_price, breaks, source, head = got
+        assert (unit_price, breaks, source) == (
+            expected.unit_price,
+            expected.breaks,
+            expected.source,
+        ), (rows, base_unit)
+        assert str(unit_price) == str(expected.unit_price)
+        assert head[10] == expected.list_price and head[6] == expected.currency
+        found += 1
     assert found > 1000  # most cases have a price
+
+
+def test_the_page_reads_price_rows_in_resolution_order(world, days):
+    """The page's price statement orders each SKU's lists as order_lists does (kind,
+    priority, start, id), so its prices are the general resolution's, for every dealer
+    of a world of lists with priorities, breaks, other units and lists that never win."""
+    from core.pricing.engine import order_lists, resolve_line_price
+
+    make_lists(world, EVERY_LIST, days)
+    ids = [world.sku.pk, world.sku2.pk, world.sku3.pk]
+    now = timezone.now()
+    checked = 0
+    for dealer in (world.dealer, world.sibling, world.parent):
+        skus = load_skus(ids)
+        lists = order_lists(load_price_rows(dealer_context(dealer), ids, now))
+        prices = price_products_for_dealer(dealer, ids, at=now, skus=skus)
+        for sku_id, info in skus.items():
+            expected = resolve_line_price(
+                lists.get(sku_id, []),
+                unit_code=info.base_unit,
+                quantity=1,
+                base_quantity=1,
+                base_unit=info.base_unit,
+            )
+            got = prices.get(sku_id)
+            if expected is None:
+                assert got is None
+                continue
+            assert (got.unit_price, got.breaks, got.source) == (
+                expected.unit_price,
+                expected.breaks,
+                expected.source,
+            ), dealer.code
+            checked += 1
+    assert checked >= 3
 
 
 def test_other_line_kinds_are_left_to_the_engine():
