@@ -6,7 +6,9 @@ lines or SKUs:
 * :func:`price_cart`: SKUs with their category ancestors (1), promotions for
   the dealer (2), prices of the applicable lists (3); a fourth only when a
   buy-X-get-Y promotion gives a SKU that no applicable list prices.
-* :func:`price_products_for_dealer`: the same three.
+* :func:`price_products_for_dealer`: SKUs (1, unless the caller hands them in),
+  then the promotions and the prices in one statement (2: both queries side by
+  side, the prices already in resolution order).
 
 Nothing is cached between calls, so nothing can leak from one dealer to another.
 """
@@ -153,23 +155,31 @@ def load_price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime)
     return [PriceRow(*r) for r in _price_rows(dealer, sku_ids, at)]
 
 
-# The order order_lists resolves lists in (kind, higher priority, later start, id), in SQL.
-_LIST_ORDER = (
+# The rank of a list's kind in resolution order (engine.order_lists), in SQL.
+_KIND_RANK_SQL = (
     "CASE l.kind "
     + " ".join(f"WHEN '{kind}' THEN {rank}" for kind, rank in KIND_RANK.items())
-    + " END, l.priority DESC, l.valid_from DESC NULLS LAST, l.id"
+    + " END"
 )
 
 
-def _price_rows(
-    dealer: DealerContext, sku_ids: Iterable[int], at: datetime, *, ordered: bool = False
-) -> list[tuple]:
-    """:func:`load_price_rows` as the statement's rows (PriceRow's fields, in order);
-    ``ordered``: by SKU, then each SKU's lists in resolution order (as
-    :func:`~core.pricing.engine.order_lists` orders them), then unit and break."""
+def _price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime) -> list[tuple]:
+    """:func:`load_price_rows` as the statement's rows (PriceRow's fields, in order)."""
     ids = sorted({int(i) for i in sku_ids})
     if not ids:
         return []
+    sql, params = _price_rows_query(dealer, ids, at, with_rank=False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _price_rows_query(
+    dealer: DealerContext, ids: list[int], at: datetime, *, with_rank: bool = True
+) -> tuple[str, list]:
+    """The statement of :func:`load_price_rows`, unordered, and its parameters;
+    ``with_rank``: each row also has its list's kind's rank in resolution order,
+    ``rank``, last."""
     item_t, list_t = PriceListItem._meta.db_table, PriceList._meta.db_table
     assign_t = PriceListAssignment._meta.db_table
     audience = [
@@ -184,21 +194,55 @@ def _price_rows(
     if dealer.region:
         audience.append(f"(l.kind = '{PriceListKind.REGION}' AND l.region = %s)")
         params.append(dealer.region)
-    order = f"ORDER BY i.sku_id, {_LIST_ORDER}, i.unit_code, i.min_quantity" if ordered else ""
+    rank = f", {_KIND_RANK_SQL} AS rank" if with_rank else ""
     sql = f"""
         SELECT i.price_list_id, l.code, l.name, l.kind, l.priority, l.valid_from, l.currency,
-               i.sku_id, i.unit_code, i.min_quantity, i.unit_price
+               i.sku_id, i.unit_code, i.min_quantity, i.unit_price{rank}
         FROM {item_t} i JOIN {list_t} l ON l.id = i.price_list_id
         WHERE i.sku_id = ANY(%s::bigint[])
           AND l.is_active AND l.currency = %s
           AND (l.valid_from IS NULL OR l.valid_from <= %s)
           AND (l.valid_to IS NULL OR l.valid_to > %s)
           AND ({" OR ".join(audience)})
-        {order}
     """  # noqa: S608 - table names and kinds come from the code, values are parameters
+    return sql, [int_array(ids), dealer.currency, at, at, *params]
+
+
+def _page_pricing(
+    dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime
+) -> tuple[list[PromotionRule], list[tuple]]:
+    """What a page's prices need, in one statement: :func:`load_promotions` (line
+    promotions only, in its order) and the price rows of :func:`load_price_rows` (as
+    tuples of PriceRow's fields) ordered by SKU, then each SKU's lists in resolution
+    order (as :func:`~core.pricing.engine.order_lists` orders them), then unit and
+    break. The two queries are the ones those functions run, side by side (``UNION
+    ALL``, each row in its own columns)."""
+    promotions_sql, promotion_params = _promotions_query(dealer, skus, at, order_level=False)
+    prices_sql, price_params = _price_rows_query(dealer, sorted(skus), at)
+    sql = f"""
+        WITH pr AS ({promotions_sql}), it AS ({prices_sql})
+        SELECT 0, pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule, pr.priority,
+               pr.stackable, pr.sku_ids, pr.product_ids, pr.category_ids, pr.brand_ids,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM pr
+        UNION ALL
+        SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               it.price_list_id, it.code, it.name, it.kind, it.priority, it.valid_from,
+               it.currency, it.sku_id, it.unit_code, it.min_quantity, it.unit_price, it.rank
+        FROM it
+        ORDER BY 1, 8 DESC, 2, 21, 25, 18 DESC, 19 DESC NULLS LAST, 14, 22, 23
+    """  # noqa: S608 - both parts are written out above, values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [int_array(ids), dealer.currency, at, at, *params])
-        return cursor.fetchall()
+        cursor.execute(sql, [*promotion_params, *price_params])
+        rows = cursor.fetchall()
+    split = 0
+    for split, row in enumerate(rows):  # noqa: B007 - the first price row's position
+        if row[0]:
+            break
+    else:
+        split = len(rows)
+    promotions = _promotion_rules([r[1:13] for r in rows[:split]])
+    return promotions, [r[13:24] for r in rows[split:]]
 
 
 def load_promotions(
@@ -212,6 +256,16 @@ def load_promotions(
     (ancestors included) of the cart, or an order-level threshold without
     products (only when ``order_level``). Highest priority first, then by id.
     """
+    sql, params = _promotions_query(dealer, skus, at, order_level=order_level)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ORDER BY p.priority DESC, p.id", params)
+        return _promotion_rules(cursor.fetchall())
+
+
+def _promotions_query(
+    dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime, *, order_level: bool
+) -> tuple[str, list]:
+    """The statement of :func:`load_promotions`, unordered, and its parameters."""
     promo_t, usage_t = Promotion._meta.db_table, PromotionDealerUsage._meta.db_table
     audience = [
         "(p.dealer_ids = '{}' AND p.tiers = '{}' AND p.regions = '{}')",
@@ -253,11 +307,11 @@ def load_promotions(
                  LIMIT 1), 0) < p.usage_limit_per_dealer)
           AND ({" OR ".join(audience)})
           AND ({" OR ".join(relevant)})
-        ORDER BY p.priority DESC, p.id
     """  # noqa: S608 - table names and kinds come from the code, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [at, at, dealer.currency, dealer.id, *params])
-        rows = cursor.fetchall()
+    return sql, [at, at, dealer.currency, dealer.id, *params]
+
+
+def _promotion_rules(rows: Iterable[Sequence]) -> list[PromotionRule]:
     return [
         PromotionRule(
             id=r[0],
@@ -504,9 +558,9 @@ def price_products_for_dealer(
     skus: dict[int, SkuInfo] | None = None,
 ) -> dict[int, ProductPrice]:
     """Each SKU's base-unit price for ``dealer``, its breaks and the promotions that
-    touch it; SKUs without a price are left out. Three SQL statements for any
-    number of SKUs; two when the caller passes what it already read about them
-    (``skus``: SKU id → :class:`SkuInfo`, as a product page's loader has)."""
+    touch it; SKUs without a price are left out. Two SQL statements for any number
+    of SKUs; one (:func:`_page_pricing`) when the caller passes what it already read
+    about them (``skus``: SKU id → :class:`SkuInfo`, as a product page's loader has)."""
     at = at or timezone.now()
     ctx = dealer_context(dealer)
     wanted = {int(i) for i in sku_ids}
@@ -516,8 +570,7 @@ def price_products_for_dealer(
     skus = known
     if not skus:
         return {}
-    promotions = load_promotions(ctx, skus, at, order_level=False)
-    rows = _price_rows(ctx, skus, at, ordered=True)
+    promotions, rows = _page_pricing(ctx, skus, at)
     index = PromotionIndex(promotions)
     per_unit = {  # line promotions priced per unit (a bundle's price needs its components)
         p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
@@ -571,8 +624,8 @@ _LIST_OF_ROW = itemgetter(0)
 
 
 def _base_unit_price(sku_rows: Iterable[tuple], base_unit: str, wording: PriceWording):
-    """The price of one base unit from one SKU's rows of ``_price_rows(ordered=True)``
-    (lists in resolution order, each list's breaks ascending by unit): what
+    """The price of one base unit from one SKU's price rows as :func:`_page_pricing`
+    reads them (lists in resolution order, each list's breaks ascending by unit): what
     ``resolve_line_price(order_lists(rows), unit_code=base_unit, quantity=1,
     base_quantity=1, base_unit=base_unit)`` gives, without a ``PriceRow`` per row, a
     sort per SKU or the unit conversion a base unit never needs (a product page prices

@@ -260,18 +260,35 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
 
 
 def test_the_page_reads_price_rows_in_resolution_order(world, days):
-    """The page's price statement orders each SKU's lists as order_lists does (kind,
-    priority, start, id), so its prices are the general resolution's, for every dealer
-    of a world of lists with priorities, breaks, other units and lists that never win."""
+    """The page's one pricing statement reads load_promotions' line promotions in its
+    order and load_price_rows' rows with each SKU's lists ordered as order_lists orders
+    them (kind, priority, start, id), so its prices are the general resolution's, for
+    every dealer of a world of lists with priorities, breaks, other units and lists
+    that never win."""
     from core.pricing.engine import order_lists, resolve_line_price
+    from core.pricing.selectors import _page_pricing
 
     make_lists(world, EVERY_LIST, days)
+    _promo(code="LOW", name="l", category_ids=[world.category.pk], priority=1)
+    _promo(code="HIGH", name="h", brand_ids=[world.brand.pk], priority=7, stackable=False)
+    _promo(code="SKU", name="s", sku_ids=[world.sku.pk], kind="amount_off", rule={"amount": "1"})
+    _promo(code="GOLD", name="g", category_ids=[world.category.pk], tiers=["gold"], priority=3)
     ids = [world.sku.pk, world.sku2.pk, world.sku3.pk]
     now = timezone.now()
     checked = 0
     for dealer in (world.dealer, world.sibling, world.parent):
         skus = load_skus(ids)
-        lists = order_lists(load_price_rows(dealer_context(dealer), ids, now))
+        ctx = dealer_context(dealer)
+        promotions, rows = _page_pricing(ctx, skus, now)
+        assert promotions == load_promotions(ctx, skus, now, order_level=False) and promotions
+        assert sorted(rows) == sorted(
+            tuple(getattr(r, f) for f in r.__dataclass_fields__)
+            for r in load_price_rows(ctx, ids, now)
+        )
+        lists = order_lists(load_price_rows(ctx, ids, now))
+        assert [[r[0] for r in rows if r[7] == sku] for sku in ids] == [
+            [r.price_list_id for rs in lists.get(sku, []) for r in rs] for sku in ids
+        ]
         prices = price_products_for_dealer(dealer, ids, at=now, skus=skus)
         for sku_id, info in skus.items():
             expected = resolve_line_price(
