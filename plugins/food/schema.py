@@ -110,7 +110,7 @@ class FoodSkuPolicyType(graphene.ObjectType):
 
 FoodError = error_type(
     "Food",
-    ["INVALID", "NOT_FOUND", "REQUIRED", services.NO_CASE_UNIT],
+    ["INVALID", "NOT_FOUND", "REQUIRED", "TOO_LONG", services.NO_CASE_UNIT],
     "Why a food & beverage setting cannot be saved.",
 )
 

@@ -13,12 +13,15 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, check_lengths
 
 from .models import CasePolicy, MixedCaseGroup, Policy, ProductionDate
 
 NAME = "food"
 NO_CASE_UNIT = "NO_CASE_UNIT"
+# A best-before is a production or receipt date plus the shelf life: a longer shelf life
+# would put it past the last date Python and PostgreSQL can hold.
+MAX_SHELF_LIFE_DAYS = 36_500
 
 
 def _case_unit(sku: Any, code: str | None) -> Any:
@@ -79,6 +82,12 @@ def set_case_policy(
         raise DomainError(
             _("Enter a shelf life of 1 day or more."), code="INVALID", field="shelfLifeDays"
         )
+    if shelf_life_days is not None and shelf_life_days > MAX_SHELF_LIFE_DAYS:
+        raise DomainError(
+            _("A shelf life is at most %(most)d days.") % {"most": MAX_SHELF_LIFE_DAYS},
+            code="INVALID",
+            field="shelfLifeDays",
+        )
     group = None
     if mixed_group:
         group = MixedCaseGroup.objects.filter(code=mixed_group.strip()).first()
@@ -118,17 +127,21 @@ def save_mixed_group(*, code: str, name: str, case_size: int) -> MixedCaseGroup:
 def set_production_date(
     *, sku: Any, warehouse: Any, production_date: datetime.date, lot: str = ""
 ) -> ProductionDate:
-    """Record the production date of the stock ``warehouse`` ships next for ``sku``."""
+    """Record the production date of the stock ``warehouse`` ships next for ``sku``.
+
+    A lot longer than its column is ``TOO_LONG`` (not cut)."""
     from django.utils import timezone
 
     if production_date > timezone.localdate():
         raise DomainError(
             _("A production date cannot be in the future."), code="INVALID", field="productionDate"
         )
+    lot = (lot or "").strip()
+    check_lengths(ProductionDate, lot=lot)
     row, _created = ProductionDate.objects.update_or_create(
         sku=sku,
         warehouse=warehouse,
-        defaults={"production_date": production_date, "lot": (lot or "").strip()[:40]},
+        defaults={"production_date": production_date, "lot": lot},
     )
     return row
 
