@@ -146,6 +146,7 @@ PharmaBatchError = error_type(
         "LOT_DATES_DIFFER",
         "INSUFFICIENT_STOCK",
         "BATCH_REQUIRED",
+        "TOO_LONG",
     ],
     extra={
         "available": graphene.Int(description="For INSUFFICIENT_STOCK: unreserved units."),

@@ -23,7 +23,7 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.exceptions import DomainError, ValidationFailed
+from core.exceptions import DomainError, ValidationFailed, check_lengths
 from plugins.types import AllocationPick, LineError, OrderContext, OrderLine
 
 from .models import (
@@ -130,7 +130,9 @@ def _check_lot(lot: str) -> str:
     if not lot:
         raise DomainError(_("Enter the lot number."), code="REQUIRED", field="lot")
     if len(lot) > 64:
-        raise DomainError(_("A lot number has at most 64 characters."), code="INVALID", field="lot")
+        raise DomainError(
+            _("A lot number has at most 64 characters."), code="TOO_LONG", field="lot"
+        )
     return lot
 
 
@@ -213,7 +215,9 @@ def receive_batch(
             code="INVALID",
             field="manufacturedOn",
         )
-    reference = reference or f"LOT {lot}"
+    # The movement's reference column is as long as a lot: "LOT " + a long lot is cut
+    # there (the batch keeps the whole lot).
+    reference = reference or f"LOT {lot}"[: BatchMovement._meta.get_field("reference").max_length]
     with _own_change("receipt", sku, warehouse):
         receive_stock(
             sku=sku, warehouse=warehouse, quantity=quantity, reference=reference, user=user
@@ -336,12 +340,13 @@ def count_batch(*, batch: Batch, counted: int, note: str = "", user: Any = None)
     (``INSUFFICIENT_STOCK`` with ``reserved``); nothing changes then.
     """
     from core.inventory.models import Stock
-    from core.inventory.services import adjust_stock
+    from core.inventory.services import MAX_ON_HAND, adjust_stock
 
     if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
         raise DomainError(
             _("A count cannot be negative."), code="INVALID_QUANTITY", field="counted"
         )
+    check_lengths(BatchMovement, note=note)
     # The core's row first, then the batch: the lock order of order placement.
     stock = Stock.objects.select_for_update().get(
         sku_id=batch.sku_id, warehouse_id=batch.warehouse_id
@@ -361,6 +366,12 @@ def count_batch(*, batch: Batch, counted: int, note: str = "", user: Any = None)
     delta = counted - batch.on_hand
     if delta == 0:
         return batch
+    if stock.on_hand + delta > MAX_ON_HAND:  # the warehouse's 32-bit total, other lots included
+        raise DomainError(
+            _("A warehouse holds at most %(max)d units of a SKU.") % {"max": MAX_ON_HAND},
+            code="INVALID_QUANTITY",
+            field="counted",
+        )
     with _own_change("adjustment", batch.sku, batch.warehouse):
         adjust_stock(
             sku=batch.sku,
