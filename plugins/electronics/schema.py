@@ -30,6 +30,7 @@ ERROR_CODES = sorted(
         "UNKNOWN_FILTER",
         "INVALID_RANGE",
         "QUERY_TOO_LONG",
+        "TOO_LONG",
     }
 )
 ElectronicsError = error_type(
@@ -450,13 +451,18 @@ def _facet(f) -> AttributeFacetType:
 
 
 def _pk(value: str) -> int | None:
-    raw = str(value)
-    if raw.isdigit():
-        return int(raw)
-    try:
-        return int(from_global_id(raw)[1])
-    except Exception:  # noqa: BLE001 - a malformed id finds nothing
-        return None
+    """The database id in a plain or global id; ``None`` (finds nothing) when malformed
+    or outside the ``bigint`` column (raw SQL would fail on it)."""
+    raw = str(value).strip()
+    if not (raw.isascii() and raw.isdigit()):
+        try:
+            raw = from_global_id(raw)[1]
+        except Exception:  # noqa: BLE001 - a malformed id finds nothing
+            return None
+        if not (raw.isascii() and raw.isdigit()):
+            return None
+    pk = int(raw)
+    return pk if 0 < pk < 2**63 else None
 
 
 # --- mutations -------------------------------------------------------------------------------

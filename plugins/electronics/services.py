@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.catalog.models import Category, Product, Sku
-from core.exceptions import DomainError, ValidationFailed
+from core.exceptions import DomainError, ValidationFailed, check_lengths
 
 from . import selectors
 from .models import (
@@ -85,6 +85,13 @@ def define_parameter(
                 field="displayUnit",
             )
     label = (label or "").strip() or code
+    check_lengths(CategoryParameter, label=label)
+    if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 32767:
+        raise DomainError(
+            _("Enter a position from 0 to %(most)d.") % {"most": 32767},
+            code=INVALID,
+            field="position",
+        )
     with transaction.atomic():
         existing = (
             CategoryParameter.objects.select_for_update()
@@ -103,8 +110,8 @@ def define_parameter(
                     field="quantity",
                 )
         row = existing or CategoryParameter(category=category, code=code)
-        row.label, row.quantity, row.display_unit = label[:80], quantity, display_unit
-        row.match, row.required, row.position = match, bool(required), int(position)
+        row.label, row.quantity, row.display_unit = label, quantity, display_unit
+        row.match, row.required, row.position = match, bool(required), position
         row.save()
     return row
 
