@@ -61,6 +61,7 @@ AutopartsError = error_type(
         "EMPTY",
         "MISSING_COLUMNS",
         "PERMISSION_DENIED",
+        "TOO_LONG",
     ],
     "An error from changing vehicles, fitments or part numbers.",
 )

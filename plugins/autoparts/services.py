@@ -86,7 +86,11 @@ def _vehicle_values(data: dict[str, Any], current: Vehicle | None = None) -> dic
                     code="INVALID",
                     field="displacement",
                 ) from None
-            if not Decimal("0") < litres < Decimal("100"):
+            # NaN compares with nothing, and what rounds to 0.00 or 100.00 is outside the
+            # column (positive, four digits).
+            if not (litres.is_finite() and Decimal("0") < litres < Decimal("100")) or not (
+                Decimal("0") < litres.quantize(Decimal("0.01")) < Decimal("100")
+            ):
                 raise DomainError(
                     _("Enter the displacement in litres, e.g. 1.6."),
                     code="INVALID",
@@ -202,13 +206,15 @@ def add_fitment(
     """Fit a product (every SKU) or one SKU to ``vehicle``; the same fitment again
     updates its note. Returns ``(fitment, created)``."""
     product, sku = _part(product_code, sku_code)
+    note = (note or "").strip()
+    check_lengths(Fitment, note=note)
     with transaction.atomic():
         return Fitment.objects.update_or_create(
             vehicle=vehicle,
             product=product,
             sku=sku,
             position=_position(position),
-            defaults={"note": (note or "").strip()[:200]},
+            defaults={"note": note},
         )
 
 
@@ -238,12 +244,12 @@ def _number_fields(
             _("Enter the manufacturer or brand."), code="REQUIRED", field=field("brand")
         )
     if len(brand) > 60:
-        raise DomainError(_("At most 60 characters."), code="INVALID", field=field("brand"))
+        raise DomainError(_("At most 60 characters."), code="TOO_LONG", field=field("brand"))
     number = normalise_name(number)
     if not normalise_number(number):
         raise DomainError(_("Enter a part number."), code="REQUIRED", field=field("number"))
     if len(number) > 60:
-        raise DomainError(_("At most 60 characters."), code="INVALID", field=field("number"))
+        raise DomainError(_("At most 60 characters."), code="TOO_LONG", field=field("number"))
     return kind, brand, number
 
 
@@ -280,6 +286,9 @@ def set_part_number(
     ``kind`` defaults to ``oe`` for a new number and is kept for an existing one."""
     given_kind = kind
     kind, brand, number = _number_fields(kind, brand, number)
+    if note is not None:
+        note = note.strip()
+        check_lengths(PartNumber, note=note)
     products = _products(product_codes or [])
     with transaction.atomic():
         row = get_number(brand, number)
@@ -289,7 +298,7 @@ def set_part_number(
         elif given_kind:  # an existing number keeps the form it was first typed in
             row.kind = kind
         if note is not None:
-            row.note = note.strip()[:200]
+            row.note = note
         row.save()
         if replace_products:
             row.products.set(products)
@@ -330,6 +339,8 @@ def add_cross_reference(
             code="SAME_BRAND",
             field="otherBrand",
         )
+    note = (note or "").strip()
+    check_lengths(CrossReference, note=note)
     with transaction.atomic():
         source = get_number(brand, number) or _create_number(kind, brand, number)
         target = get_number(other_brand, other_number) or _create_number(
@@ -339,7 +350,7 @@ def add_cross_reference(
         if existing is not None:
             return existing, False
         row, created = CrossReference.objects.get_or_create(
-            source=source, target=target, defaults={"note": (note or "").strip()[:200]}
+            source=source, target=target, defaults={"note": note}
         )
     return row, created
 
@@ -444,7 +455,9 @@ def import_csv(*, kind: str, content: bytes | str) -> ImportReport:
                     created = _import_row(kind, row)
             except (DomainError, IntegrityError) as exc:
                 if isinstance(exc, ValidationFailed):
-                    message, code = " ".join(e.message for e in exc.errors), exc.code
+                    # the row's first problem's code (TOO_LONG, …), not the wrapper's INVALID
+                    message = " ".join(e.message for e in exc.errors)
+                    code = exc.errors[0].code if exc.errors else exc.code
                 elif isinstance(exc, DomainError):
                     message, code = exc.message, exc.code
                 else:  # the database's words (and the key values it quotes) stay in the log

@@ -334,37 +334,38 @@ def test_deleting_with_a_bad_or_unknown_id_is_a_typed_error(garage, plugin_clien
     assert Vehicle.objects.count() == vehicles
 
 
-def test_a_brand_longer_than_its_column_is_a_field_error(garage, plugin_client):
+def test_a_brand_longer_than_its_column_is_too_long(garage, plugin_client):
     _, body = plugin_client.graphql(
         NUMBER, {"brand": "B" * 61, "number": "123", "products": []}, user=garage.staff
     )
     assert body["data"]["autopartsPartNumberSet"]["errors"] == [
-        {"code": "INVALID", "field": "brand"}
+        {"code": "TOO_LONG", "field": "brand"}
     ]
     xref = """mutation($other: String!) { autopartsCrossReferenceAdd(brand: "Textar", number: "1",
       otherBrand: $other, otherNumber: "2") { crossReference { note } errors { code field } } }"""
     _, body = plugin_client.graphql(xref, {"other": "T" * 61}, user=garage.staff)
     assert "errors" not in body, body
     assert body["data"]["autopartsCrossReferenceAdd"]["errors"] == [
-        {"code": "INVALID", "field": "otherBrand"}
+        {"code": "TOO_LONG", "field": "otherBrand"}
     ]
     assert not PartNumber.objects.filter(number__in=["123", "1", "2"]).exists()
 
 
-def test_vehicle_text_longer_than_its_column_is_a_field_error(garage, plugin_client):
+def test_vehicle_text_longer_than_its_column_is_too_long(garage, plugin_client):
     vehicles = Vehicle.objects.count()
     _, body = plugin_client.graphql(
         MANAGE, {"input": {"make": "V" * 61, "model": "Golf", "yearFrom": 2010}}, user=garage.staff
     )
     assert "errors" not in body, body
     assert body["data"]["autopartsVehicleCreate"]["errors"] == [
-        {"code": "INVALID", "field": "make"}
+        {"code": "TOO_LONG", "field": "make"}
     ]
     csv = "make,model,year_from,engine_code\nVW,Golf,2010," + "E" * 41 + "\n"
     _, body = plugin_client.graphql(IMPORT, {"kind": "FITMENTS", "csv": csv}, user=garage.staff)
     assert "errors" not in body, body
     [error] = body["data"]["autopartsImport"]["errors"]
     assert error["field"] == "row.2" and "40" in error["message"]
+    assert error["code"] == "TOO_LONG"
     assert Vehicle.objects.count() == vehicles
 
 
