@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, has_nul
 
 # Cell types a column may declare.
 TEXT, INTEGER, DECIMAL, BOOLEAN, LIST, JSON, DATE = "text", "integer", "decimal", "boolean", "list", "json", "date"
@@ -136,6 +137,17 @@ def whole_number(raw: Any) -> int | None:
     return int(text.split(".")[0])
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError(text)
+    return value
+
+
 def convert(column: Column, raw: Any) -> Any:
     """The cell's value for ``column`` (None when empty), or DomainError(code=INVALID)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -175,12 +187,14 @@ def convert(column: Column, raw: Any) -> Any:
     if kind == JSON:
         text = str(raw).strip()
         if text.startswith("{"):
-            try:
-                value = json.loads(text)
-            except ValueError:
+            try:  # PostgreSQL's json has no NaN or Infinity, nor NUL in text
+                value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+            except (ValueError, RecursionError):
                 raise DomainError(_("Not valid JSON."), code="INVALID") from None
             if not isinstance(value, dict):
                 raise DomainError(_("Expected an object."), code="INVALID")
+            if has_nul(value):
+                raise DomainError(_("Not valid JSON."), code="INVALID")
             return value
         out = {}
         for part in text.replace("；", ";").split(";"):

@@ -49,6 +49,19 @@ def _decode(data: bytes) -> str:
     return text
 
 
+def csv_rows(text: str, dialect: Any = csv.excel) -> list[list[str]]:
+    """Every row of a CSV text; a cell longer than the csv module's field limit (or
+    anything else it cannot split) is ``INVALID_FORMAT`` on the file, not csv.Error."""
+    try:
+        return list(csv.reader(io.StringIO(text), dialect))
+    except csv.Error:
+        raise DomainError(
+            _("The CSV file cannot be read: a cell is longer than %(n)d characters.")
+            % {"n": csv.field_size_limit()},
+            field="file", code="INVALID_FORMAT",
+        ) from None
+
+
 def read_cells(fileobj: IO[bytes], fmt: str) -> list[list[Any]]:
     """All non-empty rows of the first sheet, header first."""
     data = fileobj.read()
@@ -60,18 +73,21 @@ def read_cells(fileobj: IO[bytes], fmt: str) -> list[list[Any]]:
             dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         except csv.Error:
             dialect = csv.excel
-        rows = list(csv.reader(io.StringIO(text), dialect))
+        rows = csv_rows(text, dialect)
     else:
         from openpyxl import load_workbook
 
         try:
+            # read_only parses the sheet's XML while iterating: a broken sheet fails here too
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - not a zip, not a workbook, broken XML: the user's file
+            try:
+                sheet = workbook.worksheets[0]
+                rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            finally:
+                workbook.close()
+        except Exception as exc:  # noqa: BLE001 - not a zip, not a workbook, broken XML, no worksheet: the user's file
             raise DomainError(_("The file is not a readable .xlsx workbook."), field="file",
                               code="INVALID_FORMAT") from exc
-        sheet = workbook.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        workbook.close()
     return rows
 
 

@@ -8,8 +8,6 @@ field) on bad input, leaving nothing half-done.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -402,17 +400,29 @@ class ImportReport:
 
 
 def _csv_rows(content: bytes | str) -> list[dict[str, str]]:
-    from core.imports.tables import csv_text
+    from core.imports.tables import csv_rows, csv_text
 
     text = csv_text(content) if isinstance(content, bytes) else content.lstrip("\ufeff")
     if text is None or "\x00" in text:
         raise ValidationFailed(
             [DomainError(_("The CSV file is not UTF-8 or GBK text."), code="INVALID", field="file")]
         )
-    reader = csv.DictReader(io.StringIO(text))
-    header = [(h or "").strip().lower() for h in reader.fieldnames or []]
-    reader.fieldnames = header
-    return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+    try:
+        lines = [cells for cells in csv_rows(text) if cells]  # blank lines are no rows
+    except DomainError as exc:  # a cell past the csv module's limit
+        raise ValidationFailed([DomainError(exc.message, code="INVALID", field="file")]) from None
+    if not lines:
+        return []
+    header = [(h or "").strip().lower() for h in lines[0]]
+    # Cells beyond the header are ignored, missing ones are empty (as csv.DictReader does).
+    return [
+        {
+            k: (v or "").strip()
+            for k, v in zip(header, cells + [""] * (len(header) - len(cells)), strict=False)
+            if k
+        }
+        for cells in lines[1:]
+    ]
 
 
 def import_csv(*, kind: str, content: bytes | str) -> ImportReport:

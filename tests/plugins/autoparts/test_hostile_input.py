@@ -137,3 +137,14 @@ def test_csv_import_of_malformed_files(garage, plugin_client, csv):
         errors = _errors(body, "autopartsImport")
         assert errors and all(f in ("file", "row.2") for f, _c in errors), errors
     assert Vehicle.objects.count() == 3
+
+
+def test_a_csv_cell_past_the_csv_modules_field_limit_is_a_file_error(garage):
+    from core.exceptions import ValidationFailed
+    from plugins.autoparts.services import import_csv
+
+    content = ("make,model,year_from\n" + "x" * 200_000 + ",Civic,2016\n").encode()
+    with pytest.raises(ValidationFailed) as exc:
+        import_csv(kind="fitments", content=content)
+    assert [(e.field, e.code) for e in exc.value.errors] == [("file", "INVALID")]
+    assert Vehicle.objects.count() == 3

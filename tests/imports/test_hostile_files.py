@@ -1,0 +1,138 @@
+"""Crafted upload files: each import job ends FAILED with a typed error on the file or
+the cell, saves nothing and never raises out of run_import (a stuck job)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from openpyxl import Workbook
+
+from core.accounts.models import Dealer
+from core.catalog.models import Product
+from core.imports.models import ImportStatus
+
+from .test_imports import PRODUCT_HEADER, run, xlsx
+
+
+@pytest.fixture
+def staff(tenant_db):
+    from core.accounts.models import Role
+    from core.testing.factories import UserFactory
+
+    return UserFactory(role=Role.STAFF)
+
+
+@pytest.fixture
+def catalog_refs(tenant_db):
+    from core.testing.factories import BrandFactory, CategoryFactory
+
+    CategoryFactory(
+        slug="drinks", attribute_schema=[{"code": "volume", "type": "number", "unit": "ml"}]
+    )
+    BrandFactory(name="Acme")
+
+
+def _errors(job):
+    return [(e["row"], e["column"], e["code"]) for e in job.errors]
+
+
+def _patched(buffer: io.BytesIO, old: bytes, new: bytes) -> io.BytesIO:
+    """The workbook with ``old`` replaced by ``new`` in every XML part."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item.filename).replace(old, new))
+    out.seek(0)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["products", "dealers"])
+def test_a_csv_cell_past_the_csv_field_limit(staff, django_capture_on_commit_callbacks, kind):
+    header = "product_code,sku_code" if kind == "products" else "code,name"
+    content = f"{header}\nA,{'x' * 200_000}\n".encode()
+    job = run(kind, io.BytesIO(content), "big.csv", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert _errors(job) == [(1, "file", "INVALID_FORMAT")]
+    assert not Product.objects.exists() and not Dealer.objects.exists()
+
+
+def test_an_xlsx_whose_sheet_is_broken_xml(staff, django_capture_on_commit_callbacks):
+    buffer = _patched(xlsx([["code", "name"], ["D1", "Shop"]]), b"</sheetData>", b"<sheetData>")
+    job = run("dealers", buffer, "dealers.xlsx", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert _errors(job) == [(1, "file", "INVALID_FORMAT")]
+    assert not Dealer.objects.exists()
+
+
+def test_an_xlsx_with_no_worksheet(staff, django_capture_on_commit_callbacks):
+    workbook = Workbook()
+    workbook.create_chartsheet()
+    workbook.remove(workbook.active)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    job = run("dealers", buffer, "dealers.xlsx", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert _errors(job) in ([(1, "file", "INVALID_FORMAT")], [(1, None, "EMPTY")])
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        '{"volume": NaN}',
+        '{"volume": Infinity}',
+        '{"volume": "a\\u0000b"}',
+        '{"vol\\u0000ume": 1}',
+        "{" * 100_000,
+        '{"volume": -1e999}',
+    ],
+)
+def test_attributes_json_postgresql_cannot_store(
+    catalog_refs, staff, django_capture_on_commit_callbacks, attributes
+):
+    rows = [PRODUCT_HEADER, ["P1", "Tea", "drinks", "Acme", "0.13", attributes, "S1", "", 1, 1, ""]]
+    job = run("products", xlsx(rows), "p.xlsx", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert _errors(job) == [(2, "attributes", "INVALID")]
+    assert not Product.objects.exists()
+
+
+def test_a_formula_is_an_empty_cell(catalog_refs, staff, django_capture_on_commit_callbacks):
+    rows = [PRODUCT_HEADER, ["=1+1", "Tea", "drinks", "Acme", "0.13", "", "S1", "", 1, 1, ""]]
+    job = run("products", xlsx(rows), "p.xlsx", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert _errors(job) == [(2, "product_code", "REQUIRED")]
+    assert not Product.objects.exists()
+
+
+def test_duplicate_skus_and_extra_cells(catalog_refs, staff, django_capture_on_commit_callbacks):
+    rows = [
+        PRODUCT_HEADER,
+        ["P2", "Tea", "drinks", "Acme", "0.13", "", "S2", "", 1, 1, "", "extra", "cells"],
+        ["P3", "Tea", "drinks", "Acme", "0.13", "", "S2", "", 1, 1, ""],
+        ["P3", "Tea", "drinks", "Acme", "0.13", "", "S2", "", 1, 1, ""],
+    ]
+    job = run("products", xlsx(rows), "p.xlsx", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert {row for row, _c, _code in _errors(job)} >= {3}, _errors(job)
+    assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\xef\xbb\xbf", b"\n\n\n", b"code,name\n", b",,,\n,,\n", b'"code,name\nD1,"x\n'],
+)
+def test_empty_and_header_only_csv(staff, django_capture_on_commit_callbacks, content):
+    from core.exceptions import DomainError
+
+    try:
+        job = run(
+            "dealers", io.BytesIO(content), "d.csv", staff, django_capture_on_commit_callbacks
+        )
+    except DomainError as exc:  # an empty upload is refused before a job exists
+        assert (exc.field, exc.code) == ("file", "REQUIRED")
+        return
+    assert job.status in (ImportStatus.FAILED, ImportStatus.SUCCEEDED)
+    assert not Dealer.objects.exists()
