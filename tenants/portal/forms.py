@@ -35,7 +35,8 @@ class SignupForm(forms.Form):
         error_messages={"required": gettext_lazy("Enter your name.")},
     )
     email = forms.EmailField(
-        label=gettext_lazy("Work email"), max_length=254,
+        # The tenant admin signs in with it: it is also the user name (150 characters).
+        label=gettext_lazy("Work email"), max_length=User._meta.get_field("username").max_length,
         error_messages={
             "required": gettext_lazy("Enter your email address."),
             "invalid": gettext_lazy("Enter a valid email address, like name@company.com."),

@@ -24,6 +24,10 @@ from .signup import signup
 log = logging.getLogger(__name__)
 
 
+# The signup form's field for a service's field name (the admin user's columns).
+SIGNUP_FIELDS = {"username": "email", "first_name": "admin_name", "name": "company_name"}
+
+
 def tenant_base_url(request: HttpRequest, domain: str) -> str:
     """``http://<tenant domain>[:port]``, on the scheme and port the portal was reached on."""
     host = request.get_host()
@@ -94,7 +98,9 @@ def signup_view(request: HttpRequest) -> HttpResponse:
         except ProvisioningError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            for error in getattr(exc, "errors", None) or [exc]:  # ValidationFailed: each on its field
+                name = SIGNUP_FIELDS.get(error.field, error.field)
+                form.add_error(name if name in form.fields else None, error.message)
         except Exception:
             log.exception("Signup failed")
             form.add_error(None, _("Something went wrong while creating your account. Nothing was created; please try again."))
