@@ -15,6 +15,7 @@ a subscription backwards.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, has_nul
 
 from .models import Plan, StripeEvent, Subscription, SubscriptionStatus, Tenant, TenantStatus
 from .plans import billing_configured, is_purchasable
@@ -137,6 +138,10 @@ def open_billing_portal(*, subscription: Subscription, return_url: str) -> str:
 
 
 # --- webhook --------------------------------------------------------------------
+# Customer, subscription and price ids are kept in columns of 100 characters.
+STRIPE_ID_MAX = 100
+
+
 class WebhookRejected(Exception):
     """The request is not a genuine Stripe event (bad signature, stale, malformed)."""
 
@@ -146,17 +151,46 @@ def verify_event(payload: bytes, signature: str | None) -> stripe.Event:
     if not secret:
         raise WebhookRejected("webhook secret not configured")
     try:
-        return stripe.Webhook.construct_event(
+        event = stripe.Webhook.construct_event(
             payload, signature, secret, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE
         )
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise WebhookRejected(str(exc)) from exc
+    except (AttributeError, TypeError) as exc:  # signed, but JSON that is no object
+        raise WebhookRejected(f"malformed event: {exc}") from exc
+    _check_event(event, payload)
+    return event
+
+
+def _check_event(event: Any, payload: bytes) -> None:
+    """What process_event stores of the event itself must fit its columns; NUL (which
+    PostgreSQL cannot store or compare) is nowhere. Stripe sends neither."""
+    event_id, event_type = _get(event, "id"), _get(event, "type", "")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
+        raise WebhookRejected("malformed event: id")
+    if not isinstance(event_type, str) or len(event_type) > 100:
+        raise WebhookRejected("malformed event: type")
+    if _get(event, "created") is not None and _ts(_get(event, "created")) is None:
+        raise WebhookRejected("malformed event: created")
+    if has_nul(json.loads(payload)):
+        raise WebhookRejected("malformed event: NUL in text")
 
 
 def _ts(value: Any) -> datetime | None:
-    if not value:
+    """A Unix timestamp as a datetime; ``None`` when empty or not a time (text, out of range)."""
+    if not value or isinstance(value, bool):
         return None
-    return datetime.fromtimestamp(int(value), tz=UTC)
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _id(obj: Any, key: str) -> str | None:
+    """A Stripe id of the object (customer, subscription …): text that fits the columns
+    that keep it, else ``None``."""
+    value = _get(obj, key)
+    return value if isinstance(value, str) and 0 < len(value) <= STRIPE_ID_MAX else None
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -201,18 +235,18 @@ def _find_subscription(obj: Any) -> Subscription | None:
     """The subscription an event object belongs to, locked for update."""
     qs = Subscription.objects.select_for_update().select_related("tenant", "plan")
     metadata = _get(obj, "metadata", {}) or {}
-    schema = _get(obj, "client_reference_id") or _get(metadata, "tenant")
+    schema = _id(obj, "client_reference_id") or _id(metadata, "tenant")
     if schema:
         sub = qs.filter(tenant__schema_name=schema).first()
         if sub:
             return sub
     object_type = _get(obj, "object")
-    sub_id = _get(obj, "id") if object_type == "subscription" else _get(obj, "subscription")
+    sub_id = _id(obj, "id") if object_type == "subscription" else _id(obj, "subscription")
     if isinstance(sub_id, str) and sub_id:
         sub = qs.filter(stripe_subscription_id=sub_id).first()
         if sub:
             return sub
-    customer = _get(obj, "customer")
+    customer = _id(obj, "customer")
     if isinstance(customer, str) and customer:
         return qs.filter(stripe_customer_id=customer).first()
     return None
@@ -265,10 +299,10 @@ def _go_past_due(sub: Subscription, since: datetime, *, notice: str) -> None:
 def on_checkout_completed(sub: Subscription, obj: Any, created: datetime) -> str:
     if _get(obj, "mode") != "subscription":
         return "ignored"
-    if sub.status == SubscriptionStatus.CANCELED and sub.stripe_subscription_id == _get(obj, "subscription"):
+    if sub.status == SubscriptionStatus.CANCELED and sub.stripe_subscription_id == _id(obj, "subscription"):
         return "stale"
-    sub.stripe_customer_id = _get(obj, "customer") or sub.stripe_customer_id
-    sub.stripe_subscription_id = _get(obj, "subscription") or sub.stripe_subscription_id
+    sub.stripe_customer_id = _id(obj, "customer") or sub.stripe_customer_id
+    sub.stripe_subscription_id = _id(obj, "subscription") or sub.stripe_subscription_id
     if _is_stale(sub, created):
         sub.save()
         return "stale"
@@ -305,14 +339,14 @@ def _period_end(obj: Any) -> datetime | None:
 
 
 def on_subscription_changed(sub: Subscription, obj: Any, created: datetime) -> str:
-    stripe_id = _get(obj, "id")
+    stripe_id = _id(obj, "id")
     if sub.status == SubscriptionStatus.CANCELED and sub.stripe_subscription_id == stripe_id:
         # A canceled subscription never comes back; a new one has a new id.
         return "stale"
     if _is_stale(sub, created):
         return "stale"
     sub.stripe_subscription_id = stripe_id or sub.stripe_subscription_id
-    sub.stripe_customer_id = _get(obj, "customer") or sub.stripe_customer_id
+    sub.stripe_customer_id = _id(obj, "customer") or sub.stripe_customer_id
     sub.current_period_end = _period_end(obj) or sub.current_period_end
     status = _get(obj, "status")
     plan = _plan_for_price(_price_of_subscription(obj))
@@ -352,7 +386,7 @@ def _cancel(sub: Subscription, created: datetime) -> str:
 
 
 def on_subscription_deleted(sub: Subscription, obj: Any, created: datetime) -> str:
-    if sub.stripe_subscription_id and _get(obj, "id") != sub.stripe_subscription_id:
+    if sub.stripe_subscription_id and _id(obj, "id") != sub.stripe_subscription_id:
         return "ignored"  # an older subscription of this customer, already replaced
     if sub.status == SubscriptionStatus.CANCELED:
         return "duplicate"
