@@ -8,7 +8,7 @@ from graphene_django import DjangoObjectType
 
 from core.api.types import BaseMutation, current_user, error_type, require_scope, require_user
 from core.catalog.models import Sku
-from core.exceptions import NotFound
+from core.exceptions import DomainError, NotFound
 from plugins.manager import get_manager
 
 from . import selectors, services
@@ -114,13 +114,15 @@ class Query(graphene.ObjectType):
         ]
 
 
-def _sku_and_warehouse(sku_code: str, warehouse_code: str):
+def _sku_and_warehouse(sku_code: str, warehouse_code: str, *, field: str = "warehouseCode"):
+    """The SKU and warehouse the codes name; NotFound on ``skuCode`` or on ``field`` (the
+    warehouse argument: ``fromWarehouse``/``toWarehouse`` for a transfer)."""
     sku = Sku.objects.filter(code=sku_code).first()
     if sku is None:
         raise NotFound(_("Unknown SKU."), field="skuCode")
     warehouse = Warehouse.objects.filter(code=warehouse_code).first()
     if warehouse is None:
-        raise NotFound(_("Unknown warehouse."), field="warehouseCode")
+        raise NotFound(_("Unknown warehouse."), field=field)
     return sku, warehouse
 
 
@@ -185,15 +187,20 @@ class StockTransfer(BaseMutation, error_type=StockError):
     @classmethod
     def perform(cls, root, info, sku_code, from_warehouse, to_warehouse, quantity):
         _staff_or_key(info, "stock:write")
-        sku, source = _sku_and_warehouse(sku_code, from_warehouse)
-        _sku, destination = _sku_and_warehouse(sku_code, to_warehouse)
-        services.transfer_stock(
-            sku=sku,
-            source=source,
-            destination=destination,
-            quantity=quantity,
-            user=current_user(info),
-        )
+        sku, source = _sku_and_warehouse(sku_code, from_warehouse, field="fromWarehouse")
+        _sku, destination = _sku_and_warehouse(sku_code, to_warehouse, field="toWarehouse")
+        try:
+            services.transfer_stock(
+                sku=sku,
+                source=source,
+                destination=destination,
+                quantity=quantity,
+                user=current_user(info),
+            )
+        except DomainError as exc:
+            if exc.field == "destination":  # the service's name for this argument
+                exc.field = "toWarehouse"
+            raise
         return cls(ok=True)
 
 
