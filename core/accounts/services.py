@@ -555,6 +555,17 @@ def _replace_addresses(dealer: Dealer, addresses: Iterable[Mapping[str, Any]]) -
         except ValidationFailed as exc:
             errors.extend(exc.errors)
             continue
+        country = (raw.get("country") or "CN").strip().upper()
+        if not (len(country) == 2 and country.isascii() and country.isalpha()):
+            # ISO 3166 alpha-2: "CHN" is not cut to "CH" (Switzerland)
+            errors.append(
+                DomainError(
+                    _("Enter a two-letter country code, e.g. CN."),
+                    field=f"addresses.{i}.country",
+                    code="INVALID",
+                )
+            )
+            continue
         is_default = bool(raw.get("is_default")) and kind not in defaults
         if is_default:
             defaults.add(kind)
@@ -564,7 +575,7 @@ def _replace_addresses(dealer: Dealer, addresses: Iterable[Mapping[str, Any]]) -
                 kind=kind,
                 is_default=is_default,
                 **text,
-                country=(raw.get("country") or "CN").strip().upper()[:2],
+                country=country,
             )
         )
     if errors:
