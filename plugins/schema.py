@@ -27,6 +27,7 @@ from graphene.types.structures import Structure
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from core.api.types import BaseMutation, error_type, require_user
+from core.exceptions import DomainError
 
 from .manager import DinghuoPluginManager, PluginContractError, enabled_modules, get_manager
 from .services import UNKNOWN_PLUGIN
@@ -271,8 +272,13 @@ class _PluginSwitch(BaseMutation):
         require_tenant_admin(info)
         tenant = _tenant_for(info)
         name = name.strip()
-        services.validate_plugin_names([name])
-        cls.change(tenant, name)
+        try:
+            services.validate_plugin_names([name])
+            cls.change(tenant, name)
+        except DomainError as exc:
+            if exc.field == "modules":  # the services' name (signup's list); here it is ``name``
+                exc.field = "name"
+            raise
         (state,) = services.tenant_plugins(tenant=tenant, names=[name])
         return cls(plugin=PluginType.of(state))
 

@@ -119,7 +119,19 @@ def test_an_unknown_module_is_a_typed_error_and_changes_nothing(accounts):
         _, body = client.graphql(mutation, {"name": "bakery"}, user=admin)
         assert body["data"][field]["plugin"] is None
         assert [(e["code"], e["field"]) for e in body["data"][field]["errors"]] == [
-            ("UNKNOWN_PLUGIN", "modules")
+            ("UNKNOWN_PLUGIN", "name")
+        ]
+    assert _modules(first) == []
+
+
+@pytest.mark.parametrize("name", ["", "   ", "FOOD", "food\t2", "f" * 10_000, "../food", "food,pharma"])
+def test_hostile_module_names_are_unknown_on_name(accounts, name):
+    first, client, admin = accounts["first"]
+    for mutation, field in ((ENABLE, "pluginEnable"), (DISABLE, "pluginDisable")):
+        status, body = client.graphql(mutation, {"name": name}, user=admin)
+        assert status == 200 and "errors" not in body, body
+        assert [(e["code"], e["field"]) for e in body["data"][field]["errors"]] == [
+            ("UNKNOWN_PLUGIN", "name")
         ]
     assert _modules(first) == []
 
