@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from core.accounts.models import Dealer, User
 from core.catalog.models import Category, Product, Sku
+from core.catalog.selectors import execute_prepared
 from core.exceptions import DomainError
 
 from .engine import (
@@ -232,9 +233,8 @@ def _page_pricing(
         FROM it
         ORDER BY 1, 8 DESC, 2, 21, 25, 18 DESC, 19 DESC NULLS LAST, 14, 22, 23
     """  # noqa: S608 - both parts are written out above, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*promotion_params, *price_params])
-        rows = cursor.fetchall()
+    # prepared: PostgreSQL plans it once per connection, as the page's products statement
+    rows = execute_prepared(connection, sql, [*promotion_params, *price_params])
     split = 0
     for split, row in enumerate(rows):  # noqa: B007 - the first price row's position
         if row[0]:
