@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.accounts.models import Role
-from core.exceptions import DomainError
+from core.exceptions import DomainError, has_nul
 from tenants import billing
 from tenants.models import Plan, Subscription
 from tenants.plans import MODULES, is_purchasable, plan_label, set_tenant_modules
@@ -93,7 +93,8 @@ def billing_page(request: HttpRequest) -> HttpResponse:
 
 def _checkout(request: HttpRequest, plan_code: str) -> HttpResponse:
     sub = _subscription()
-    plan = Plan.objects.filter(code=plan_code, is_active=True).first()
+    # A posted code holding NUL names no plan (PostgreSQL cannot compare it).
+    plan = None if has_nul(plan_code) else Plan.objects.filter(code=plan_code, is_active=True).first()
     if sub is None or plan is None:
         messages.error(request, _("Choose one of the plans offered."))
         return HttpResponseRedirect("/billing/")
