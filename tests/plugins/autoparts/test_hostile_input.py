@@ -148,3 +148,33 @@ def test_a_csv_cell_past_the_csv_modules_field_limit_is_a_file_error(garage):
         import_csv(kind="fitments", content=content)
     assert [(e.field, e.code) for e in exc.value.errors] == [("file", "INVALID")]
     assert Vehicle.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "variables"),
+    [
+        ("BY_VIN", "autopartsPartsByVin", {"vin": ""}),
+        ("BY_VIN", "autopartsPartsByVin", {"vin": "Ｌ" * 17}),
+        ("BY_VIN", "autopartsPartsByVin", {"vin": "1" * 5000}),
+        ("BY_VIN", "autopartsPartsByVin", {"vin": "LSVAM4187C2184847", "dealer": "garbage"}),
+        ("BY_NUMBER", "autopartsPartsByNumber", {"number": ""}),
+        ("BY_NUMBER", "autopartsPartsByNumber", {"number": "%_%"}),
+        ("BY_NUMBER", "autopartsPartsByNumber", {"number": "9" * 5000, "brand": "b" * 5000}),
+        ("BY_VEHICLE", "autopartsPartsByVehicle", {"year": -(2**31)}),
+        ("BY_VEHICLE", "autopartsPartsByVehicle", {"make": "%", "model": "_", "first": 0}),
+        ("BY_VEHICLE", "autopartsPartsByVehicle", {"id": "garbage"}),
+        ("BY_VEHICLE", "autopartsPartsByVehicle", {"id": to_global_id("AutopartsVehicle", 2**64)}),
+        ("BY_VEHICLE", "autopartsPartsByVehicle", {"first": 2**31 - 1, "make": "Toyota"}),
+    ],
+)
+def test_lookups_with_hostile_arguments(garage, plugin_client, query, field, variables):
+    from . import test_graphql
+
+    status, body = plugin_client.graphql(getattr(test_graphql, query), variables, user=garage.buyer)
+    assert status == 200
+    if "errors" in body:
+        codes = {e.get("extensions", {}).get("code") for e in body["errors"]}
+        assert "INTERNAL_ERROR" not in codes and None not in codes, body
+    else:
+        result = body["data"][field]
+        assert result["parts"] == [] or result["errors"] == [], result

@@ -90,3 +90,23 @@ def test_product_info_with_many_or_odd_codes(drinks, plugin_client):
     )
     assert status == 200 and "errors" not in body, body
     assert [row["skuCode"] for row in body["data"]["foodProductInfo"]] in (["TEA"], ["TEA", "TEA"])
+
+
+def test_product_info_for_another_dealer_or_too_many_codes_is_a_typed_error(drinks, plugin_client):
+    from graphql_relay import to_global_id
+
+    from core.testing.factories import DealerFactory
+
+    other = DealerFactory(code="OTHER")
+    query = """query($codes: [String!]!, $dealer: ID) {
+      foodProductInfo(skuCodes: $codes, dealerId: $dealer) { skuCode unitPrice } }"""
+    for variables, code in [
+        ({"codes": ["TEA"], "dealer": to_global_id("Dealer", other.pk)}, "NOT_FOUND"),
+        ({"codes": ["TEA"], "dealer": to_global_id("Dealer", 2**64)}, "NOT_FOUND"),
+        ({"codes": ["TEA"], "dealer": "garbage"}, "NOT_FOUND"),
+        ({"codes": ["TEA"] * 201}, "INVALID"),
+    ]:
+        status, body = plugin_client.graphql(query, variables, user=drinks.buyer)
+        assert status == 200
+        assert (body.get("data") or {}).get("foodProductInfo") is None, body
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code], body

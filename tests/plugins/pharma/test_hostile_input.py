@@ -178,3 +178,22 @@ def test_a_receipt_past_the_warehouse_limit_changes_nothing(pharmacy, plugin_cli
     assert status == 200
     assert _errors(body, "pharmaReceiveBatch") == [("quantity", "INVALID_QUANTITY")]
     assert Batch.objects.get().on_hand == 2**31 - 10
+
+
+def test_queries_with_hostile_arguments(pharmacy, plugin_client):
+    from .test_batches_recall_graphql import BATCHES, TRACE
+
+    pharmacy.receive("A", 10, 300)
+    for variables in ({"lot": ""}, {"lot": "%"}, {"lot": "_" * 5000}, {"lot": " A "}):
+        status, body = plugin_client.graphql(TRACE, variables, user=pharmacy.staff)
+        assert status == 200 and "errors" not in body, body
+    for sku in ("", "%", "x" * 5000):
+        status, body = plugin_client.graphql(BATCHES, {"sku": sku}, user=pharmacy.staff)
+        assert status == 200 and body["data"]["pharmaBatches"] == [], body
+    # A dealer's user cannot read another dealer's licences, nor the staff's trace.
+    query = "query($d: String) { pharmaMyLicences(dealerCode: $d) { number } }"
+    status, body = plugin_client.graphql(query, {"d": "OTHER"}, user=pharmacy.buyer)
+    assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    assert (body.get("data") or {}).get("pharmaMyLicences") is None
+    status, body = plugin_client.graphql(TRACE, {"lot": "A"}, user=pharmacy.buyer)
+    assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
