@@ -265,6 +265,10 @@ class DealerImport(ImportKind):
             if parent == code:
                 errors.append(RowError(row.number, "parent_code", "INVALID_PARENT",
                                        _("A dealer cannot be its own parent.")))
+            if not v.get("contact_name") and (v.get("contact_email") or v.get("contact_phone")):
+                # the contact's email or phone would be dropped without a name to keep them on
+                errors.append(RowError(row.number, "contact_name", "REQUIRED",
+                                       _("%(column)s is required.") % {"column": self.column("contact_name").label}))
             rep_users = []
             for name in v.get("sales_reps") or []:
                 rep = reps.get(name)
@@ -286,7 +290,7 @@ class DealerImport(ImportKind):
                 state[code] = "done"
                 return
             parent = by_code[code].values.get("parent_code")
-            if parent:
+            if parent and parent != code:  # its own parent is reported once, above
                 visit(parent, (*chain, code))
             if state.get(code) != "done":
                 state[code] = "done"
@@ -319,8 +323,8 @@ class DealerImport(ImportKind):
             parent = None
             if p["parent"]:
                 parent = saved.get(p["parent"]) or Dealer.objects.get(code=p["parent"])
-            addresses = [{"kind": kind, "line1": v[col]} for kind, col in
-                         (("billing", "billing_address"), ("shipping", "shipping_address")) if v.get(col)]
+            address_columns = [col for col in ("billing_address", "shipping_address") if v.get(col)]
+            addresses = [{"kind": col.split("_")[0], "line1": v[col]} for col in address_columns]
             contacts = ([{"name": v["contact_name"], "phone": v.get("contact_phone") or "",
                           "email": v.get("contact_email") or "", "is_primary": True}]
                         if v.get("contact_name") else None)
@@ -338,11 +342,23 @@ class DealerImport(ImportKind):
                     result.updated += 1
             except DomainError as exc:
                 errors = getattr(exc, "errors", None) or [exc]
-                raise RowErrors([RowError(row.number, e.field, e.code, e.message) for e in errors]) from None
+                raise RowErrors([RowError(row.number, self._sheet_column(e.field, address_columns), e.code,
+                                          e.message) for e in errors]) from None
             saved[dealer.code] = dealer
             if progress and n % 100 == 0:
                 progress(n, len(payload))
         return result
+
+    @staticmethod
+    def _sheet_column(field: str | None, address_columns: list[str]) -> str | None:
+        """The sheet's column for a service's field: ``addresses.1.line1`` is the row's second
+        address column, ``contacts.0.email`` is contact_email, ``parent`` is parent_code."""
+        parts = (field or "").split(".")
+        if parts[0] == "addresses" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(address_columns):
+            return address_columns[int(parts[1])]
+        if parts[0] == "contacts" and len(parts) > 2:
+            return {"name": "contact_name", "email": "contact_email", "phone": "contact_phone"}.get(parts[2], field)
+        return {"parent": "parent_code"}.get(field or "", field)
 
     def export_rows(self, *, user) -> Iterable[dict[str, Any]]:
         from core.accounts.selectors import dealers_visible_to

@@ -136,3 +136,75 @@ def test_empty_and_header_only_csv(staff, django_capture_on_commit_callbacks, co
         return
     assert job.status in (ImportStatus.FAILED, ImportStatus.SUCCEEDED)
     assert not Dealer.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("tier", "t" * 500),
+        ("region", "r" * 500),
+        ("currency", "CNYX"),
+        ("credit_limit", "1e30"),
+        ("credit_limit", "-5"),
+        ("credit_limit", "NaN"),
+        ("payment_terms", "net_9999"),
+        ("status", "deleted"),
+        ("tax_id", "x" * 500),
+        ("email", "not-an-email"),
+        ("phone", "9" * 500),
+        ("contact_email", "nope"),
+        ("contact_phone", "123"),
+        ("parent_code", "D1"),
+    ],
+)
+def test_dealer_rows_with_hostile_cells(staff, django_capture_on_commit_callbacks, column, value):
+    job = run(
+        "dealers",
+        xlsx([["code", "name", column], ["D1", "Shop", value]]),
+        "d.xlsx",
+        staff,
+        django_capture_on_commit_callbacks,
+    )
+    assert job.status == ImportStatus.FAILED, (column, job.summary)
+    assert [(row, col) for row, col, _code in _errors(job)] == [
+        (2, "contact_name" if column in ("contact_email", "contact_phone") else column)
+    ], _errors(job)
+    assert not Dealer.objects.exists()
+
+
+def test_many_unknown_sales_reps_are_each_named(staff, django_capture_on_commit_callbacks):
+    reps = "|".join(f"rep{i}" for i in range(500))
+    job = run(
+        "dealers",
+        xlsx([["code", "name", "sales_reps"], ["D1", "Shop", reps]]),
+        "d.xlsx",
+        staff,
+        django_capture_on_commit_callbacks,
+    )
+    assert job.status == ImportStatus.FAILED
+    assert {(row, col, code) for row, col, code in _errors(job)} == {
+        (2, "sales_reps", "UNKNOWN_SALES_REP")
+    }
+    assert not Dealer.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "error_column"),
+    [
+        ("shipping_address", "s" * 5000, "shipping_address"),
+        ("contact_email", "nope", "contact_email"),
+        ("contact_name", "n" * 500, "contact_name"),
+    ],
+)
+def test_address_and_contact_errors_name_their_sheet_column(
+    staff, django_capture_on_commit_callbacks, column, value, error_column
+):
+    """They were reported on the service's fields (addresses.0.line1, contacts.0.email),
+    which are no columns of the sheet."""
+    base = {"code": "D1", "name": "Shop", "billing_address": "1 Road", "contact_name": "Wang"}
+    base[column] = value
+    rows = [list(base), list(base.values())]
+    job = run("dealers", xlsx(rows), "d.xlsx", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert [(row, col) for row, col, _code in _errors(job)] == [(2, error_column)]
+    assert not Dealer.objects.exists()
