@@ -6,6 +6,7 @@ call these; nothing else writes ``Tenant.modules`` or ``TenantPluginConfig``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, has_nul
 
 from .manager import DinghuoPluginManager, PluginInfo, enabled_modules, get_manager
 from .types import SettingSpec
@@ -201,8 +202,8 @@ def _coerce(spec: SettingSpec, value: Any) -> Any:
         return value
     if spec.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-                value = int(value)
+            if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+                value = int(value)  # ASCII digits only: "²".isdigit() is true, int("²") fails
             else:
                 raise bad(_("Enter a whole number."))
         number: Any = value
@@ -218,7 +219,7 @@ def _coerce(spec: SettingSpec, value: Any) -> Any:
             raise bad(_("Choose one of: %(choices)s.") % {"choices": ", ".join(spec.choices)})
         return value
     else:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or has_nul(value):  # jsonb cannot store NUL
             raise bad(_("Enter text."))
         return value
     if spec.minimum is not None and number < spec.minimum:

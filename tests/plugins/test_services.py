@@ -168,6 +168,10 @@ def test_hook_plugin_settings(manager, recorder, two_tenants):
         ({"mode": "lifo"}, "INVALID_SETTING", "mode"),
         ({"label": 3}, "INVALID_SETTING", "label"),
         ({"colour": "red"}, "UNKNOWN_SETTING", "colour"),
+        # int("²") raised ValueError; NUL in text failed in PostgreSQL's jsonb (DataError)
+        ({"limit": "²"}, "INVALID_SETTING", "limit"),
+        ({"limit": "１０"}, "INVALID_SETTING", "limit"),
+        ({"label": "a\x00b"}, "INVALID_SETTING", "label"),
     ],
 )
 def test_bad_setting_values_are_refused_and_nothing_is_saved(
