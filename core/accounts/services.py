@@ -67,8 +67,13 @@ def create_user(
     last_name: str = "",
     validate: bool = True,
 ) -> User:
-    """Create a user of the current tenant with a role (and a dealer for dealer roles)."""
+    """Create a user of the current tenant with a role (and a dealer for dealer roles).
+
+    The user name is stripped (sign-in strips what is typed); an empty one is ``REQUIRED``."""
     dealer = role_dealer(role, dealer)
+    username = (username or "").strip()
+    if not username:
+        raise DomainError(_("Enter a user name."), field="username", code="REQUIRED")
     check_lengths(
         User, username=username, email=email, first_name=first_name, last_name=last_name
     )

@@ -116,3 +116,53 @@ def test_token_create_with_hostile_credentials(tenant_db, tenant_client, usernam
         "LOGIN_THROTTLED",
     }
     assert body["data"]["tokenCreate"]["token"] is None
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"search": "%"},
+        {"search": "_" * 5000},
+        {"search": "   "},
+        {"underId": "garbage"},
+        {"underId": to_global_id("Dealer", 2**64)},
+        {"underId": to_global_id("User", 1)},
+    ],
+)
+def test_dealer_search_with_hostile_arguments(tree, tenant_client, variables):
+    staff = token_for(UserFactory(role=Role.STAFF))
+    query = """query($search: String, $underId: ID) { dealers(search: $search, underId: $underId) {
+      totalCount } }"""
+    status, body = gql(tenant_client, query, variables, token=staff)
+    assert status == 200
+    if "errors" in body:
+        codes = {e.get("extensions", {}).get("code") for e in body["errors"]}
+        assert codes <= {"INVALID", "NOT_FOUND"}, body
+    else:
+        assert body["data"]["dealers"]["totalCount"] in (0, 3), body
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "code"),
+    [
+        ("", "Xk9!long-pass", "REQUIRED"),
+        ("   ", "Xk9!long-pass", "REQUIRED"),
+        ("u" * 151, "Xk9!long-pass", "TOO_LONG"),
+        ("newbie", "", "PASSWORD_TOO_WEAK"),
+        ("newbie", "12345678", "PASSWORD_TOO_WEAK"),
+    ],
+)
+def test_dealer_user_create_with_hostile_credentials(tree, tenant_client, username, password, code):
+    staff = token_for(UserFactory(role=Role.STAFF))
+    _, body = gql(
+        tenant_client,
+        ADD_USER,
+        {
+            "dealerId": to_global_id("Dealer", tree["EAST"].pk),
+            "username": username,
+            "password": password,
+        },
+        token=staff,
+    )
+    assert code in {c for _f, c in _errors(body, "dealerUserCreate")}, body
+    assert not User.objects.filter(dealer=tree["EAST"]).exists()
