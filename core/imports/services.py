@@ -32,15 +32,27 @@ def kind_or_error(key: str) -> ImportKind:
     return kind
 
 
+def _safe_name(filename: str) -> str:
+    name = (filename or "").replace("\x00", "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = stem[: 255 - len(ext) - 1] + dot + ext if dot and len(ext) < 16 else name[:255]
+    return name
+
+
 @transaction.atomic
 def start_import(*, kind: str, fileobj: IO[bytes], filename: str, user=None, run_now: bool = False) -> ImportJob:
-    """Record an uploaded sheet and queue it (or run it now)."""
+    """Record an uploaded sheet and queue it (or run it now).
+
+    The file name is reduced to its last part without NUL (it names the stored file),
+    and cut to 255 characters keeping its extension (the job reads its format from it)."""
     kind_or_error(kind)
+    filename = _safe_name(filename)
     format_of(filename)
     data = fileobj.read()
     if not data:
         raise DomainError(_("The file is empty."), field="file", code="REQUIRED")
-    job = ImportJob(kind=kind, original_name=filename[:255], created_by=user)
+    job = ImportJob(kind=kind, original_name=filename, created_by=user)
     job.file.save(filename, ContentFile(data), save=False)
     job.save()
     if run_now:

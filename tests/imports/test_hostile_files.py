@@ -208,3 +208,21 @@ def test_address_and_contact_errors_name_their_sheet_column(
     assert job.status == ImportStatus.FAILED
     assert [(row, col) for row, col, _code in _errors(job)] == [(2, error_column)]
     assert not Dealer.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["d" * 300 + ".csv", "../../etc/passwd.csv", "d\x00.csv", "dealers.CSV", ".csv", "d.csv.exe"],
+)
+def test_hostile_file_names(staff, django_capture_on_commit_callbacks, filename):
+    from core.exceptions import DomainError
+
+    content = io.BytesIO(b"code,name\nD1,Shop\n")
+    try:
+        job = run("dealers", content, filename, staff, django_capture_on_commit_callbacks)
+    except DomainError as exc:
+        assert (exc.field, exc.code) == ("file", "INVALID_FORMAT"), exc
+        assert not Dealer.objects.exists()
+        return
+    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert "\x00" not in job.original_name and ".." not in job.file.name
