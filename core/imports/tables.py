@@ -175,7 +175,7 @@ def write(kind: ImportKind, rows: Iterable[dict[str, Any]], fmt: str, *, with_he
         for cell in sheet[1]:
             cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([to_cell(c, row.get(c.key)) for c in kind.columns])
+        sheet.append(sheet_row(sheet, [to_cell(c, row.get(c.key)) for c in kind.columns]))
     if with_help:
         notes = workbook.create_sheet(_("Help")[:31])
         notes.append([_("Column"), _("Key"), _("Type"), _("Required"), _("What to enter")])
@@ -184,6 +184,22 @@ def write(kind: ImportKind, rows: Iterable[dict[str, Any]], fmt: str, *, with_he
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def sheet_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
+    """A row for ``sheet.append``: text stays text. openpyxl makes any string that starts
+    with "=" a formula, so an exported name like ``=HYPERLINK(...)`` would run in Excel."""
+    from openpyxl.cell import WriteOnlyCell
+
+    row = []
+    for value in values:
+        if isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(value)
+    return row
 
 
 def template(kind: ImportKind, fmt: str) -> bytes:

@@ -226,3 +226,31 @@ def test_hostile_file_names(staff, django_capture_on_commit_callbacks, filename)
         return
     assert job.status == ImportStatus.SUCCEEDED, job.errors
     assert "\x00" not in job.original_name and ".." not in job.file.name
+
+
+def test_an_exported_name_that_looks_like_a_formula_stays_text(
+    catalog_refs, staff, django_capture_on_commit_callbacks
+):
+    from openpyxl import load_workbook
+
+    from core.imports import services
+
+    rows = [
+        PRODUCT_HEADER,
+        ["P1", '=HYPERLINK("http://x","y")', "drinks", "Acme", "0.13", "", "S1", "", 1, 1, ""],
+    ]
+    content = "\n".join(",".join(f'"{c}"' if "," in str(c) else str(c) for c in r) for r in rows)
+    content = content.replace('"=HYPERLINK("http://x","y")"', '"=HYPERLINK(""http://x"",""y"")"')
+    job = run(
+        "products", io.BytesIO(content.encode()), "p.csv", staff, django_capture_on_commit_callbacks
+    )
+    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert Product.objects.get(code="P1").name == '=HYPERLINK("http://x","y")'
+    sheet = load_workbook(io.BytesIO(services.export("products", "xlsx", user=staff))).active
+    cells = [c for c in sheet[2] if c.value == '=HYPERLINK("http://x","y")']
+    assert cells and {c.data_type for c in cells} == {"s"}  # text, not a formula Excel runs
+    # and it imports back as the same name
+    buffer = io.BytesIO(services.export("products", "xlsx", user=staff))
+    job = run("products", buffer, "again.xlsx", staff, django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert Product.objects.get(code="P1").name == '=HYPERLINK("http://x","y")'
