@@ -286,10 +286,12 @@ def export_trace(trace: RecallTrace, fmt: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from core.imports.tables import sheet_row  # text that starts with "=" stays text
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Recall trace")[:31]
-    sheet.append([pgettext("pharma", "Lot number"), trace.lot])
+    sheet.append(sheet_row(sheet, [pgettext("pharma", "Lot number"), trace.lot]))
     sheet.append(
         [
             _("Orders"),
@@ -305,13 +307,13 @@ def export_trace(trace: RecallTrace, fmt: str) -> bytes:
     for cell in sheet[4]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append(sheet_row(sheet, row))
     moved = workbook.create_sheet(_("Transfers")[:31])
     moved.append(transfer_headers)
     for cell in moved[1]:
         cell.font = Font(bold=True)
     for row in transfers:
-        moved.append(row)
+        moved.append(sheet_row(moved, row))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

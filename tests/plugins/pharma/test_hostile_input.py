@@ -197,3 +197,16 @@ def test_queries_with_hostile_arguments(pharmacy, plugin_client):
     assert (body.get("data") or {}).get("pharmaMyLicences") is None
     status, body = plugin_client.graphql(TRACE, {"lot": "A"}, user=pharmacy.buyer)
     assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+
+
+def test_a_recall_export_keeps_formula_like_text_as_text(pharmacy, plugin_client):
+    import io
+
+    from openpyxl import load_workbook
+
+    from plugins.pharma import selectors
+
+    pharmacy.receive("=1+1", 10, 300)
+    content = selectors.export_trace(selectors.recall_trace(lot="=1+1", sku_code=None), "xlsx")
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert (sheet["B1"].value, sheet["B1"].data_type) == ("=1+1", "s")
