@@ -64,6 +64,7 @@ CatalogError = error_type(
     [
         "INVALID",
         "REQUIRED",
+        "TOO_LONG",
         "TAKEN",
         "NOT_FOUND",
         "DUPLICATE",

@@ -40,6 +40,7 @@ PricingError = error_type(
     [
         "INVALID",
         "REQUIRED",
+        "TOO_LONG",
         "TAKEN",
         "NOT_FOUND",
         "PERMISSION_DENIED",

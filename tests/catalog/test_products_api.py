@@ -568,7 +568,7 @@ def test_names_longer_than_their_columns_are_field_errors(tenant_db, tenant_clie
     for name, (query, field) in mutations.items():
         _, body = gql(tenant_client, query, {"n": long}, token=staff)
         assert "errors" not in body, body
-        assert body["data"][name]["errors"] == [{"field": field, "code": "INVALID"}]
+        assert body["data"][name]["errors"] == [{"field": field, "code": "TOO_LONG"}]
     brand = services.create_brand(name="Acme")
     category = services.create_category(name="Tea")
     _, body = gql(
@@ -577,14 +577,14 @@ def test_names_longer_than_their_columns_are_field_errors(tenant_db, tenant_clie
         {"id": to_global_id("Brand", brand.pk), "n": long},
         token=staff,
     )
-    assert body["data"]["brandUpdate"]["errors"] == [{"field": "name", "code": "INVALID"}]
+    assert body["data"]["brandUpdate"]["errors"] == [{"field": "name", "code": "TOO_LONG"}]
     _, body = gql(
         tenant_client,
         "mutation($id: ID!, $n: String!) { categoryUpdate(id: $id, input: {name: $n}) { errors { field code } } }",
         {"id": to_global_id("Category", category.pk), "n": long},
         token=staff,
     )
-    assert body["data"]["categoryUpdate"]["errors"] == [{"field": "name", "code": "INVALID"}]
+    assert body["data"]["categoryUpdate"]["errors"] == [{"field": "name", "code": "TOO_LONG"}]
     assert [b.name for b in Brand.objects.all()] == ["Acme"]
     assert [c.name for c in Category.objects.all()] == ["Tea"] and not Catalogue.objects.exists()
 
@@ -602,7 +602,7 @@ def test_a_unit_name_longer_than_its_column_is_a_field_error(tenant_db, tenant_c
     assert "errors" not in body, body
     assert body["data"]["productCreate"] == {
         "product": None,
-        "errors": [{"field": "skus.0.units.0.name", "code": "INVALID"}],
+        "errors": [{"field": "skus.0.units.0.name", "code": "TOO_LONG"}],
     }
     assert not Product.objects.filter(code="TEA").exists()
 

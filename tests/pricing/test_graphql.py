@@ -272,8 +272,8 @@ def test_text_longer_than_its_column_is_a_field_error(env, tenant_client):
     )
     errors = body["data"]["paymentRecord"]["errors"]
     assert [(e["field"], e["code"]) for e in errors] == [
-        ("reference", "INVALID"),
-        ("note", "INVALID"),
+        ("reference", "TOO_LONG"),
+        ("note", "TOO_LONG"),
     ]
     assert "80" in errors[0]["message"] and "255" in errors[1]["message"]
     q = """mutation($c: String!) { priceListCreate(input: {code: $c, name: "N", kind: BASE, currency: "CNY"}) {
@@ -281,7 +281,7 @@ def test_text_longer_than_its_column_is_a_field_error(env, tenant_client):
     _, body = gql(tenant_client, q, {"c": "C" * 41}, token=token)
     assert body["data"]["priceListCreate"] == {
         "priceList": None,
-        "errors": [{"field": "code", "code": "INVALID"}],
+        "errors": [{"field": "code", "code": "TOO_LONG"}],
     }
     _, body = gql(tenant_client, CREDIT, {"dealer": gid(env.dealer)}, token=token)
     assert body["data"]["dealerCredit"]["balance"] == "0"
@@ -334,9 +334,9 @@ def test_promotion_and_rebate_codes_longer_than_their_columns_are_field_errors(e
     _, body = gql(tenant_client, q, {"i": data}, token=token)
     assert body["data"]["promotionCreate"] == {
         "promotion": None,
-        "errors": [{"field": "code", "code": "INVALID"}],
+        "errors": [{"field": "code", "code": "TOO_LONG"}],
     }
     q = """mutation($n: String!) { rebateProgrammeCreate(code: "R1", name: $n, currency: "CNY", period: "month",
       startsOn: "2026-01-01", tiers: [{threshold: "1", percent: "1"}]) { errors { field code } } }"""
     _, body = gql(tenant_client, q, {"n": "n" * 300}, token=token)
-    assert body["data"]["rebateProgrammeCreate"]["errors"] == [{"field": "name", "code": "INVALID"}]
+    assert body["data"]["rebateProgrammeCreate"]["errors"] == [{"field": "name", "code": "TOO_LONG"}]
