@@ -195,16 +195,16 @@ def _sheet_rows(filename: str, content: bytes) -> list[list]:
                                                 field="file")]) from exc
         return [list(r) for r in sheet.iter_rows(values_only=True)]
     if name.endswith(".csv"):
-        import csv
-        import io
-
-        from core.imports.tables import csv_text
+        from core.imports.tables import csv_rows, csv_text
 
         text = csv_text(content)
         if text is None:
             raise ValidationFailed([DomainError(_("The CSV file is not UTF-8 or GBK text."), code="INVALID_FILE",
                                                 field="file")])
-        return [row for row in csv.reader(io.StringIO(text))]
+        try:
+            return csv_rows(text)
+        except DomainError as exc:  # a cell past the csv module's limit
+            raise ValidationFailed([DomainError(exc.message, code="INVALID_FILE", field="file")]) from None
     raise ValidationFailed([DomainError(_("Upload an .xlsx or .csv file."), code="INVALID_FILE", field="file")])
 
 

@@ -108,6 +108,16 @@ def test_sheet_csv_with_nul_is_an_invalid_file(shop):
     assert not Order.objects.exists()
 
 
+def test_sheet_csv_with_a_cell_past_the_csv_limit_is_an_invalid_file(shop):
+    """A cell longer than the csv module's field limit raised csv.Error (an internal error)."""
+    content = b"sku,quantity\nSKU0," + b"1" * 200_000 + b"\n"
+    with pytest.raises(ValidationFailed) as err:
+        channels.place_sheet_order(dealer=shop.dealer, user=shop.buyer, filename="o.csv",
+                                   content=content, idempotency_key="huge")
+    assert [(e.field, e.code) for e in err.value.errors] == [("file", "INVALID_FILE")]
+    assert not Order.objects.exists()
+
+
 def test_sheet_template_round_trips(shop):
     from openpyxl import load_workbook
 
