@@ -7,11 +7,35 @@ plugin, its models are hidden from the index and every page of them is refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import transaction
+
+from core.exceptions import DomainError
 
 from .manager import enabled_modules
+
+
+@contextmanager
+def service_check(form: forms.BaseForm, fields: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Run a plugin's service in a form's ``clean`` to check the input, then undo
+    what it wrote (the admin saves through the service in ``save_model``). A
+    :class:`~core.exceptions.DomainError` it raises is shown beside the form field
+    it names (API names such as ``shelfLifeDays`` mapped by ``fields``), or above
+    the form: a console page answers a form error, never a 500.
+    """
+    try:
+        with transaction.atomic():
+            yield
+            transaction.set_rollback(True)
+    except DomainError as exc:
+        for error in getattr(exc, "errors", None) or [exc]:
+            field = (fields or {}).get(error.field, error.field)
+            form.add_error(field if field in form.fields else None, error.message)
 
 
 class PluginModelAdmin(admin.ModelAdmin):

@@ -10,8 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from core.exceptions import DomainError
-from plugins.admin import PluginModelAdmin
+from plugins.admin import PluginModelAdmin, service_check
 
 from . import selectors, services
 from .models import CategoryParameter, PartParameter, ReelRule
@@ -38,39 +37,18 @@ class CategoryParameterForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        try:
-            with _rollback():
-                services.define_parameter(
-                    category=data["category"],
-                    code=data["code"],
-                    label=data["label"],
-                    quantity=data["quantity"],
-                    display_unit=data.get("display_unit", ""),
-                    match=data.get("match", ""),
-                    required=data.get("required", False),
-                    position=data.get("position") or 0,
-                )
-        except DomainError as exc:
-            field = {"displayUnit": "display_unit"}.get(exc.field, exc.field)
-            self.add_error(field if field in self.fields else None, exc.message)
+        with service_check(self, {"displayUnit": "display_unit"}):
+            services.define_parameter(
+                category=data["category"],
+                code=data["code"],
+                label=data["label"],
+                quantity=data["quantity"],
+                display_unit=data.get("display_unit", ""),
+                match=data.get("match", ""),
+                required=data.get("required", False),
+                position=data.get("position") or 0,
+            )
         return data
-
-
-class _rollback:
-    """Run a service to validate, then undo it: the admin saves through ``save_model``."""
-
-    def __enter__(self) -> None:
-        from django.db import transaction
-
-        self._atomic = transaction.atomic()
-        self._atomic.__enter__()
-
-    def __exit__(self, *exc: Any) -> bool:
-        from django.db import transaction
-
-        transaction.set_rollback(True)
-        self._atomic.__exit__(*exc)
-        return False
 
 
 @admin.register(CategoryParameter)
@@ -164,22 +142,19 @@ class ReelRuleForm(forms.ModelForm):
         data = super().clean()
         if self.errors or data.get("sku") is None:
             return data
-        try:
-            with _rollback():
-                services.set_reel_rule(
-                    sku=data["sku"],
-                    reel_quantity=data.get("reel_quantity"),
-                    mode=data["mode"],
-                    cut_tape_from=data.get("cut_tape_from"),
-                    minimum_quantity=data.get("minimum_quantity") or 0,
-                )
-        except DomainError as exc:
-            field = {
-                "reelQuantity": "reel_quantity",
-                "cutTapeFrom": "cut_tape_from",
-                "minimumQuantity": "minimum_quantity",
-            }.get(exc.field, exc.field)
-            self.add_error(field if field in self.fields else None, exc.message)
+        names = {
+            "reelQuantity": "reel_quantity",
+            "cutTapeFrom": "cut_tape_from",
+            "minimumQuantity": "minimum_quantity",
+        }
+        with service_check(self, names):
+            services.set_reel_rule(
+                sku=data["sku"],
+                reel_quantity=data.get("reel_quantity"),
+                mode=data["mode"],
+                cut_tape_from=data.get("cut_tape_from"),
+                minimum_quantity=data.get("minimum_quantity") or 0,
+            )
         return data
 
 
