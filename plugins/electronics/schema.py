@@ -24,6 +24,7 @@ ERROR_CODES = sorted(
     {
         "INVALID",
         "NOT_FOUND",
+        "DUPLICATE",
         services.UNKNOWN_PARAMETER,
         services.PARAMETER_IN_USE,
         *PARSE_ERROR_CODES,
@@ -546,9 +547,16 @@ class SetPartParameters(BaseMutation, error_type=ElectronicsError):
         )
         if sku is None:
             raise DomainError(_("No part has this code."), code="NOT_FOUND", field="skuCode")
-        services.set_part_parameters(
-            product=sku.product, values={p.code: p.value for p in parameters}, replace=replace
-        )
+        values: dict[str, Any] = {}
+        for i, p in enumerate(parameters):
+            if p.code in values:  # a dict would keep only the last value, silently
+                raise DomainError(
+                    _("The parameter %(code)s is given twice.") % {"code": p.code[:40]},
+                    code="DUPLICATE",
+                    field=f"parameters.{i}.code",
+                )
+            values[p.code] = p.value
+        services.set_part_parameters(product=sku.product, values=values, replace=replace)
         return cls(part=_part(sku))
 
 

@@ -20,6 +20,7 @@ from core.testing.factories import (
     WarehouseFactory,
 )
 from plugins.electronics import selectors
+from plugins.electronics.models import PartParameter
 from plugins.testing import assert_plugin_disabled
 
 R = "resistors"
@@ -186,6 +187,22 @@ def test_graphql_staff_mutations(plugin_client, plugin_staff_user, parts):
         ("resistance", "UNKNOWN_UNIT"),
         ("voltage", "WRONG_QUANTITY"),
     ]
+    # A parameter given twice is refused, not silently set to the last value.
+    status, body = plugin_client.graphql(
+        SET,
+        {
+            "sku": "R0",
+            "parameters": [
+                {"code": "voltage", "value": "50 V"},
+                {"code": "voltage", "value": "200 V"},
+            ],
+        },
+        user=plugin_staff_user,
+    )
+    payload = body["data"]["electronicsSetPartParameters"]
+    assert payload["part"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("parameters.1.code", "DUPLICATE")]
+    assert PartParameter.objects.get(product__skus__code="R0", code="voltage").raw == "100 V"
     status, body = plugin_client.graphql(REEL, {"sku": "R0"}, user=plugin_staff_user)
     assert body["data"]["electronicsSetReelRule"]["errors"] == [
         {"code": "REQUIRED", "field": "cutTapeFrom"}
