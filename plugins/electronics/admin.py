@@ -19,6 +19,20 @@ from .units import ParameterError, parse_value
 NAME = "electronics"
 
 
+def _define_parameter(data: dict[str, Any]) -> CategoryParameter:
+    """A category parameter form's cleaned values through the service."""
+    return services.define_parameter(
+        category=data["category"],
+        code=data["code"],
+        label=data["label"],
+        quantity=data["quantity"],
+        display_unit=data.get("display_unit", ""),
+        match=data.get("match", ""),
+        required=data.get("required", False),
+        position=data.get("position") or 0,
+    )
+
+
 class CategoryParameterForm(forms.ModelForm):
     class Meta:
         model = CategoryParameter
@@ -38,16 +52,7 @@ class CategoryParameterForm(forms.ModelForm):
         if self.errors:
             return data
         with service_check(self, {"displayUnit": "display_unit"}):
-            services.define_parameter(
-                category=data["category"],
-                code=data["code"],
-                label=data["label"],
-                quantity=data["quantity"],
-                display_unit=data.get("display_unit", ""),
-                match=data.get("match", ""),
-                required=data.get("required", False),
-                position=data.get("position") or 0,
-            )
+            _define_parameter(data)
         return data
 
 
@@ -70,18 +75,7 @@ class CategoryParameterAdmin(PluginModelAdmin):
     autocomplete_fields = ("category",)
 
     def save_model(self, request, obj, form, change) -> None:
-        data = form.cleaned_data
-        saved = services.define_parameter(
-            category=data["category"],
-            code=data["code"],
-            label=data["label"],
-            quantity=data["quantity"],
-            display_unit=data.get("display_unit", ""),
-            match=data.get("match", ""),
-            required=data.get("required", False),
-            position=data.get("position") or 0,
-        )
-        obj.pk = saved.pk
+        obj.pk = _define_parameter(form.cleaned_data).pk
 
 
 class PartParameterForm(forms.ModelForm):
@@ -133,6 +127,17 @@ class PartParameterAdmin(PluginModelAdmin):
         services.set_part_parameters(product=obj.product, values={obj.code: None})
 
 
+def _set_reel_rule(data: dict[str, Any]) -> ReelRule:
+    """A reel rule form's cleaned values through the service."""
+    return services.set_reel_rule(
+        sku=data["sku"],
+        reel_quantity=data.get("reel_quantity"),
+        mode=data["mode"],
+        cut_tape_from=data.get("cut_tape_from"),
+        minimum_quantity=data.get("minimum_quantity") or 0,
+    )
+
+
 class ReelRuleForm(forms.ModelForm):
     class Meta:
         model = ReelRule
@@ -148,13 +153,7 @@ class ReelRuleForm(forms.ModelForm):
             "minimumQuantity": "minimum_quantity",
         }
         with service_check(self, names):
-            services.set_reel_rule(
-                sku=data["sku"],
-                reel_quantity=data.get("reel_quantity"),
-                mode=data["mode"],
-                cut_tape_from=data.get("cut_tape_from"),
-                minimum_quantity=data.get("minimum_quantity") or 0,
-            )
+            _set_reel_rule(data)
         return data
 
 
@@ -168,12 +167,4 @@ class ReelRuleAdmin(PluginModelAdmin):
     autocomplete_fields = ("sku",)
 
     def save_model(self, request, obj, form, change) -> None:
-        data = form.cleaned_data
-        rule = services.set_reel_rule(
-            sku=data["sku"],
-            reel_quantity=data.get("reel_quantity"),
-            mode=data["mode"],
-            cut_tape_from=data.get("cut_tape_from"),
-            minimum_quantity=data.get("minimum_quantity") or 0,
-        )
-        obj.pk = rule.pk
+        obj.pk = _set_reel_rule(form.cleaned_data).pk
