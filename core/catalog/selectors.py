@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -37,6 +36,7 @@ from django.db.models.signals import post_init, pre_init
 from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError
+from core.sql import execute_prepared, int_array
 
 from .attributes import merge_schemas
 from .models import Catalogue, Category, Product, ProductImage, ProductStatus, Sku, SkuUnit
@@ -154,7 +154,7 @@ def _catalogue_sql(dealer) -> tuple[str, list[str]]:
         f" OR {{1}} IN (SELECT cb.brand_id FROM {brands_t} cb WHERE cb.catalogue_id IN ({effective}))"
         f" OR {{2}} IN (SELECT cp.product_id FROM {products_t} cp WHERE cp.catalogue_id IN ({effective})))"
     )
-    lineage = "{" + ",".join(str(int(i)) for i in dealer.lineage_ids) + "}"  # a bigint[] literal
+    lineage = int_array(dealer.lineage_ids)
     return template, [lineage] * 7
 
 
@@ -764,87 +764,6 @@ def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int):
         state.db = db
         _materialise_skus(product, plain_skus)
         yield product
-
-
-# psycopg prepares a statement when asked (``prepare=True``) only while the connection
-# has a threshold; Django leaves it unset (no statement prepared by count).
-_NEVER_BY_COUNT = 2**31
-
-
-class _Preparing:
-    """A psycopg server-binding cursor whose ``execute`` prepares the statement; the
-    statement Django's debug cursor logs is the one with its parameters merged in, as
-    for Django's own (client-binding) cursors."""
-
-    def __init__(self, cursor) -> None:
-        self._cursor = cursor
-        self._executed = None
-
-    def execute(self, sql, params=None):
-        self._executed = sql, params
-        return self._cursor.execute(sql, params, prepare=True)
-
-    @property
-    def _query(self):  # read by DatabaseOperations.last_executed_query (debug logging)
-        from psycopg import ClientCursor
-
-        sql, params = self._executed
-        merged = ClientCursor(self._cursor.connection).mogrify(sql, params)
-        return SimpleNamespace(query=merged.encode())
-
-    def __getattr__(self, name):
-        return getattr(self._cursor, name)
-
-
-def execute_prepared(connection, sql: str, params: Sequence[Any]) -> list[tuple]:
-    """The rows of ``sql`` run as a prepared statement of the connection (psycopg 3):
-    parsed once per connection, and planned once when PostgreSQL finds its generic
-    plan no worse than the ones it made for the first five runs, where a product
-    page's statement took as long to plan as to run. Counted and logged like any
-    statement of Django's cursors (``CaptureQueriesContext``, ``assertNumQueries``).
-
-    Prepared statements need a PostgreSQL session per client, which the deployment
-    keeps (the connection pool, PgBouncer in session mode only): see deploy/README.md.
-    The search_path is the tenant's as for any statement (PostgreSQL plans a prepared
-    statement again when it changes). Anything else (another driver) runs it plainly.
-    """
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        psycopg_connection = getattr(raw, "connection", None)
-        binding = _server_binding_cursor(connection, psycopg_connection)
-        if binding is None:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        if psycopg_connection.prepare_threshold is None:
-            psycopg_connection.prepare_threshold = _NEVER_BY_COUNT
-        cursor.cursor = _Preparing(binding)
-        try:
-            cursor.execute(sql, params)
-            return binding.fetchall()
-        finally:
-            cursor.cursor = raw
-            binding.close()
-
-
-def _server_binding_cursor(connection, psycopg_connection):
-    """A psycopg 3 server-binding cursor on the connection, with the time zone Django
-    gives its own cursors; None when the connection is not psycopg 3's."""
-    if connection.vendor != "postgresql":
-        return None
-    try:
-        from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
-        from django.db.backends.postgresql.psycopg_any import register_tzloader
-        from psycopg import Connection
-        from psycopg.pq import Format
-    except ImportError:  # psycopg2
-        return None
-    if not isinstance(psycopg_connection, Connection):
-        return None
-    cursor = ServerBindingCursor(psycopg_connection)
-    tzloader = psycopg_connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-    if connection.timezone != tzloader.timezone:
-        register_tzloader(connection.timezone, cursor)
-    return cursor
 
 
 def release_page(products: Iterable[Product]) -> None:

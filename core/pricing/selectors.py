@@ -32,8 +32,8 @@ from django.utils.translation import gettext as _
 
 from core.accounts.models import Dealer, User
 from core.catalog.models import Category, Product, Sku
-from core.catalog.selectors import execute_prepared
 from core.exceptions import DomainError
+from core.sql import execute_prepared, int_array
 
 from .engine import (
     CartLine,
@@ -82,13 +82,6 @@ def dealer_context(dealer: Dealer) -> DealerContext:
 
 
 # --- loading ------------------------------------------------------------------------------
-def int_array(values: Iterable[int]) -> str:
-    """A ``bigint[]`` parameter as its text literal (``'{1,2,3}'``, cast in the SQL):
-    psycopg's client-side binding of a list checks every element with a regular
-    expression, which cost more than the statement for a page's hundreds of ids."""
-    return "{" + ",".join(map(str, map(int, values))) + "}"
-
-
 def load_skus(sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
     """SKUs with their product, brand, base unit and category with every ancestor: one query."""
     ids = sorted({int(i) for i in sku_ids})

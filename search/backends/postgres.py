@@ -34,6 +34,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.sql import int_array
+
 from .. import text
 from ..models import term_code
 from ..query import (
@@ -202,10 +204,6 @@ def _array(items: Iterable[Any]) -> str:
     return "{" + ",".join(["NULL" if i is None else repr(i) for i in items]) + "}"
 
 
-def _ints(items: Iterable[int]) -> str:
-    return "{" + ",".join(map(str, items)) + "}"
-
-
 class PostgresBackend(SearchBackend):
     name = "postgres"
 
@@ -249,9 +247,9 @@ class PostgresBackend(SearchBackend):
                     d["name"],
                     d["name_sort"],
                     d["category_id"],
-                    _ints(d["category_path"]),
+                    int_array(d["category_path"]),
                     d["brand_id"],
-                    _ints(terms),
+                    int_array(terms),
                     _array(_positional(choices)),
                     _array(sorted(multi)) if multi else None,
                     _array(_positional(numbers)),

@@ -1,0 +1,101 @@
+"""SQL helpers shared by the hot read paths (product pages, pricing, search writes).
+
+* :func:`int_array`: an integer array as its text literal, for a ``::bigint[]``
+  parameter or a COPY row.
+* :func:`execute_prepared`: a statement run as a prepared statement of the
+  connection, counted and logged like any statement of Django's cursors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+
+def int_array(values: Iterable[int]) -> str:
+    """An integer array as its text literal (``'{1,2,3}'``, cast in the SQL, or a COPY
+    field): psycopg's client-side binding of a list checks every element with a
+    regular expression, which cost more than the statement for a page's hundreds of ids."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
+# psycopg prepares a statement when asked (``prepare=True``) only while the connection
+# has a threshold; Django leaves it unset (no statement prepared by count).
+_NEVER_BY_COUNT = 2**31
+
+
+class _Preparing:
+    """A psycopg server-binding cursor whose ``execute`` prepares the statement; the
+    statement Django's debug cursor logs is the one with its parameters merged in, as
+    for Django's own (client-binding) cursors."""
+
+    def __init__(self, cursor) -> None:
+        self._cursor = cursor
+        self._executed = None
+
+    def execute(self, sql, params=None):
+        self._executed = sql, params
+        return self._cursor.execute(sql, params, prepare=True)
+
+    @property
+    def _query(self):  # read by DatabaseOperations.last_executed_query (debug logging)
+        from psycopg import ClientCursor
+
+        sql, params = self._executed
+        merged = ClientCursor(self._cursor.connection).mogrify(sql, params)
+        return SimpleNamespace(query=merged.encode())
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def execute_prepared(connection, sql: str, params: Sequence[Any]) -> list[tuple]:
+    """The rows of ``sql`` run as a prepared statement of the connection (psycopg 3):
+    parsed once per connection, and planned once when PostgreSQL finds its generic
+    plan no worse than the ones it made for the first five runs, where a product
+    page's statement took as long to plan as to run. Counted and logged like any
+    statement of Django's cursors (``CaptureQueriesContext``, ``assertNumQueries``).
+
+    Prepared statements need a PostgreSQL session per client, which the deployment
+    keeps (the connection pool, PgBouncer in session mode only): see deploy/README.md.
+    The search_path is the tenant's as for any statement (PostgreSQL plans a prepared
+    statement again when it changes). Anything else (another driver) runs it plainly.
+    """
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        psycopg_connection = getattr(raw, "connection", None)
+        binding = _server_binding_cursor(connection, psycopg_connection)
+        if binding is None:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        if psycopg_connection.prepare_threshold is None:
+            psycopg_connection.prepare_threshold = _NEVER_BY_COUNT
+        cursor.cursor = _Preparing(binding)
+        try:
+            cursor.execute(sql, params)
+            return binding.fetchall()
+        finally:
+            cursor.cursor = raw
+            binding.close()
+
+
+def _server_binding_cursor(connection, psycopg_connection):
+    """A psycopg 3 server-binding cursor on the connection, with the time zone Django
+    gives its own cursors; None when the connection is not psycopg 3's."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+        from django.db.backends.postgresql.psycopg_any import register_tzloader
+        from psycopg import Connection
+        from psycopg.pq import Format
+    except ImportError:  # psycopg2
+        return None
+    if not isinstance(psycopg_connection, Connection):
+        return None
+    cursor = ServerBindingCursor(psycopg_connection)
+    tzloader = psycopg_connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != tzloader.timezone:
+        register_tzloader(connection.timezone, cursor)
+    return cursor
