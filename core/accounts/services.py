@@ -472,6 +472,16 @@ def _clean_dealer_fields(
                     )
                 )
                 continue
+            if value != value.quantize(Decimal("0.01")):
+                # the column keeps cents: 0.001 would be saved as 0.00, a limit nobody set
+                errors.append(
+                    DomainError(
+                        _("The credit limit has at most two decimal places."),
+                        field="credit_limit",
+                        code="INVALID",
+                    )
+                )
+                continue
             value = value.quantize(Decimal("0.01"))
         elif key == "email" and value:
             from django.core.validators import validate_email

@@ -66,6 +66,20 @@ def test_create_dealer_validates_every_field(tenant_db):
     assert not Dealer.objects.filter(name="").exists()
 
 
+@pytest.mark.parametrize("limit", ["0.001", "12.345", "1e-3"])
+def test_a_credit_limit_finer_than_cents_is_refused_not_rounded(tenant_db, limit):
+    with pytest.raises(ValidationFailed) as err:
+        services.create_dealer(code="CENTS", name="Cents", credit_limit=limit)
+    assert [(e.field, e.code) for e in err.value.errors] == [("credit_limit", "INVALID")]
+    assert not Dealer.objects.filter(code="CENTS").exists()
+    dealer = services.create_dealer(code="CENTS", name="Cents", credit_limit="12.340")
+    assert dealer.credit_limit == Decimal("12.34")
+    with pytest.raises(ValidationFailed):
+        services.update_dealer(dealer, credit_limit="0.005")
+    dealer.refresh_from_db()
+    assert dealer.credit_limit == Decimal("12.34")
+
+
 def test_create_dealer_with_addresses_contacts_terms_and_reps(tenant_db):
     rep = UserFactory(role=Role.SALES_REP)
     dealer = services.create_dealer(
