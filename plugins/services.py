@@ -190,6 +190,26 @@ def setting_specs(name: str, *, manager: DinghuoPluginManager | None = None) -> 
     return list(specs)
 
 
+# The bounds of an ``int`` or ``decimal`` setting whose spec sets none (PostgreSQL's
+# bigint; fifteen digits before the point), and a decimal's places.
+SETTING_BOUNDS = {"int": 2**63 - 1, "decimal": Decimal("999999999999999")}
+DECIMAL_SETTING_PLACES = 10
+
+
+def _decimal_places(number: Decimal) -> int:
+    """The places after the point that carry a digit (``12.500`` has one), counted
+    from the digits, with no context: ``normalize()`` overflows on ``1e999999999``."""
+    _sign, digits, exponent = number.as_tuple()
+    trailing = 0
+    for digit in reversed(digits):
+        if digit:
+            break
+        trailing += 1
+    if trailing == len(digits):  # zero, whatever its exponent
+        return 0
+    return max(0, -(exponent + trailing))
+
+
 def _coerce(spec: SettingSpec, value: Any) -> Any:
     """The value as stored (JSON), or :class:`DomainError` ``INVALID_SETTING``."""
 
@@ -202,7 +222,7 @@ def _coerce(spec: SettingSpec, value: Any) -> Any:
         return value
     if spec.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+            if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,30}", value.strip()):
                 value = int(value)  # ASCII digits only: "²".isdigit() is true, int("²") fails
             else:
                 raise bad(_("Enter a whole number."))
@@ -214,6 +234,10 @@ def _coerce(spec: SettingSpec, value: Any) -> Any:
             raise bad(_("Enter a number.")) from None
         if not number.is_finite() or isinstance(value, bool | float):
             raise bad(_("Enter a number."))
+        if _decimal_places(number) > DECIMAL_SETTING_PLACES:
+            raise bad(
+                _("Use at most %(places)d decimal places.") % {"places": DECIMAL_SETTING_PLACES}
+            )
     elif spec.type == "choice":
         if value not in spec.choices:
             raise bad(_("Choose one of: %(choices)s.") % {"choices": ", ".join(spec.choices)})
@@ -222,10 +246,15 @@ def _coerce(spec: SettingSpec, value: Any) -> Any:
         if not isinstance(value, str) or has_nul(value):  # jsonb cannot store NUL
             raise bad(_("Enter text."))
         return value
-    if spec.minimum is not None and number < spec.minimum:
-        raise bad(_("Enter %(minimum)s or more.") % {"minimum": spec.minimum})
-    if spec.maximum is not None and number > spec.maximum:
-        raise bad(_("Enter %(maximum)s or less.") % {"maximum": spec.maximum})
+    # Without bounds of its own a number is still one a plugin can compute and store
+    # with: 1e999999999 is a finite Decimal, 10**40 no bigint.
+    bound = SETTING_BOUNDS[spec.type]
+    minimum = -bound if spec.minimum is None else spec.minimum
+    maximum = bound if spec.maximum is None else spec.maximum
+    if number < minimum:
+        raise bad(_("Enter %(minimum)s or more.") % {"minimum": minimum})
+    if number > maximum:
+        raise bad(_("Enter %(maximum)s or less.") % {"maximum": maximum})
     return str(number) if spec.type == "decimal" else number
 
 

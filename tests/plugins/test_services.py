@@ -172,6 +172,13 @@ def test_hook_plugin_settings(manager, recorder, two_tenants):
         ({"limit": "²"}, "INVALID_SETTING", "limit"),
         ({"limit": "１０"}, "INVALID_SETTING", "limit"),
         ({"label": "a\x00b"}, "INVALID_SETTING", "label"),
+        # a decimal without bounds of its own: finite Decimals no plugin can compute with
+        ({"fee": "1e999999999"}, "INVALID_SETTING", "fee"),
+        ({"fee": "-1e16"}, "INVALID_SETTING", "fee"),
+        ({"fee": "1e-999999999"}, "INVALID_SETTING", "fee"),
+        ({"fee": "0.12345678901"}, "INVALID_SETTING", "fee"),
+        # 5,000 digits: int() raised ValueError (Python's digit limit)
+        ({"limit": "9" * 5000}, "INVALID_SETTING", "limit"),
     ],
 )
 def test_bad_setting_values_are_refused_and_nothing_is_saved(
@@ -184,6 +191,17 @@ def test_bad_setting_values_are_refused_and_nothing_is_saved(
         )
     assert (exc.value.code, exc.value.field) == (code, field)
     assert not TenantPluginConfig.objects.filter(tenant=first).exists()
+
+
+def test_an_unbounded_decimal_setting_takes_any_ordinary_amount(manager, recorder, two_tenants):
+    first, _second = two_tenants(["pharma_like"])
+    for fee, stored in (("999999999999999", "999999999999999"), ("-0.0000000001", "-1E-10"),
+                        ("12.5000000000000", "12.5000000000000"), ("0E-30", "0E-30")):
+        values = set_plugin_settings(
+            tenant=first, name="pharma_like", manager=manager, values={"fee": fee}
+        )
+        assert values["fee"] == Decimal(fee)
+        assert TenantPluginConfig.objects.get(tenant=first).values["fee"] == stored
 
 
 def test_modules_are_enabled_for_tenants_not_the_platform(manager, recorder, db):
