@@ -174,6 +174,24 @@ def _check_event(event: Any, payload: bytes) -> None:
         raise WebhookRejected("malformed event: created")
     if has_nul(json.loads(payload)):
         raise WebhookRejected("malformed event: NUL in text")
+    _check_ids(_get(_get(event, "data", {}), "object", {}))
+
+
+# The ids of an event's object that find the subscription or are stored on it.
+_OBJECT_IDS = ("customer", "subscription", "client_reference_id")
+
+
+def _check_ids(obj: Any) -> None:
+    """An id the event carries is a Stripe id (text of at most ``STRIPE_ID_MAX``) or
+    absent: one that is not would be passed over (``_id`` reads it as absent) while
+    the rest of the event applied, to the subscription found by another of its keys."""
+    keys = [(obj, key) for key in _OBJECT_IDS]
+    if _get(obj, "object") == "subscription":
+        keys.append((obj, "id"))
+    keys.append((_get(obj, "metadata", {}), "tenant"))
+    for holder, key in keys:
+        if _get(holder, key) is not None and _id(holder, key) is None:
+            raise WebhookRejected(f"malformed event: {key}")
 
 
 def _ts(value: Any) -> datetime | None:

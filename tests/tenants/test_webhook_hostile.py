@@ -161,3 +161,46 @@ def test_a_signed_but_malformed_event_is_no_server_error(sub, payload):
     assert response.status_code in (200, 400), response.content
     if response.status_code == 400:
         assert _state(sub) == before
+
+
+def _subscription_updated(**fields):
+    obj = {
+        "object": "subscription",
+        "id": "sub_1",
+        "customer": "cus_alpha",
+        "status": "active",
+        "items": {"data": [{"price": {"id": "price_basic"}}]},
+        "metadata": {"tenant": "alpha"},
+    }
+    obj.update(fields)
+    return _event(data={"object": obj}, type="customer.subscription.updated")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # each found the subscription by another key and activated it, the bad id passed over
+        _subscription_updated(id="s" * 101),
+        _subscription_updated(id=7),
+        _subscription_updated(customer="c" * 101),
+        _subscription_updated(customer=12),
+        _subscription_updated(metadata={"tenant": "t" * 101}),
+        _event(data={"object": {"object": "checkout.session", "client_reference_id": "alpha",
+                                "customer": "cus_alpha", "subscription": ["sub_1"],
+                                "mode": "subscription", "payment_status": "paid"}}),
+    ],
+)
+def test_an_event_with_a_malformed_id_is_refused_and_changes_nothing(sub, payload):
+    before = _state(sub)
+    response = post(payload)
+    assert response.status_code == 400, response.content
+    assert _state(sub) == before
+    assert not StripeEvent.objects.exists()
+
+
+def test_the_same_event_with_good_ids_activates_the_subscription(sub):
+    response = post(_subscription_updated())
+    assert response.status_code == 200, response.content
+    sub.refresh_from_db()
+    assert (sub.status, sub.plan.code, sub.stripe_subscription_id) == (
+        SubscriptionStatus.ACTIVE, "basic", "sub_1")
