@@ -15,13 +15,17 @@ from pathlib import Path
 def available() -> list[str]:
     here = Path(__file__).parent
     return sorted(
-        m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_") and m.name != "common"
+        m.name
+        for m in pkgutil.iter_modules([str(here)])
+        if not m.name.startswith("_") and m.name != "common"
     )
 
 
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
-        print("usage: python -m bench NAME [--quick] [options]\nbenchmarks: " + ", ".join(available()))
+        print(
+            "usage: python -m bench NAME [--quick] [options]\nbenchmarks: " + ", ".join(available())
+        )
         sys.exit(0 if len(sys.argv) >= 2 else 2)
     name = sys.argv[1]
     if name not in available():

@@ -31,14 +31,22 @@ def _signup_once(base: str, port: int, subdomain: str) -> float:
     import httpx
 
     public = httpx.Client(base_url=base, headers={"Host": f"localhost:{port}"}, timeout=30)
-    tenant = httpx.Client(base_url=base, headers={"Host": f"{subdomain}.localhost:{port}"}, timeout=30)
+    tenant = httpx.Client(
+        base_url=base, headers={"Host": f"{subdomain}.localhost:{port}"}, timeout=30
+    )
     try:
         page = public.get("/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         form = {
-            "csrfmiddlewaretoken": token, "company_name": f"Bench {subdomain}", "subdomain": subdomain,
-            "admin_name": "Bench", "email": f"admin@{subdomain}.test", "password": "Bench-Signup-2931",
-            "plan": "trial", "modules": "pharma", "terms": "on",
+            "csrfmiddlewaretoken": token,
+            "company_name": f"Bench {subdomain}",
+            "subdomain": subdomain,
+            "admin_name": "Bench",
+            "email": f"admin@{subdomain}.test",
+            "password": "Bench-Signup-2931",
+            "plan": "trial",
+            "modules": "pharma",
+            "terms": "on",
         }
         started = time.perf_counter()
         response = public.post("/signup/", data=form, headers={"Accept": "application/json"})
@@ -83,8 +91,18 @@ def main(argv: list[str]) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env={**os.environ, "DATABASE_URL": url},
     )
     timings: list[float] = []
@@ -92,7 +110,12 @@ def main(argv: list[str]) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(base + "/health/live/", headers={"Host": "localhost"}, timeout=1).status_code == 200:
+                if (
+                    httpx.get(
+                        base + "/health/live/", headers={"Host": "localhost"}, timeout=1
+                    ).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 pass
@@ -116,8 +139,13 @@ def main(argv: list[str]) -> None:
         _drop_database(url)
 
     # The figure depends on how busy the machine is: report its load with it.
-    extra = {"n": n, "target_s": TARGET_P95_S, "warmup_s": round(warmup, 4),
-             "load_avg_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+    extra = {
+        "n": n,
+        "target_s": TARGET_P95_S,
+        "warmup_s": round(warmup, 4),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+    }
     emit("signup", "signup_p50_s", percentile(timings, 50), "s", **extra)
     p95 = percentile(timings, 95)
     emit("signup", "signup_p95_s", p95, "s", **extra, meets_target=p95 <= TARGET_P95_S)

@@ -41,7 +41,8 @@ def _tenant_migration_count() -> int:
 
     tenant_apps = set(settings.TENANT_APPS)  # module paths or AppConfig class paths
     labels = {
-        cfg.label for cfg in apps.get_app_configs()
+        cfg.label
+        for cfg in apps.get_app_configs()
         if cfg.name in tenant_apps or f"{type(cfg).__module__}.{type(cfg).__name__}" in tenant_apps
     }
     loader = MigrationLoader(None, ignore_no_migrations=True)

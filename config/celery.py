@@ -27,4 +27,4 @@ def _prepare_file_broker(sender, **kwargs):
             os.makedirs(options[key], exist_ok=True)
     backend = settings.CELERY_RESULT_BACKEND or ""
     if backend.startswith("file://"):
-        os.makedirs(backend[len("file://"):], exist_ok=True)
+        os.makedirs(backend[len("file://") :], exist_ok=True)

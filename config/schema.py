@@ -18,10 +18,21 @@ from core.pricing import schema as pricing_schema
 from plugins import schema as plugins_schema
 from search import schema as search_schema
 
-QUERIES = [accounts_schema.Query, catalog_schema.Query, inventory_schema.Query, orders_schema.Query,
-           search_schema.Query, pricing_schema.Query]
-MUTATIONS = [accounts_schema.Mutation, catalog_schema.Mutation, inventory_schema.Mutation, orders_schema.Mutation,
-             pricing_schema.Mutation]
+QUERIES = [
+    accounts_schema.Query,
+    catalog_schema.Query,
+    inventory_schema.Query,
+    orders_schema.Query,
+    search_schema.Query,
+    pricing_schema.Query,
+]
+MUTATIONS = [
+    accounts_schema.Mutation,
+    catalog_schema.Mutation,
+    inventory_schema.Mutation,
+    orders_schema.Mutation,
+    pricing_schema.Mutation,
+]
 # Installed plugins' fields (hooks graphql_query / graphql_mutation), each gated
 # so that a tenant without the plugin gets a PLUGIN_DISABLED error and no data.
 QUERIES += plugins_schema.plugin_queries()

@@ -33,7 +33,10 @@ class PlatformAdminSite(admin.AdminSite):
     index_title = gettext_lazy("Tenants, plans and billing")
 
     def has_permission(self, request) -> bool:
-        return super().has_permission(request) and connection.schema_name == settings.PUBLIC_SCHEMA_NAME
+        return (
+            super().has_permission(request)
+            and connection.schema_name == settings.PUBLIC_SCHEMA_NAME
+        )
 
 
 platform_site = PlatformAdminSite(name="platform")
@@ -48,8 +51,10 @@ class DomainInline(admin.TabularInline):
 
 class TenantForm(forms.ModelForm):
     modules = forms.MultipleChoiceField(
-        label=gettext_lazy("Industry modules"), required=False,
-        choices=list(MODULES.items()), widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Industry modules"),
+        required=False,
+        choices=list(MODULES.items()),
+        widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:
@@ -70,7 +75,16 @@ def _is_public(tenant: Tenant) -> bool:
 @admin.register(Tenant, site=platform_site)
 class TenantAdmin(admin.ModelAdmin):
     form = TenantForm
-    list_display = ["name", "schema_name", "primary_domain", "plan", "billing_status", "status", "usage", "created_at"]
+    list_display = [
+        "name",
+        "schema_name",
+        "primary_domain",
+        "plan",
+        "billing_status",
+        "status",
+        "usage",
+        "created_at",
+    ]
     list_filter = ["status", "subscription__plan"]
     search_fields = ["name", "schema_name", "domains__domain"]
     readonly_fields = ["schema_name", "status", "created_at", "suspended_at", "usage"]
@@ -78,7 +92,12 @@ class TenantAdmin(admin.ModelAdmin):
     actions = ["suspend_selected", "resume_selected", "delete_with_confirmation"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("subscription__plan").prefetch_related("domains")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("subscription__plan")
+            .prefetch_related("domains")
+        )
 
     def has_add_permission(self, request) -> bool:
         return False  # tenants are made by the signup portal or `manage.py create_tenant`
@@ -118,12 +137,16 @@ class TenantAdmin(admin.ModelAdmin):
         done = 0
         for tenant in queryset:
             if _is_public(tenant):
-                self.message_user(request, _("The platform's own tenant cannot be suspended."), messages.ERROR)
+                self.message_user(
+                    request, _("The platform's own tenant cannot be suspended."), messages.ERROR
+                )
                 continue
             suspend_tenant(tenant)
             done += 1
         if done:
-            self.message_user(request, _("%(count)d tenant(s) suspended.") % {"count": done}, messages.SUCCESS)
+            self.message_user(
+                request, _("%(count)d tenant(s) suspended.") % {"count": done}, messages.SUCCESS
+            )
 
     @admin.action(description=gettext_lazy("Resume selected tenants"))
     def resume_selected(self, request, queryset):
@@ -134,13 +157,17 @@ class TenantAdmin(admin.ModelAdmin):
             resume_tenant(tenant)
             Subscription.objects.filter(tenant=tenant).update(suspended_by_billing=False)
             done += 1
-        self.message_user(request, _("%(count)d tenant(s) resumed.") % {"count": done}, messages.SUCCESS)
+        self.message_user(
+            request, _("%(count)d tenant(s) resumed.") % {"count": done}, messages.SUCCESS
+        )
 
     @admin.action(description=gettext_lazy("Delete selected tenants (asks for confirmation)"))
     def delete_with_confirmation(self, request, queryset):
         tenants = [t for t in queryset if not _is_public(t)]
         if len(tenants) != queryset.count():
-            self.message_user(request, _("The platform's own tenant cannot be deleted."), messages.ERROR)
+            self.message_user(
+                request, _("The platform's own tenant cannot be deleted."), messages.ERROR
+            )
         errors: dict[int, str] = {}
         if request.POST.get("confirmed") == "yes":
             deleted = []
@@ -154,7 +181,8 @@ class TenantAdmin(admin.ModelAdmin):
                     deleted.append(tenant.schema_name)
             if deleted:
                 self.message_user(
-                    request, _("Deleted tenants and their data: %(names)s.") % {"names": ", ".join(deleted)},
+                    request,
+                    _("Deleted tenants and their data: %(names)s.") % {"names": ", ".join(deleted)},
                     messages.SUCCESS,
                 )
             if not errors:
@@ -181,18 +209,42 @@ class TenantAdmin(admin.ModelAdmin):
 @admin.register(Plan, site=platform_site)
 class PlanAdmin(admin.ModelAdmin):
     list_display = [
-        "code", "name", "monthly_price", "currency", "stripe_price_id", "trial_days",
-        "max_dealers", "max_skus", "max_orders_per_month", "max_modules", "is_active",
+        "code",
+        "name",
+        "monthly_price",
+        "currency",
+        "stripe_price_id",
+        "trial_days",
+        "max_dealers",
+        "max_skus",
+        "max_orders_per_month",
+        "max_modules",
+        "is_active",
     ]
     list_editable = ["stripe_price_id", "is_active"]
 
 
 @admin.register(Subscription, site=platform_site)
 class SubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["tenant", "plan", "requested_plan", "status", "trial_ends_at", "past_due_since", "stripe_customer_id"]
+    list_display = [
+        "tenant",
+        "plan",
+        "requested_plan",
+        "status",
+        "trial_ends_at",
+        "past_due_since",
+        "stripe_customer_id",
+    ]
     list_filter = ["status", "plan"]
     search_fields = ["tenant__schema_name", "tenant__name", "billing_email", "stripe_customer_id"]
-    readonly_fields = ["stripe_customer_id", "stripe_subscription_id", "stripe_state_at", "checkout_attempt", "created_at", "updated_at"]
+    readonly_fields = [
+        "stripe_customer_id",
+        "stripe_subscription_id",
+        "stripe_state_at",
+        "checkout_attempt",
+        "created_at",
+        "updated_at",
+    ]
 
 
 @admin.register(StripeEvent, site=platform_site)

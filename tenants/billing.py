@@ -43,7 +43,8 @@ class BillingError(DomainError):
 def stripe_client() -> stripe.StripeClient:
     if not settings.STRIPE_SECRET_KEY:
         raise BillingError(
-            _("Online payment is not configured on this installation."), code="BILLING_NOT_CONFIGURED"
+            _("Online payment is not configured on this installation."),
+            code="BILLING_NOT_CONFIGURED",
         )
     kwargs: dict[str, Any] = {"max_network_retries": 2}
     if settings.STRIPE_API_BASE:
@@ -117,7 +118,9 @@ def start_checkout(
             "metadata": {"tenant": tenant.schema_name, "plan": plan.code},
             "subscription_data": {"metadata": {"tenant": tenant.schema_name, "plan": plan.code}},
         },
-        idempotency_key("checkout", tenant.schema_name, tenant.pk, plan.code, subscription.checkout_attempt),
+        idempotency_key(
+            "checkout", tenant.schema_name, tenant.pk, plan.code, subscription.checkout_attempt
+        ),
     )
     Subscription.objects.filter(pk=subscription.pk).update(requested_plan=plan)
     return CheckoutStart(session_id=session.id, url=session.url)
@@ -317,7 +320,9 @@ def _go_past_due(sub: Subscription, since: datetime, *, notice: str) -> None:
 def on_checkout_completed(sub: Subscription, obj: Any, created: datetime) -> str:
     if _get(obj, "mode") != "subscription":
         return "ignored"
-    if sub.status == SubscriptionStatus.CANCELED and sub.stripe_subscription_id == _id(obj, "subscription"):
+    if sub.status == SubscriptionStatus.CANCELED and sub.stripe_subscription_id == _id(
+        obj, "subscription"
+    ):
         return "stale"
     sub.stripe_customer_id = _id(obj, "customer") or sub.stripe_customer_id
     sub.stripe_subscription_id = _id(obj, "subscription") or sub.stripe_subscription_id
@@ -479,8 +484,11 @@ def enforce_grace_periods(now: datetime | None = None) -> dict[str, list[str]]:
     local_trials = Subscription.objects.filter(
         status=SubscriptionStatus.TRIALING, stripe_subscription_id="", trial_ends_at__isnull=False
     )
-    for sub in local_trials.filter(trial_notice_sent_at__isnull=True, trial_ends_at__gt=now,
-                                   trial_ends_at__lte=now + warn_before).select_related("tenant"):
+    for sub in local_trials.filter(
+        trial_notice_sent_at__isnull=True,
+        trial_ends_at__gt=now,
+        trial_ends_at__lte=now + warn_before,
+    ).select_related("tenant"):
         Subscription.objects.filter(pk=sub.pk).update(trial_notice_sent_at=now)
         send_billing_notice.delay_on_commit(sub.pk, "trial_will_end")
         done["trial_will_end"].append(sub.tenant.schema_name)
@@ -513,7 +521,9 @@ def billing_state(tenant: Tenant) -> dict[str, Any]:
     """What the tenant console's billing page shows."""
     from .limits import usage_summary
 
-    sub = Subscription.objects.select_related("plan", "requested_plan").filter(tenant=tenant).first()
+    sub = (
+        Subscription.objects.select_related("plan", "requested_plan").filter(tenant=tenant).first()
+    )
     return {
         "subscription": sub,
         "usage": usage_summary(tenant),

@@ -42,16 +42,27 @@ def _dump(template: str) -> str:
     db = settings.DATABASES["default"]
     env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
     cmd = [
-        _pg_dump_path(), "--schema", template, "--no-owner", "--no-privileges",
-        "--rows-per-insert=1000", "--dbname", db["NAME"], "--username", db.get("USER") or "postgres",
+        _pg_dump_path(),
+        "--schema",
+        template,
+        "--no-owner",
+        "--no-privileges",
+        "--rows-per-insert=1000",
+        "--dbname",
+        db["NAME"],
+        "--username",
+        db.get("USER") or "postgres",
     ]
     if db.get("HOST"):
         cmd += ["--host", db["HOST"]]
     if db.get("PORT"):
         cmd += ["--port", str(db["PORT"])]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=120).stdout
+    out = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
     lines = [
-        line for line in out.splitlines()
+        line
+        for line in out.splitlines()
         # psql meta-commands (\restrict) and comments are not SQL the server understands.
         if not line.startswith("\\") and not line.startswith("--")
     ]

@@ -149,8 +149,16 @@ def enforce_plan_limit(resource: str, *, adding: int = 1, tenant: Tenant | None 
                 "Your %(plan)s plan allows %(limit)d %(resource)s and you have %(used)d. "
                 "Upgrade your plan to add more."
             )
-            % {"plan": plan_label(plan), "limit": limit, "resource": RESOURCES[resource][1], "used": used},
-            code=PLAN_LIMIT_CODE, field=resource, limit=limit, used=used,
+            % {
+                "plan": plan_label(plan),
+                "limit": limit,
+                "resource": RESOURCES[resource][1],
+                "used": used,
+            },
+            code=PLAN_LIMIT_CODE,
+            field=resource,
+            limit=limit,
+            used=used,
         )
 
 
@@ -164,7 +172,11 @@ def usage_summary(tenant: Tenant) -> list[dict]:
     with schema_context(tenant.schema_name):
         for resource, (_field, label) in RESOURCES.items():
             rows.append(
-                {"resource": resource, "label": label, "used": usage(resource, tenant),
-                 "limit": limit_of(plan, resource)}
+                {
+                    "resource": resource,
+                    "label": label,
+                    "used": usage(resource, tenant),
+                    "limit": limit_of(plan, resource),
+                }
             )
     return rows

@@ -30,7 +30,9 @@ class Tenant(TenantMixin):
         _("status"), max_length=16, choices=TenantStatus.choices, default=TenantStatus.TRIAL
     )
     modules = models.JSONField(
-        _("enabled modules"), default=list, blank=True,
+        _("enabled modules"),
+        default=list,
+        blank=True,
         help_text=_("Names of the plugins (industry modules) this tenant has enabled."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -68,19 +70,27 @@ class Plan(models.Model):
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=80)
-    monthly_price = models.DecimalField(_("monthly price"), max_digits=12, decimal_places=2, default=0)
+    monthly_price = models.DecimalField(
+        _("monthly price"), max_digits=12, decimal_places=2, default=0
+    )
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     stripe_price_id = models.CharField(_("Stripe price ID"), max_length=100, blank=True)
     trial_days = models.PositiveIntegerField(_("trial days"), default=0)
     max_dealers = models.PositiveIntegerField(_("max dealers"), null=True, blank=True)
     max_skus = models.PositiveIntegerField(_("max SKUs"), null=True, blank=True)
-    max_orders_per_month = models.PositiveIntegerField(_("max orders per month"), null=True, blank=True)
+    max_orders_per_month = models.PositiveIntegerField(
+        _("max orders per month"), null=True, blank=True
+    )
     allowed_modules = models.JSONField(
-        _("allowed modules"), default=list, blank=True,
+        _("allowed modules"),
+        default=list,
+        blank=True,
         help_text=_("Industry modules this plan may enable."),
     )
     max_modules = models.PositiveIntegerField(
-        _("max modules"), null=True, blank=True,
+        _("max modules"),
+        null=True,
+        blank=True,
         help_text=_("How many of the allowed modules may be enabled at once; empty for all."),
     )
     is_active = models.BooleanField(_("offered"), default=True)
@@ -91,7 +101,9 @@ class Plan(models.Model):
         verbose_name_plural = _("plans")
         ordering = ["sort_order", "code"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(monthly_price__gte=0), name="plan_price_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(monthly_price__gte=0), name="plan_price_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,13 +134,21 @@ class Subscription(models.Model):
     tenant = models.OneToOneField(
         Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="subscription"
     )
-    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="+"
+    )
     requested_plan = models.ForeignKey(
-        Plan, verbose_name=_("requested plan"), on_delete=models.PROTECT, related_name="+",
-        null=True, blank=True,
+        Plan,
+        verbose_name=_("requested plan"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=SubscriptionStatus.choices,
+        _("status"),
+        max_length=16,
+        choices=SubscriptionStatus.choices,
         default=SubscriptionStatus.TRIALING,
     )
     billing_email = models.EmailField(_("billing email"), blank=True)
@@ -138,7 +158,9 @@ class Subscription(models.Model):
     current_period_end = models.DateTimeField(_("current period ends at"), null=True, blank=True)
     past_due_since = models.DateTimeField(_("past due since"), null=True, blank=True)
     suspended_by_billing = models.BooleanField(_("suspended for non-payment"), default=False)
-    stripe_customer_id = models.CharField(_("Stripe customer ID"), max_length=100, blank=True, db_index=True)
+    stripe_customer_id = models.CharField(
+        _("Stripe customer ID"), max_length=100, blank=True, db_index=True
+    )
     stripe_subscription_id = models.CharField(
         _("Stripe subscription ID"), max_length=100, blank=True, db_index=True
     )
@@ -164,7 +186,11 @@ class StripeEvent(models.Model):
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
     outcome = models.CharField(_("outcome"), max_length=32, blank=True)
     tenant = models.ForeignKey(
-        Tenant, verbose_name=_("tenant"), on_delete=models.SET_NULL, null=True, blank=True,
+        Tenant,
+        verbose_name=_("tenant"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
 

@@ -86,13 +86,16 @@ def check_modules(plan: Plan | None, modules: list[str] | tuple[str, ...]) -> li
         raise DomainError(
             _("The %(plan)s plan does not include the module %(module)s. Choose a larger plan.")
             % {"plan": plan_label(plan), "module": MODULES[refused[0]]},
-            field="modules", code=PLAN_LIMIT_CODE,
+            field="modules",
+            code=PLAN_LIMIT_CODE,
         )
     if plan.max_modules is not None and len(chosen) > plan.max_modules:
         raise DomainError(
             _("The %(plan)s plan allows at most %(limit)d industry modules; you chose %(count)d.")
             % {"plan": plan_label(plan), "limit": plan.max_modules, "count": len(chosen)},
-            field="modules", code=PLAN_LIMIT_CODE, limit=plan.max_modules,
+            field="modules",
+            code=PLAN_LIMIT_CODE,
+            limit=plan.max_modules,
         )
     return chosen
 

@@ -23,9 +23,31 @@ from .models import Domain, Tenant, TenantStatus
 SUBDOMAIN_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 RESERVED_SUBDOMAINS = frozenset(
     {
-        "www", "admin", "api", "app", "public", "static", "media", "mail", "smtp", "ftp",
-        "graphql", "billing", "signup", "login", "help", "support", "status", "docs", "dev",
-        "test", "staging", "demo-template", "tenant-template", "pg", "information-schema",
+        "www",
+        "admin",
+        "api",
+        "app",
+        "public",
+        "static",
+        "media",
+        "mail",
+        "smtp",
+        "ftp",
+        "graphql",
+        "billing",
+        "signup",
+        "login",
+        "help",
+        "support",
+        "status",
+        "docs",
+        "dev",
+        "test",
+        "staging",
+        "demo-template",
+        "tenant-template",
+        "pg",
+        "information-schema",
     }
 )
 
@@ -65,9 +87,14 @@ def validate_subdomain(subdomain: str) -> str:
     if not SUBDOMAIN_RE.match(value) or "--" in value:
         raise ProvisioningError(
             _("Use 3 to 32 lowercase letters, digits or dashes, starting with a letter."),
-            field="subdomain", code="INVALID",
+            field="subdomain",
+            code="INVALID",
         )
-    if value in RESERVED_SUBDOMAINS or value.startswith("pg-") or value == settings.PUBLIC_SCHEMA_NAME:
+    if (
+        value in RESERVED_SUBDOMAINS
+        or value.startswith("pg-")
+        or value == settings.PUBLIC_SCHEMA_NAME
+    ):
         raise ProvisioningError(_("This name is reserved."), field="subdomain", code="RESERVED")
     if value.replace("-", "_") == template_schema_name():
         raise ProvisioningError(_("This name is reserved."), field="subdomain", code="RESERVED")
@@ -89,7 +116,9 @@ def ensure_public_tenant() -> Tenant:
         defaults={"name": "Dinghuo", "status": TenantStatus.ACTIVE},
     )
     for host in (settings.BASE_DOMAIN, "127.0.0.1"):
-        Domain.objects.get_or_create(domain=host, defaults={"tenant": tenant, "is_primary": host == settings.BASE_DOMAIN})
+        Domain.objects.get_or_create(
+            domain=host, defaults={"tenant": tenant, "is_primary": host == settings.BASE_DOMAIN}
+        )
     return tenant
 
 
@@ -156,8 +185,10 @@ def provision_tenant(
                     from core.accounts.services import create_tenant_admin
 
                     create_tenant_admin(
-                        email=admin.email, password=admin.password,
-                        first_name=admin.first_name, last_name=admin.last_name,
+                        email=admin.email,
+                        password=admin.password,
+                        first_name=admin.first_name,
+                        last_name=admin.last_name,
                     )
     except IntegrityError as exc:
         raise ProvisioningError(
@@ -172,7 +203,9 @@ def _create_schema(tenant: Tenant, *, use_template: bool) -> None:
     template = template_schema_name()
     if use_template:
         if schema_exists(tenant.schema_name, case_sensitive=False):
-            raise ProvisioningError(_("This name is already taken."), field="subdomain", code="TAKEN")
+            raise ProvisioningError(
+                _("This name is already taken."), field="subdomain", code="TAKEN"
+            )
         # The template carries its django_migrations rows, so the clone is
         # already recorded as fully migrated; no fake migration run is needed.
         clone_template(template, tenant.schema_name)
@@ -180,8 +213,11 @@ def _create_schema(tenant: Tenant, *, use_template: bool) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{tenant.schema_name}"')
         call_command(
-            "migrate_schemas", tenant=True, schema_name=tenant.schema_name,
-            interactive=False, verbosity=0,
+            "migrate_schemas",
+            tenant=True,
+            schema_name=tenant.schema_name,
+            interactive=False,
+            verbosity=0,
         )
     connection.set_schema_to_public()
 
@@ -227,5 +263,6 @@ def _drop_search_index(tenant: Tenant) -> None:
         with schema_context(tenant.schema_name):
             backend().drop()
     except Exception:  # noqa: BLE001 - an unreachable search server must not keep a tenant alive
-        logging.getLogger(__name__).warning("Could not drop the search index of %s", tenant.schema_name,
-                                            exc_info=True)
+        logging.getLogger(__name__).warning(
+            "Could not drop the search index of %s", tenant.schema_name, exc_info=True
+        )

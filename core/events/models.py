@@ -30,7 +30,9 @@ class Event(models.Model):
         ordering = ["sequence"]
         indexes = [
             models.Index(
-                fields=["sequence"], name="event_unpublished_idx", condition=models.Q(published_at__isnull=True)
+                fields=["sequence"],
+                name="event_unpublished_idx",
+                condition=models.Q(published_at__isnull=True),
             ),
             models.Index(fields=["aggregate_type", "aggregate_id"], name="event_aggregate_idx"),
         ]

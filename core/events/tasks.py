@@ -51,7 +51,7 @@ def deliver_event(self, event_id: str, type: str, payload: dict) -> None:
         dispatch(event_id, type, payload)
     except Exception as exc:  # noqa: BLE001 - retried with backoff
         logger.warning("event %s (%s) handler failed; retrying", event_id, type, exc_info=True)
-        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 300)) from exc
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 300)) from exc
 
 
 @shared_task(name="events.relay_all_tenants")

@@ -32,14 +32,24 @@ class UploadForm(forms.Form):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ("original_name", "kind", "status", "progress_bar", "total_rows", "error_count",
-                    "created_by", "created_at")
+    list_display = (
+        "original_name",
+        "kind",
+        "status",
+        "progress_bar",
+        "total_rows",
+        "error_count",
+        "created_by",
+        "created_at",
+    )
     list_filter = ("kind", "status")
     change_list_template = "admin/imports/importjob/change_list.html"
 
     @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, obj):
-        return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, obj.progress)
+        return format_html(
+            '<progress max="100" value="{}"></progress> {}%', obj.progress, obj.progress
+        )
 
     @admin.display(description=gettext_lazy("errors"))
     def error_count(self, obj):
@@ -47,12 +57,21 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         extra = [
-            path("<int:job_id>/status/", self.admin_site.admin_view(self.status_view),
-                 name="imports_importjob_status"),
-            path("template/<str:kind>.<str:fmt>", self.admin_site.admin_view(self.template_view),
-                 name="imports_template"),
-            path("export/<str:kind>.<str:fmt>", self.admin_site.admin_view(self.export_view),
-                 name="imports_export"),
+            path(
+                "<int:job_id>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name="imports_importjob_status",
+            ),
+            path(
+                "template/<str:kind>.<str:fmt>",
+                self.admin_site.admin_view(self.template_view),
+                name="imports_template",
+            ),
+            path(
+                "export/<str:kind>.<str:fmt>",
+                self.admin_site.admin_view(self.export_view),
+                name="imports_export",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -69,17 +88,28 @@ class ImportJobAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                job = services.start_import(kind=form.cleaned_data["kind"], fileobj=upload,
-                                            filename=upload.name, user=request.user)
+                job = services.start_import(
+                    kind=form.cleaned_data["kind"],
+                    fileobj=upload,
+                    filename=upload.name,
+                    user=request.user,
+                )
             except DomainError as exc:
                 form.add_error("file", exc.message)
             else:
                 self.message_user(request, _("The sheet is being checked."), messages.INFO)
                 return redirect(reverse("admin:imports_importjob_change", args=[job.pk]))
-        return TemplateResponse(request, "admin/imports/importjob/upload.html", {
-            **self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
-            "title": _("Import a sheet"), "import_kinds": kinds(),
-        })
+        return TemplateResponse(
+            request,
+            "admin/imports/importjob/upload.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "opts": self.model._meta,
+                "title": _("Import a sheet"),
+                "import_kinds": kinds(),
+            },
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = get_object_or_404(ImportJob, pk=object_id)
@@ -87,11 +117,18 @@ class ImportJobAdmin(admin.ModelAdmin):
             from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied
-        return TemplateResponse(request, "admin/imports/importjob/progress.html", {
-            **self.admin_site.each_context(request), "job": job, "opts": self.model._meta,
-            "title": str(job), "status": services.job_status(job),
-            "status_url": reverse("admin:imports_importjob_status", args=[job.pk]),
-        })
+        return TemplateResponse(
+            request,
+            "admin/imports/importjob/progress.html",
+            {
+                **self.admin_site.each_context(request),
+                "job": job,
+                "opts": self.model._meta,
+                "title": str(job),
+                "status": services.job_status(job),
+                "status_url": reverse("admin:imports_importjob_status", args=[job.pk]),
+            },
+        )
 
     def status_view(self, request, job_id: int):
         job = get_object_or_404(ImportJob, pk=job_id)

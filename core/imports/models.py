@@ -38,8 +38,12 @@ class ImportJob(models.Model):
     errors = models.JSONField(_("errors"), default=list, blank=True)
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -50,7 +54,9 @@ class ImportJob(models.Model):
         verbose_name_plural = _("imports")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(progress__lte=100), name="import_progress_max_100"),
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="import_progress_max_100"
+            ),
         ]
 
     def __str__(self) -> str:

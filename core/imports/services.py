@@ -28,7 +28,9 @@ from .tables import format_of, parse, read_cells, write
 def kind_or_error(key: str) -> ImportKind:
     kind = get_kind(key)
     if kind is None:
-        raise DomainError(_("Unknown import kind %(kind)s.") % {"kind": key}, field="kind", code="INVALID")
+        raise DomainError(
+            _("Unknown import kind %(kind)s.") % {"kind": key}, field="kind", code="INVALID"
+        )
     return kind
 
 
@@ -41,7 +43,9 @@ def _safe_name(filename: str) -> str:
 
 
 @transaction.atomic
-def start_import(*, kind: str, fileobj: IO[bytes], filename: str, user=None, run_now: bool = False) -> ImportJob:
+def start_import(
+    *, kind: str, fileobj: IO[bytes], filename: str, user=None, run_now: bool = False
+) -> ImportJob:
     """Record an uploaded sheet and queue it (or run it now).
 
     The file name is reduced to its last part without NUL (it names the stored file),
@@ -94,24 +98,50 @@ def run_import(job_id: int) -> ImportJob:
 
         with transaction.atomic():
             result = kind.apply(payload, user=user, progress=progress)
-        _save(job, status=ImportStatus.SUCCEEDED, progress=100, processed_rows=total if rows else 0,
-              summary=result.as_dict(), errors=[], finished_at=timezone.now())
+        _save(
+            job,
+            status=ImportStatus.SUCCEEDED,
+            progress=100,
+            processed_rows=total if rows else 0,
+            summary=result.as_dict(),
+            errors=[],
+            finished_at=timezone.now(),
+        )
     except RowErrors as exc:
-        _save(job, status=ImportStatus.FAILED, errors=[e.as_dict() for e in exc.errors[:1000]],
-              summary={"error_count": len(exc.errors)}, finished_at=timezone.now(), progress=100)
+        _save(
+            job,
+            status=ImportStatus.FAILED,
+            errors=[e.as_dict() for e in exc.errors[:1000]],
+            summary={"error_count": len(exc.errors)},
+            finished_at=timezone.now(),
+            progress=100,
+        )
     except DomainError as exc:
-        _save(job, status=ImportStatus.FAILED, progress=100, finished_at=timezone.now(),
-              errors=[RowError(1, exc.field, exc.code, exc.message).as_dict()], summary={"error_count": 1})
+        _save(
+            job,
+            status=ImportStatus.FAILED,
+            progress=100,
+            finished_at=timezone.now(),
+            errors=[RowError(1, exc.field, exc.code, exc.message).as_dict()],
+            summary={"error_count": 1},
+        )
     return job
 
 
 def job_status(job: ImportJob) -> dict[str, Any]:
     """What the console's progress bar polls."""
     return {
-        "id": job.pk, "kind": job.kind, "file": job.original_name, "status": job.status,
-        "status_label": str(job.get_status_display()), "progress": job.progress,
-        "total_rows": job.total_rows, "processed_rows": job.processed_rows,
-        "finished": job.is_finished, "summary": job.summary, "errors": job.errors[:200],
+        "id": job.pk,
+        "kind": job.kind,
+        "file": job.original_name,
+        "status": job.status,
+        "status_label": str(job.get_status_display()),
+        "progress": job.progress,
+        "total_rows": job.total_rows,
+        "processed_rows": job.processed_rows,
+        "finished": job.is_finished,
+        "summary": job.summary,
+        "errors": job.errors[:200],
         "error_count": len(job.errors),
     }
 

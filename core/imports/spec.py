@@ -17,7 +17,15 @@ from django.utils.translation import gettext_lazy
 from core.exceptions import DomainError, has_nul
 
 # Cell types a column may declare.
-TEXT, INTEGER, DECIMAL, BOOLEAN, LIST, JSON, DATE = "text", "integer", "decimal", "boolean", "list", "json", "date"
+TEXT, INTEGER, DECIMAL, BOOLEAN, LIST, JSON, DATE = (
+    "text",
+    "integer",
+    "decimal",
+    "boolean",
+    "list",
+    "json",
+    "date",
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,12 @@ class RowError:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": str(self.message)}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "message": str(self.message),
+        }
 
 
 @dataclass
@@ -100,7 +113,9 @@ class ImportKind:
     def validate(self, rows: list[Row], *, user) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def apply(self, payload: Any, *, user, progress: Progress | None = None) -> ApplyResult:  # pragma: no cover
+    def apply(
+        self, payload: Any, *, user, progress: Progress | None = None
+    ) -> ApplyResult:  # pragma: no cover
         raise NotImplementedError
 
     def export_rows(self, *, user) -> Iterable[dict[str, Any]]:  # pragma: no cover - abstract
@@ -152,7 +167,9 @@ def convert(column: Column, raw: Any) -> Any:
     """The cell's value for ``column`` (None when empty), or DomainError(code=INVALID)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if column.required:
-            raise DomainError(_("%(column)s is required.") % {"column": column.label}, code="REQUIRED")
+            raise DomainError(
+                _("%(column)s is required.") % {"column": column.label}, code="REQUIRED"
+            )
         return None
     kind = column.type
     if kind == TEXT:
@@ -160,7 +177,9 @@ def convert(column: Column, raw: Any) -> Any:
             raw = int(raw)  # a code typed as a number in Excel
         value = str(raw).strip()
         if column.max_length and len(value) > column.max_length:
-            raise DomainError(_("At most %(n)d characters.") % {"n": column.max_length}, code="TOO_LONG")
+            raise DomainError(
+                _("At most %(n)d characters.") % {"n": column.max_length}, code="TOO_LONG"
+            )
         return value
     if kind == INTEGER:
         value = whole_number(raw)
@@ -169,7 +188,11 @@ def convert(column: Column, raw: Any) -> Any:
         return value
     if kind == DECIMAL:
         try:
-            value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(str(raw).strip().replace(",", ""))
+            value = (
+                Decimal(repr(raw))
+                if isinstance(raw, float)
+                else Decimal(str(raw).strip().replace(",", ""))
+            )
         except InvalidOperation:
             raise DomainError(_("Enter a number."), code="INVALID") from None
         if not value.is_finite():

@@ -24,7 +24,9 @@ CONTENT_TYPES = {
 def format_of(filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if ext not in FORMATS:
-        raise DomainError(_("Upload an Excel (.xlsx) or CSV (.csv) file."), field="file", code="INVALID_FORMAT")
+        raise DomainError(
+            _("Upload an Excel (.xlsx) or CSV (.csv) file."), field="file", code="INVALID_FORMAT"
+        )
     return ext
 
 
@@ -45,7 +47,9 @@ def csv_text(data: bytes) -> str | None:
 def _decode(data: bytes) -> str:
     text = csv_text(data)
     if text is None:
-        raise DomainError(_("The CSV file is not UTF-8 or GBK text."), field="file", code="INVALID_FORMAT")
+        raise DomainError(
+            _("The CSV file is not UTF-8 or GBK text."), field="file", code="INVALID_FORMAT"
+        )
     return text
 
 
@@ -58,7 +62,8 @@ def csv_rows(text: str, dialect: Any = csv.excel) -> list[list[str]]:
         raise DomainError(
             _("The CSV file cannot be read: a cell is longer than %(n)d characters.")
             % {"n": csv.field_size_limit()},
-            field="file", code="INVALID_FORMAT",
+            field="file",
+            code="INVALID_FORMAT",
         ) from None
 
 
@@ -86,8 +91,9 @@ def read_cells(fileobj: IO[bytes], fmt: str) -> list[list[Any]]:
             finally:
                 workbook.close()
         except Exception as exc:  # noqa: BLE001 - not a zip, not a workbook, broken XML, no worksheet: the user's file
-            raise DomainError(_("The file is not a readable .xlsx workbook."), field="file",
-                              code="INVALID_FORMAT") from exc
+            raise DomainError(
+                _("The file is not a readable .xlsx workbook."), field="file", code="INVALID_FORMAT"
+            ) from exc
     return rows
 
 
@@ -103,7 +109,13 @@ def parse(kind: ImportKind, cells: list[list[Any]]) -> list[Row]:
     a typo in a header is not silently ignored.
     """
     if not cells or not any(c not in (None, "") for c in cells[0]):
-        raise RowErrors([RowError(1, None, "EMPTY", _("The sheet is empty: the first row must name the columns."))])
+        raise RowErrors(
+            [
+                RowError(
+                    1, None, "EMPTY", _("The sheet is empty: the first row must name the columns.")
+                )
+            ]
+        )
     by_name: dict[str, Column] = {}
     for column in kind.columns:
         by_name[_normal(column.key)] = column
@@ -117,20 +129,39 @@ def parse(kind: ImportKind, cells: list[list[Any]]) -> list[Row]:
             continue
         column = by_name.get(_normal(text))
         if column is None:
-            errors.append(RowError(1, str(text), "UNKNOWN_COLUMN",
-                                   _("Unknown column %(name)s.") % {"name": text}))
+            errors.append(
+                RowError(
+                    1, str(text), "UNKNOWN_COLUMN", _("Unknown column %(name)s.") % {"name": text}
+                )
+            )
         header.append(column)
     present = {c.key for c in header if c is not None}
     for column in kind.columns:
         if column.required and column.key not in present:
-            errors.append(RowError(1, column.key, "MISSING_COLUMN",
-                                   _("The column %(name)s is missing.") % {"name": column.header()}))
+            errors.append(
+                RowError(
+                    1,
+                    column.key,
+                    "MISSING_COLUMN",
+                    _("The column %(name)s is missing.") % {"name": column.header()},
+                )
+            )
     if errors:
         raise RowErrors(errors)
-    data_rows = [(i + 1, r) for i, r in enumerate(cells) if i > 0 and any(c not in (None, "") for c in r)]
+    data_rows = [
+        (i + 1, r) for i, r in enumerate(cells) if i > 0 and any(c not in (None, "") for c in r)
+    ]
     if len(data_rows) > kind.max_rows:
-        raise RowErrors([RowError(1, None, "TOO_MANY_ROWS",
-                                  _("At most %(n)d rows per file.") % {"n": kind.max_rows})])
+        raise RowErrors(
+            [
+                RowError(
+                    1,
+                    None,
+                    "TOO_MANY_ROWS",
+                    _("At most %(n)d rows per file.") % {"n": kind.max_rows},
+                )
+            ]
+        )
     rows: list[Row] = []
     for number, raw in data_rows:
         values: dict[str, Any] = {}
@@ -144,16 +175,29 @@ def parse(kind: ImportKind, cells: list[list[Any]]) -> list[Row]:
                 errors.append(RowError(number, column.key, exc.code, exc.message))
                 refused.add(column.key)
         for column in kind.columns:
-            if column.required and column.key in present and column.key not in values and column.key not in refused:
-                errors.append(RowError(number, column.key, "REQUIRED",
-                                       _("%(column)s is required.") % {"column": column.label}))
+            if (
+                column.required
+                and column.key in present
+                and column.key not in values
+                and column.key not in refused
+            ):
+                errors.append(
+                    RowError(
+                        number,
+                        column.key,
+                        "REQUIRED",
+                        _("%(column)s is required.") % {"column": column.label},
+                    )
+                )
         rows.append(Row(number=number, values=values))
     if errors:
         raise RowErrors(errors)
     return rows
 
 
-def write(kind: ImportKind, rows: Iterable[dict[str, Any]], fmt: str, *, with_help: bool = False) -> bytes:
+def write(
+    kind: ImportKind, rows: Iterable[dict[str, Any]], fmt: str, *, with_help: bool = False
+) -> bytes:
     """A sheet of ``rows`` in ``kind``'s columns (the template when rows is the example)."""
     headers = [c.header() for c in kind.columns]
     if fmt == "csv":
@@ -167,7 +211,11 @@ def write(kind: ImportKind, rows: Iterable[dict[str, Any]], fmt: str, *, with_he
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=not with_help)
-    sheet = workbook.create_sheet(str(kind.label)[:31] or kind.key) if not with_help else workbook.active
+    sheet = (
+        workbook.create_sheet(str(kind.label)[:31] or kind.key)
+        if not with_help
+        else workbook.active
+    )
     if with_help:
         sheet.title = str(kind.label)[:31] or kind.key
     sheet.append(headers)

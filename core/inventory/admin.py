@@ -18,7 +18,15 @@ class MovementInline(admin.TabularInline):
     model = StockMovement
     extra = 0
     can_delete = False
-    fields = ("created_at", "reason", "quantity", "on_hand_after", "reference", "note", "created_by")
+    fields = (
+        "created_at",
+        "reason",
+        "quantity",
+        "on_hand_after",
+        "reference",
+        "note",
+        "created_by",
+    )
     readonly_fields = fields
     ordering = ("-id",)
 
@@ -37,7 +45,9 @@ class LowStockFilter(admin.SimpleListFilter):
         if self.value() == "1":
             from django.db.models import F
 
-            return queryset.filter(safety_stock__gt=0, on_hand__lt=F("reserved") + F("safety_stock"))
+            return queryset.filter(
+                safety_stock__gt=0, on_hand__lt=F("reserved") + F("safety_stock")
+            )
         return queryset
 
 
@@ -73,8 +83,13 @@ class TransferAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            created = services.transfer_stock(sku=obj.sku, source=obj.source, destination=obj.destination,
-                                              quantity=obj.quantity, user=request.user)
+            created = services.transfer_stock(
+                sku=obj.sku,
+                source=obj.source,
+                destination=obj.destination,
+                quantity=obj.quantity,
+                user=request.user,
+            )
             obj.pk = created.pk
         except DomainError as exc:
             messages.error(request, exc.message)

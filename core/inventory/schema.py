@@ -14,7 +14,14 @@ from plugins.manager import get_manager
 from . import selectors, services
 from .models import Stock, Warehouse
 
-STOCK_ERROR_CODES = ["INVALID", "REQUIRED", "TOO_LONG", "NOT_FOUND", "INVALID_QUANTITY", "INSUFFICIENT_STOCK"]
+STOCK_ERROR_CODES = [
+    "INVALID",
+    "REQUIRED",
+    "TOO_LONG",
+    "NOT_FOUND",
+    "INVALID_QUANTITY",
+    "INSUFFICIENT_STOCK",
+]
 # A plugin's stock_changed hook may refuse a change with a code of its own (pharma:
 # BATCH_REQUIRED for a batch-tracked SKU received or counted without its batch).
 # Plugins declare those codes once (hook stock_error_codes, read when the schema is

@@ -20,8 +20,18 @@ class LineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = ("position", "sku", "unit_code", "quantity", "base_quantity", "unit_price", "discount", "tax_amount",
-              "line_total", "is_free")
+    fields = (
+        "position",
+        "sku",
+        "unit_code",
+        "quantity",
+        "base_quantity",
+        "unit_price",
+        "discount",
+        "tax_amount",
+        "line_total",
+        "is_free",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -70,9 +80,24 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("number", "dealer__code", "dealer__name", "external_ref")
     list_select_related = ("dealer",)
     date_hierarchy = "created_at"
-    readonly_fields = ("number", "dealer", "placed_by", "channel", "status", "payment_method", "currency", "subtotal",
-                       "discount_total", "rebate_applied", "tax_total", "total", "idempotency_key", "external_ref",
-                       "note", "created_at")
+    readonly_fields = (
+        "number",
+        "dealer",
+        "placed_by",
+        "channel",
+        "status",
+        "payment_method",
+        "currency",
+        "subtotal",
+        "discount_total",
+        "rebate_applied",
+        "tax_total",
+        "total",
+        "idempotency_key",
+        "external_ref",
+        "note",
+        "created_at",
+    )
     exclude = ("request_hash", "promotion_ids")
     inlines = [LineInline, ShipmentInline, ApprovalInline, TransitionInline]
     actions = ["approve", "cancel"]
@@ -105,7 +130,15 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(ApprovalRule)
 class ApprovalRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "amount", "first_orders", "category", "approver_role", "is_active")
+    list_display = (
+        "name",
+        "kind",
+        "amount",
+        "first_orders",
+        "category",
+        "approver_role",
+        "is_active",
+    )
     list_filter = ("kind", "is_active")
 
 

@@ -22,7 +22,9 @@ from core.exceptions import DomainError
 class LineInput:
     sku: str  # SKU code, ``CODE/unit``, or a GTIN of any of its units
     quantity: int
-    unit: str | None = None  # a unit code; default: the barcode's unit or the smallest sellable unit
+    unit: str | None = (
+        None  # a unit code; default: the barcode's unit or the smallest sellable unit
+    )
 
 
 @dataclass
@@ -65,7 +67,9 @@ def resolve_lines(
     second = {
         t: f"{r.sku.code}/{i.unit.strip()}"
         for t, i in zip(tokens, inputs, strict=True)
-        if i.unit and t.isdigit() and not isinstance(r := found.get(t), DomainError | None)
+        if i.unit
+        and t.isdigit()
+        and not isinstance(r := found.get(t), DomainError | None)
         and r.unit.code.lower() != i.unit.strip().lower()
     }
     if second:
@@ -78,7 +82,9 @@ def resolve_lines(
         where = f"{field_prefix}.{index}"
         result = found.get(token)
         if result is None:
-            errors.append(DomainError("Enter a SKU code or barcode.", code="REQUIRED", field=f"{where}.sku"))
+            errors.append(
+                DomainError("Enter a SKU code or barcode.", code="REQUIRED", field=f"{where}.sku")
+            )
             continue
         if isinstance(result, DomainError):
             errors.append(_located(result, where))
@@ -92,8 +98,15 @@ def resolve_lines(
         except DomainError as exc:
             errors.append(_located(exc, where))
             continue
-        resolved.append(ResolvedLine(
-            position=index, sku=sku, unit=unit, unit_code=unit.code, unit_factor=unit.factor,
-            quantity=item.quantity, base_quantity=base_quantity,
-        ))
+        resolved.append(
+            ResolvedLine(
+                position=index,
+                sku=sku,
+                unit=unit,
+                unit_code=unit.code,
+                unit_factor=unit.factor,
+                quantity=item.quantity,
+                base_quantity=base_quantity,
+            )
+        )
     return resolved, errors

@@ -52,7 +52,10 @@ class OrderSettings(models.Model):
         REFUSE = "refuse", _("Refuse orders over the credit limit")
 
     credit_policy = models.CharField(
-        _("over the credit limit"), max_length=16, choices=CreditPolicy.choices, default=CreditPolicy.APPROVAL
+        _("over the credit limit"),
+        max_length=16,
+        choices=CreditPolicy.choices,
+        default=CreditPolicy.APPROVAL,
     )
     number_prefix = models.CharField(_("order number prefix"), max_length=8, default="SO")
 
@@ -66,20 +69,32 @@ class OrderSettings(models.Model):
 
 class Order(models.Model):
     number = models.CharField(_("number"), max_length=32, unique=True)
-    dealer = models.ForeignKey("accounts.Dealer", verbose_name=_("dealer"), on_delete=models.PROTECT, related_name="orders")
+    dealer = models.ForeignKey(
+        "accounts.Dealer", verbose_name=_("dealer"), on_delete=models.PROTECT, related_name="orders"
+    )
     placed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("placed by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="orders_placed",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("placed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders_placed",
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
-    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.SUBMITTED)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.SUBMITTED
+    )
     payment_method = models.CharField(
         _("payment"), max_length=16, choices=PaymentMethod.choices, default=PaymentMethod.ON_ACCOUNT
     )
     currency = models.CharField(_("currency"), max_length=3)
     subtotal = models.DecimalField(_("subtotal"), max_digits=14, decimal_places=2, default=ZERO)
-    discount_total = models.DecimalField(_("discounts"), max_digits=14, decimal_places=2, default=ZERO)
-    rebate_applied = models.DecimalField(_("rebate applied"), max_digits=14, decimal_places=2, default=ZERO)
+    discount_total = models.DecimalField(
+        _("discounts"), max_digits=14, decimal_places=2, default=ZERO
+    )
+    rebate_applied = models.DecimalField(
+        _("rebate applied"), max_digits=14, decimal_places=2, default=ZERO
+    )
     tax_total = models.DecimalField(_("tax"), max_digits=14, decimal_places=2, default=ZERO)
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=ZERO)
     idempotency_key = models.CharField(_("idempotency key"), max_length=128)
@@ -95,7 +110,9 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["dealer", "idempotency_key"], name="order_unique_idempotency_key"),
+            models.UniqueConstraint(
+                fields=["dealer", "idempotency_key"], name="order_unique_idempotency_key"
+            ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative"),
         ]
         indexes = [models.Index(fields=["dealer", "-created_at"], name="order_dealer_recent_idx")]
@@ -125,9 +142,13 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["order", "position"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
-            models.CheckConstraint(condition=Q(returned_quantity__lte=models.F("base_quantity")),
-                                   name="order_line_returned_within_quantity"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_quantity__lte=models.F("base_quantity")),
+                name="order_line_returned_within_quantity",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -138,17 +159,23 @@ class Allocation(models.Model):
     """Base units of a line reserved in one warehouse's stock."""
 
     line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="allocations")
-    stock = models.ForeignKey("inventory.Stock", on_delete=models.PROTECT, related_name="allocations")
+    stock = models.ForeignKey(
+        "inventory.Stock", on_delete=models.PROTECT, related_name="allocations"
+    )
     warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     shipped_quantity = models.PositiveIntegerField(default=0)
     released_quantity = models.PositiveIntegerField(default=0)
-    data = models.JSONField(default=dict, blank=True, help_text="Plugin data, e.g. the batch a pharma plugin chose.")
+    data = models.JSONField(
+        default=dict, blank=True, help_text="Plugin data, e.g. the batch a pharma plugin chose."
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(shipped_quantity__lte=models.F("quantity") - models.F("released_quantity")),
+                condition=Q(
+                    shipped_quantity__lte=models.F("quantity") - models.F("released_quantity")
+                ),
                 name="allocation_shipped_within_quantity",
             ),
         ]
@@ -172,8 +199,12 @@ class Shipment(models.Model):
     """What one warehouse sends for an order."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
-    warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="shipments")
-    status = models.CharField(max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING)
+    warehouse = models.ForeignKey(
+        "inventory.Warehouse", on_delete=models.PROTECT, related_name="shipments"
+    )
+    status = models.CharField(
+        max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING
+    )
     carrier = models.CharField(_("carrier"), max_length=64, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
@@ -183,7 +214,11 @@ class Shipment(models.Model):
         verbose_name = _("shipment")
         verbose_name_plural = _("shipments")
         ordering = ["order", "id"]
-        constraints = [models.UniqueConstraint(fields=["order", "warehouse"], name="shipment_one_per_warehouse")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "warehouse"], name="shipment_one_per_warehouse"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} from {self.warehouse_id} ({self.status})"
@@ -195,7 +230,9 @@ class OrderTransition(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     comment = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
@@ -218,9 +255,13 @@ class ApprovalRule(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=ApprovalRuleKind.choices)
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(
+        _("amount"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     first_orders = models.PositiveSmallIntegerField(_("first N orders"), default=1)
-    category = models.ForeignKey("catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(
+        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     approver_role = models.CharField(_("approver role"), max_length=20, default="tenant_admin")
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -229,10 +270,12 @@ class ApprovalRule(models.Model):
         verbose_name_plural = _("approval rules")
         constraints = [
             models.CheckConstraint(
-                condition=~Q(kind="amount_over") | Q(amount__isnull=False, amount__gte=0), name="approval_amount_rule_has_amount"
+                condition=~Q(kind="amount_over") | Q(amount__isnull=False, amount__gte=0),
+                name="approval_amount_rule_has_amount",
             ),
             models.CheckConstraint(
-                condition=~Q(kind="category") | Q(category__isnull=False), name="approval_category_rule_has_category"
+                condition=~Q(kind="category") | Q(category__isnull=False),
+                name="approval_category_rule_has_category",
             ),
         ]
 
@@ -251,8 +294,12 @@ class OrderApproval(models.Model):
     rule = models.ForeignKey(ApprovalRule, null=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=255)
     approver_role = models.CharField(max_length=20)
-    status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True)
 
@@ -266,7 +313,9 @@ class OrderReturn(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     credit_amount = models.DecimalField(_("credit"), max_digits=14, decimal_places=2)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -294,7 +343,9 @@ class ExternalSkuMapping(models.Model):
     class Meta:
         verbose_name = _("external SKU mapping")
         verbose_name_plural = _("external SKU mappings")
-        constraints = [models.UniqueConstraint(fields=["source", "external_code"], name="external_sku_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_code"], name="external_sku_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_code} → {self.sku_id}"
@@ -308,7 +359,9 @@ class Cart(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["dealer", "user"], name="cart_one_per_dealer_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["dealer", "user"], name="cart_one_per_dealer_user")
+        ]
 
     def __str__(self) -> str:
         return f"cart of {self.user_id} for {self.dealer_id}"

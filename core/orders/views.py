@@ -19,7 +19,12 @@ def confirmation_pdf(request, number: str):
         return JsonResponse({"error": "Sign in first.", "code": "PERMISSION_DENIED"}, status=401)
     order = None
     if "\x00" not in number:  # PostgreSQL cannot compare text holding NUL
-        order = orders_visible_to(user, request.api_key).filter(number=number).select_related("dealer").first()
+        order = (
+            orders_visible_to(user, request.api_key)
+            .filter(number=number)
+            .select_related("dealer")
+            .first()
+        )
     if order is None:
         return JsonResponse({"error": "Unknown order.", "code": "NOT_FOUND"}, status=404)
     response = HttpResponse(order_confirmation_pdf(order), content_type="application/pdf")

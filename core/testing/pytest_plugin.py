@@ -37,8 +37,14 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb,
-                    django_db_modify_db_settings):
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
     """The test database, always created, with the tenant template schema migrated once.
 
     pytest-django creates the test database only when some collected test is
@@ -54,8 +60,12 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
     keepdb = django_db_keepdb and not django_db_createdb
     with django_db_blocker.unblock():
-        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False,
-                                 aliases={"default"}, keepdb=keepdb)
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases={"default"},
+            keepdb=keepdb,
+        )
         ensure_public_tenant()
         ensure_template_schema(force=True)
     yield
@@ -111,9 +121,7 @@ def reset_tenant_data(*tenants) -> None:
     """Empty every table of the tenants' schemas except the migration bookkeeping."""
     with connection.cursor() as cursor:
         for t in tenants:
-            cursor.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s", [t.schema_name]
-            )
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [t.schema_name])
             tables = [r[0] for r in cursor.fetchall() if r[0] not in KEEP_TABLES]
             if tables:
                 names = ", ".join(f'"{t.schema_name}"."{name}"' for name in tables)
@@ -178,8 +186,15 @@ def other_tenant_client(other_tenant):
     return Client(HTTP_HOST=host_of(other_tenant))
 
 
-def gql(client: Client, query: str, variables: dict | None = None, *, token: str | None = None,
-        api_key: str | None = None, operation_name: str | None = None):
+def gql(
+    client: Client,
+    query: str,
+    variables: dict | None = None,
+    *,
+    token: str | None = None,
+    api_key: str | None = None,
+    operation_name: str | None = None,
+):
     """POST a GraphQL operation; returns ``(status_code, body)``.
 
     The connection's schema is restored afterwards, so assertions can keep
@@ -194,7 +209,9 @@ def gql(client: Client, query: str, variables: dict | None = None, *, token: str
     payload = {"query": query, "variables": variables or {}}
     if operation_name:
         payload["operationName"] = operation_name
-    response = client.post("/graphql/", json.dumps(payload), content_type="application/json", **headers)
+    response = client.post(
+        "/graphql/", json.dumps(payload), content_type="application/json", **headers
+    )
     if previous is not None:
         connection.set_tenant(previous)
     return response.status_code, response.json()
@@ -236,11 +253,29 @@ def _celery_worker_session(django_db_setup, tenant, other_tenant):
 
     from django.conf import settings
 
-    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "CELERY_DIR": str(settings.CELERY_DIR)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "CELERY_DIR": str(settings.CELERY_DIR),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        env=env, cwd=str(settings.BASE_DIR),
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env=env,
+        cwd=str(settings.BASE_DIR),
     )
     from tenants.tasks import ping
 

@@ -21,7 +21,9 @@ class QueryCount:
         return [q["sql"] for q in self._context.captured_queries]
 
     def __str__(self) -> str:
-        return f"{self.count} statements:\n" + "\n".join(f"  {i + 1}. {s}" for i, s in enumerate(self.statements))
+        return f"{self.count} statements:\n" + "\n".join(
+            f"  {i + 1}. {s}" for i, s in enumerate(self.statements)
+        )
 
 
 @contextmanager

@@ -31,7 +31,9 @@ def login_handoff(request: HttpRequest) -> HttpResponse:
             user, next_path = redeem_handoff_token(request.GET.get("token", ""))
             auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     except HandoffRefused as exc:
-        return render(request, "tenants/portal/handoff_refused.html", {"message": exc.message}, status=400)
+        return render(
+            request, "tenants/portal/handoff_refused.html", {"message": exc.message}, status=400
+        )
     return HttpResponseRedirect(next_path)
 
 
@@ -52,9 +54,11 @@ def _tenant():
 
 
 def _subscription() -> Subscription | None:
-    return Subscription.objects.select_related("tenant", "plan", "requested_plan").filter(
-        tenant_id=_tenant().pk
-    ).first()
+    return (
+        Subscription.objects.select_related("tenant", "plan", "requested_plan")
+        .filter(tenant_id=_tenant().pk)
+        .first()
+    )
 
 
 def _urls(request: HttpRequest) -> tuple[str, str]:
@@ -69,11 +73,14 @@ def billing_page(request: HttpRequest) -> HttpResponse:
     sub = state["subscription"]
     plans = [
         {"plan": p, "label": plan_label(p), "available": is_purchasable(p)}
-        for p in Plan.objects.filter(is_active=True) if not p.is_free
+        for p in Plan.objects.filter(is_active=True)
+        if not p.is_free
     ]
     checkout = request.GET.get("checkout")
     if checkout == "success":
-        messages.success(request, _("Thank you! Your plan is activated as soon as Stripe confirms the payment."))
+        messages.success(
+            request, _("Thank you! Your plan is activated as soon as Stripe confirms the payment.")
+        )
     elif checkout == "cancelled":
         messages.warning(request, _("Payment was cancelled; your plan is unchanged."))
     context = {
@@ -85,7 +92,9 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         "usage": state["usage"],
         "plans": plans,
         "billing_configured": state["billing_configured"],
-        "modules": [(code, label, code in (tenant.modules or [])) for code, label in MODULES.items()],
+        "modules": [
+            (code, label, code in (tenant.modules or [])) for code, label in MODULES.items()
+        ],
         "can_manage": _is_billing_admin(request.user),
     }
     return render(request, "tenants/console/billing.html", context)
@@ -94,13 +103,17 @@ def billing_page(request: HttpRequest) -> HttpResponse:
 def _checkout(request: HttpRequest, plan_code: str) -> HttpResponse:
     sub = _subscription()
     # A posted code holding NUL names no plan (PostgreSQL cannot compare it).
-    plan = None if has_nul(plan_code) else Plan.objects.filter(code=plan_code, is_active=True).first()
+    plan = (
+        None if has_nul(plan_code) else Plan.objects.filter(code=plan_code, is_active=True).first()
+    )
     if sub is None or plan is None:
         messages.error(request, _("Choose one of the plans offered."))
         return HttpResponseRedirect("/billing/")
     success, cancel = _urls(request)
     try:
-        start = billing.start_checkout(subscription=sub, plan=plan, success_url=success, cancel_url=cancel)
+        start = billing.start_checkout(
+            subscription=sub, plan=plan, success_url=success, cancel_url=cancel
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect("/billing/")
@@ -129,7 +142,9 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("This account has no subscription to manage."))
         return HttpResponseRedirect("/billing/")
     try:
-        url = billing.open_billing_portal(subscription=sub, return_url=request.build_absolute_uri("/billing/"))
+        url = billing.open_billing_portal(
+            subscription=sub, return_url=request.build_absolute_uri("/billing/")
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect("/billing/")

@@ -22,40 +22,50 @@ class PlanChoiceField(forms.ModelChoiceField):
 
 class SignupForm(forms.Form):
     company_name = forms.CharField(
-        label=gettext_lazy("Company name"), max_length=200,
+        label=gettext_lazy("Company name"),
+        max_length=200,
         error_messages={"required": gettext_lazy("Enter your company name.")},
     )
     subdomain = forms.CharField(
-        label=gettext_lazy("Your address"), max_length=63,
+        label=gettext_lazy("Your address"),
+        max_length=63,
         help_text=gettext_lazy("3 to 32 lowercase letters, digits or dashes."),
         error_messages={"required": gettext_lazy("Choose the address of your ordering site.")},
     )
     admin_name = forms.CharField(
-        label=gettext_lazy("Your name"), max_length=150,
+        label=gettext_lazy("Your name"),
+        max_length=150,
         error_messages={"required": gettext_lazy("Enter your name.")},
     )
     email = forms.EmailField(
         # The tenant admin signs in with it: it is also the user name (150 characters).
-        label=gettext_lazy("Work email"), max_length=User._meta.get_field("username").max_length,
+        label=gettext_lazy("Work email"),
+        max_length=User._meta.get_field("username").max_length,
         error_messages={
             "required": gettext_lazy("Enter your email address."),
             "invalid": gettext_lazy("Enter a valid email address, like name@company.com."),
         },
     )
     password = forms.CharField(
-        label=gettext_lazy("Password"), strip=False, widget=forms.PasswordInput(render_value=True),
+        label=gettext_lazy("Password"),
+        strip=False,
+        widget=forms.PasswordInput(render_value=True),
         help_text=gettext_lazy("At least 8 characters; not only digits, not a common password."),
         error_messages={"required": gettext_lazy("Choose a password.")},
     )
     modules = forms.MultipleChoiceField(
-        label=gettext_lazy("Industry modules"), required=False,
+        label=gettext_lazy("Industry modules"),
+        required=False,
         choices=[(code, label) for code, label in MODULES.items()],
         widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": gettext_lazy("Unknown module: %(value)s.")},
     )
     plan = PlanChoiceField(
-        label=gettext_lazy("Plan"), queryset=Plan.objects.filter(is_active=True),
-        to_field_name="code", empty_label=None, widget=forms.RadioSelect,
+        label=gettext_lazy("Plan"),
+        queryset=Plan.objects.filter(is_active=True),
+        to_field_name="code",
+        empty_label=None,
+        widget=forms.RadioSelect,
         error_messages={
             "required": gettext_lazy("Choose a plan."),
             "invalid_choice": gettext_lazy("Choose one of the plans offered."),
@@ -86,8 +96,10 @@ class SignupForm(forms.Form):
         if not is_purchasable(plan):
             if not billing_configured():
                 raise ValidationError(
-                    _("Paid plans are not available yet: online payment is not configured. "
-                      "Start with the free trial."),
+                    _(
+                        "Paid plans are not available yet: online payment is not configured. "
+                        "Start with the free trial."
+                    ),
                     code="BILLING_NOT_CONFIGURED",
                 )
             raise ValidationError(_("This plan cannot be bought online yet."), code="INVALID")
@@ -98,13 +110,16 @@ class SignupForm(forms.Form):
         password = data.get("password")
         if password:
             user = User(
-                username=data.get("email", ""), email=data.get("email", ""),
+                username=data.get("email", ""),
+                email=data.get("email", ""),
                 first_name=data.get("admin_name", ""),
             )
             try:
                 validate_password(password, user)
             except ValidationError as exc:
-                self.add_error("password", ValidationError(list(exc.messages), code="PASSWORD_TOO_WEAK"))
+                self.add_error(
+                    "password", ValidationError(list(exc.messages), code="PASSWORD_TOO_WEAK")
+                )
         plan = data.get("plan")
         if plan is not None and "modules" in data:
             try:
@@ -115,4 +130,8 @@ class SignupForm(forms.Form):
 
     def errors_for(self, fields: list[str]) -> dict[str, list[str]]:
         """The messages of the named fields only (the as-you-type check)."""
-        return {name: [str(m) for m in self.errors.get(name, [])] for name in fields if name in self.fields}
+        return {
+            name: [str(m) for m in self.errors.get(name, [])]
+            for name in fields
+            if name in self.fields
+        }

@@ -56,7 +56,9 @@ def signup(
     ensure_template_schema()
     with transaction.atomic():
         tenant = provision_tenant(
-            name=company_name, subdomain=subdomain, modules=[m for m in modules if m not in installed],
+            name=company_name,
+            subdomain=subdomain,
+            modules=[m for m in modules if m not in installed],
             status=TenantStatus.TRIAL,
             admin=AdminUser(email=email, password=password, first_name=admin_name.strip()),
         )
@@ -94,16 +96,22 @@ def redeem_handoff_token(token: str) -> tuple[User, str]:
     locked, and logging in changes ``last_login``, which spends the token.
     """
     try:
-        payload = signing.loads(token or "", salt=HANDOFF_SALT, max_age=settings.SIGNUP_HANDOFF_MAX_AGE)
+        payload = signing.loads(
+            token or "", salt=HANDOFF_SALT, max_age=settings.SIGNUP_HANDOFF_MAX_AGE
+        )
     except signing.SignatureExpired as exc:
-        raise HandoffRefused(_("This sign-in link has expired. Sign in with your email and password.")) from exc
+        raise HandoffRefused(
+            _("This sign-in link has expired. Sign in with your email and password.")
+        ) from exc
     except signing.BadSignature as exc:
         raise HandoffRefused(_("This sign-in link is not valid.")) from exc
     if payload.get("s") != connection.schema_name:
         raise HandoffRefused(_("This sign-in link is not valid."))
     user = User.objects.select_for_update().filter(pk=payload.get("u"), is_active=True).first()
     if user is None or payload.get("l") != _login_stamp(user):
-        raise HandoffRefused(_("This sign-in link has already been used. Sign in with your email and password."))
+        raise HandoffRefused(
+            _("This sign-in link has already been used. Sign in with your email and password.")
+        )
     next_path = payload.get("n") or "/admin/"
     if not next_path.startswith("/") or next_path.startswith("//"):
         next_path = "/admin/"

@@ -91,24 +91,38 @@ def signup_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             result = signup(
-                company_name=data["company_name"], subdomain=data["subdomain"],
-                admin_name=data["admin_name"], email=data["email"], password=data["password"],
-                modules=data["modules"], plan=data["plan"], language=get_language() or "",
+                company_name=data["company_name"],
+                subdomain=data["subdomain"],
+                admin_name=data["admin_name"],
+                email=data["email"],
+                password=data["password"],
+                modules=data["modules"],
+                plan=data["plan"],
+                language=get_language() or "",
             )
         except ProvisioningError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         except DomainError as exc:
-            for error in getattr(exc, "errors", None) or [exc]:  # ValidationFailed: each on its field
+            for error in getattr(exc, "errors", None) or [
+                exc
+            ]:  # ValidationFailed: each on its field
                 name = SIGNUP_FIELDS.get(error.field, error.field)
                 form.add_error(name if name in form.fields else None, error.message)
         except Exception:
             log.exception("Signup failed")
-            form.add_error(None, _("Something went wrong while creating your account. Nothing was created; please try again."))
+            form.add_error(
+                None,
+                _(
+                    "Something went wrong while creating your account. Nothing was created; please try again."
+                ),
+            )
         else:
             url = tenant_base_url(request, result.tenant.get_primary_domain().domain)
             redirect = f"{url}/login/handoff/?token={result.handoff_token}"
             if _wants_json(request):
-                return JsonResponse({"ok": True, "redirect": redirect, "tenant": result.tenant.schema_name})
+                return JsonResponse(
+                    {"ok": True, "redirect": redirect, "tenant": result.tenant.schema_name}
+                )
             return HttpResponseRedirect(redirect, status=303)
     if _wants_json(request):
         return JsonResponse({"ok": False, "errors": _errors(form)}, status=400)
@@ -123,7 +137,9 @@ def signup_check(request: HttpRequest) -> JsonResponse:
     list means the field is fine)."""
     data = request.POST if request.method == "POST" else request.GET
     asked = data.get("fields")
-    names = [n for n in (asked.split(",") if asked else list(data.keys())) if n in SignupForm.base_fields]
+    names = [
+        n for n in (asked.split(",") if asked else list(data.keys())) if n in SignupForm.base_fields
+    ]
     if request.method == "GET" and "password" in names:
         names.remove("password")  # never in a URL
     form = SignupForm(data)

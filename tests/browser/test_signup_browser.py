@@ -20,12 +20,21 @@ from tenants.models import Tenant
 from tests.tenants.signup_support import GOOD_PASSWORD, drop_tenants, require_test_database
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed: browser tests skipped"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed: browser tests skipped"
+    ),
 ]
 
 
@@ -47,12 +56,29 @@ def server(django_db_setup, django_db_blocker, tenant, other_tenant):
     with django_db_blocker.unblock():
         database_url = database_url_for_subprocess()
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_DIR": str(settings.CELERY_DIR),
-           "STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": "", "DEBUG": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_DIR": str(settings.CELERY_DIR),
+        "STRIPE_SECRET_KEY": "",
+        "STRIPE_WEBHOOK_SECRET": "",
+        "DEBUG": "0",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=str(settings.BASE_DIR),
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=str(settings.BASE_DIR),
     )
     deadline = time.monotonic() + 60
     while True:
@@ -93,8 +119,13 @@ def made(committed_db):
 
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "en-US"}
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
-         "has_touch": True, "locale": "zh-CN"}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+}
 
 
 def fill_good(page, subdomain: str, email: str) -> None:
@@ -138,7 +169,7 @@ def test_good_signup_lands_in_the_tenant_console(server, browser, made, device):
         assert width[0] <= width[1], "the page scrolls sideways on a phone"
     fill_good(page, subdomain, f"han@{device}.test")
     # As-you-type check confirms the free name.
-    page.wait_for_selector('[data-field=subdomain].valid')
+    page.wait_for_selector("[data-field=subdomain].valid")
     signup_and_land(page, base, port, subdomain)
     assert page.locator("#console-billing").count() == 1  # the tenant console's index
     assert page.locator("#user-tools").inner_text()

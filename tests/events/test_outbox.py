@@ -7,7 +7,9 @@ from core.events import services as events
 from core.events.models import Event
 
 
-def test_a_rolled_back_transaction_does_not_stop_later_relays(tenant_db, django_capture_on_commit_callbacks):
+def test_a_rolled_back_transaction_does_not_stop_later_relays(
+    tenant_db, django_capture_on_commit_callbacks
+):
     with pytest.raises(RuntimeError), transaction.atomic():
         events.record("test.rolled_back", aggregate_type="test", aggregate_id=1, payload={})
         raise RuntimeError("abort")

@@ -29,7 +29,9 @@ def test_import_runs_in_the_worker_with_progress(celery_worker_process, tenant):
     sheet = workbook.active
     sheet.append(["product_code", "product_name", "category", "sku_code", "gtin"])
     for i in range(600):
-        sheet.append([f"P{i // 3:04d}", f"Product {i // 3}", "bulk", f"S{i:05d}", valid_gtin(5000 + i)])
+        sheet.append(
+            [f"P{i // 3:04d}", f"Product {i // 3}", "bulk", f"S{i:05d}", valid_gtin(5000 + i)]
+        )
     buffer = io.BytesIO()
     workbook.save(buffer)
     buffer.seek(0)

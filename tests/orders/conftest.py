@@ -27,7 +27,9 @@ class Shop:
     price_list: object
 
 
-def build_shop(n_skus: int = 3, on_hand: int = 50, credit_limit: Decimal = Decimal("100000")) -> Shop:
+def build_shop(
+    n_skus: int = 3, on_hand: int = 50, credit_limit: Decimal = Decimal("100000")
+) -> Shop:
     east = WarehouseFactory(code="EAST", region="east", priority=10)
     west = WarehouseFactory(code="WEST", region="west", priority=20)
     dealer = DealerFactory(region="east", credit_limit=credit_limit)
@@ -40,9 +42,15 @@ def build_shop(n_skus: int = 3, on_hand: int = 50, credit_limit: Decimal = Decim
         StockFactory(sku=sku, warehouse=east, on_hand=on_hand)
         StockFactory(sku=sku, warehouse=west, on_hand=on_hand)
     return Shop(
-        dealer=dealer, other_dealer=other, buyer=DealerUserFactory(dealer=dealer),
-        other_buyer=DealerUserFactory(dealer=other), staff=UserFactory(role="tenant_admin"),
-        east=east, west=west, skus=skus, price_list=first.price_list,
+        dealer=dealer,
+        other_dealer=other,
+        buyer=DealerUserFactory(dealer=dealer),
+        other_buyer=DealerUserFactory(dealer=other),
+        staff=UserFactory(role="tenant_admin"),
+        east=east,
+        west=west,
+        skus=skus,
+        price_list=first.price_list,
     )
 
 

@@ -41,8 +41,13 @@ def test_many_buyers_little_stock_never_oversold(committed_db, tenant):
 
     def buy(i):
         connection.set_tenant(tenant)
-        services.place_order(dealer=shop.dealer, user=buyers[i], lines=[LineInput("SKU0", 1)],
-                             channel=Channel.WEB, idempotency_key=f"buyer-{i}")
+        services.place_order(
+            dealer=shop.dealer,
+            user=buyers[i],
+            lines=[LineInput("SKU0", 1)],
+            channel=Channel.WEB,
+            idempotency_key=f"buyer-{i}",
+        )
         return "ok"
 
     results = run_threads(12, buy)
@@ -58,8 +63,13 @@ def test_concurrent_submissions_with_one_key_make_one_order(committed_db, tenant
 
     def submit(i):
         connection.set_tenant(tenant)
-        placed = services.place_order(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("SKU0", 2)],
-                                      channel=Channel.MOBILE, idempotency_key="offline-42")
+        placed = services.place_order(
+            dealer=shop.dealer,
+            user=shop.buyer,
+            lines=[LineInput("SKU0", 2)],
+            channel=Channel.MOBILE,
+            idempotency_key="offline-42",
+        )
         return placed.order.pk
 
     results = run_threads(6, submit)
@@ -72,9 +82,16 @@ def test_concurrent_submissions_with_one_key_make_one_order(committed_db, tenant
 def test_concurrent_approvals_approve_once(committed_db, tenant):
     connection.set_tenant(tenant)
     shop = build_shop(n_skus=1)
-    ApprovalRule.objects.create(name="all", kind="amount_over", amount=Decimal("0"), approver_role="staff")
-    order = services.place_order(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("SKU0", 1)],
-                                 channel=Channel.WEB, idempotency_key="a").order
+    ApprovalRule.objects.create(
+        name="all", kind="amount_over", amount=Decimal("0"), approver_role="staff"
+    )
+    order = services.place_order(
+        dealer=shop.dealer,
+        user=shop.buyer,
+        lines=[LineInput("SKU0", 1)],
+        channel=Channel.WEB,
+        idempotency_key="a",
+    ).order
     assert order.status == OrderStatus.PENDING_APPROVAL
 
     def approve(i):
@@ -99,8 +116,13 @@ def test_concurrent_orders_cannot_together_pass_the_credit_limit(committed_db, t
 
     def buy(i):
         connection.set_tenant(tenant)
-        services.place_order(dealer=shop.dealer, user=shop.buyer, lines=[LineInput("SKU0", 10)],
-                             channel=Channel.WEB, idempotency_key=f"c{i}")  # 113.00 each
+        services.place_order(
+            dealer=shop.dealer,
+            user=shop.buyer,
+            lines=[LineInput("SKU0", 10)],
+            channel=Channel.WEB,
+            idempotency_key=f"c{i}",
+        )  # 113.00 each
         return "ok"
 
     results = run_threads(3, buy)

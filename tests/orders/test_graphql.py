@@ -72,7 +72,11 @@ def test_an_expected_total_that_is_no_amount_is_a_price_change(shop, tenant_clie
     )
     assert "errors" not in body, body
     error = body["data"]["placeOrder"]["errors"][0]
-    assert (error["code"], error["field"], error["total"]) == ("PRICE_CHANGED", "expectedTotal", "11.30")
+    assert (error["code"], error["field"], error["total"]) == (
+        "PRICE_CHANGED",
+        "expectedTotal",
+        "11.30",
+    )
     assert not Order.objects.exists()
 
 
@@ -117,7 +121,12 @@ def test_dealer_scoping_two_dealers(shop, tenant_client):
 @pytest.mark.parametrize("mutation", ["cancelOrder", "approveOrder", "reorder"])
 @pytest.mark.parametrize(
     "order_id",
-    [to_global_id("Order", "abc"), to_global_id("Order", ""), to_global_id("Order", "١"), "garbage"],
+    [
+        to_global_id("Order", "abc"),
+        to_global_id("Order", ""),
+        to_global_id("Order", "١"),
+        "garbage",
+    ],
 )
 def test_an_order_id_that_is_not_a_number_is_not_found(shop, tenant_client, mutation, order_id):
     query = f"mutation($id: ID!) {{ {mutation}(orderId: $id) {{ errors {{ field code }} }} }}"

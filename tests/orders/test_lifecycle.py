@@ -22,17 +22,27 @@ from core.testing.factories import CategoryFactory, UserFactory
 
 
 def place(shop, lines, key="k1", **kw):
-    return services.place_order(dealer=shop.dealer, user=shop.buyer, lines=lines, channel=Channel.WEB,
-                                idempotency_key=key, **kw).order
+    return services.place_order(
+        dealer=shop.dealer,
+        user=shop.buyer,
+        lines=lines,
+        channel=Channel.WEB,
+        idempotency_key=key,
+        **kw,
+    ).order
 
 
 def test_amount_rule_sends_order_for_approval_and_approval_allocates(shop):
-    ApprovalRule.objects.create(name="big", kind="amount_over", amount=Decimal("100"), approver_role="staff")
+    ApprovalRule.objects.create(
+        name="big", kind="amount_over", amount=Decimal("100"), approver_role="staff"
+    )
     small = place(shop, [LineInput("SKU0", 2)], key="small")
     assert small.status == OrderStatus.ALLOCATED
     big = place(shop, [LineInput("SKU0", 20)], key="big")
     assert big.status == OrderStatus.PENDING_APPROVAL
-    assert Stock.objects.get(sku=shop.skus[0], warehouse=shop.east).reserved == 22  # held while waiting
+    assert (
+        Stock.objects.get(sku=shop.skus[0], warehouse=shop.east).reserved == 22
+    )  # held while waiting
     with pytest.raises(DomainError) as err:
         services.approve_order(order=big, user=UserFactory(role="sales_rep"))
     assert err.value.code == "PERMISSION_DENIED"
@@ -98,7 +108,9 @@ def test_cancel_releases_and_shipped_orders_cannot_be_cancelled(shop):
     services.cancel_order(order=order, user=shop.buyer)
     assert Stock.objects.get(sku=shop.skus[0], warehouse=shop.east).reserved == 0
     order2 = place(shop, [LineInput("SKU0", 5)], key="k2")
-    services.ship(shipment=order2.shipments.get(), user=shop.staff, carrier="SF", tracking_number="SF1")
+    services.ship(
+        shipment=order2.shipments.get(), user=shop.staff, carrier="SF", tracking_number="SF1"
+    )
     with pytest.raises(DomainError) as err:
         services.cancel_order(order=order2, user=shop.staff)
     assert err.value.code == "INVALID_TRANSITION"
@@ -126,51 +138,72 @@ def test_ship_partially_deliver_complete_and_return(shop):
     assert order.status == OrderStatus.DELIVERED
     line = order.lines.get()
     balance = credit_summary(shop.dealer).balance
-    ret = services.return_goods(order=order, user=shop.staff,
-                                items=[services.ReturnRequest(line_id=line.pk, base_quantity=6)], reason="damaged")
+    ret = services.return_goods(
+        order=order,
+        user=shop.staff,
+        items=[services.ReturnRequest(line_id=line.pk, base_quantity=6)],
+        reason="damaged",
+    )
     assert ret.credit_amount == Decimal("67.80")  # 6/60 of 678.00
     assert credit_summary(shop.dealer).balance == balance - Decimal("67.80")
     assert Stock.objects.get(pk=line.allocations.order_by("id").first().stock_id).on_hand == 6
     with pytest.raises(DomainError):
-        services.return_goods(order=order, user=shop.staff,
-                              items=[services.ReturnRequest(line_id=line.pk, base_quantity=55)])
+        services.return_goods(
+            order=order,
+            user=shop.staff,
+            items=[services.ReturnRequest(line_id=line.pk, base_quantity=55)],
+        )
 
 
 def test_a_line_named_twice_in_a_return_counts_both(shop):
     """Two items of 3 for a line of 4 were each checked against the 4 (an internal error
     from the database's check): now the second is a typed error and nothing is returned."""
     order = place(shop, [LineInput("SKU0", 4)])
-    services.ship(shipment=order.shipments.get(), user=shop.staff, carrier="SF", tracking_number="SF1")
+    services.ship(
+        shipment=order.shipments.get(), user=shop.staff, carrier="SF", tracking_number="SF1"
+    )
     line = order.lines.get()
     stock = Stock.objects.get(sku=shop.skus[0], warehouse=shop.east)
     balance = credit_summary(shop.dealer).balance
     twice = [services.ReturnRequest(line_id=line.pk, base_quantity=3)] * 2
     with pytest.raises(ValidationFailed) as err:
         services.return_goods(order=order, user=shop.staff, items=twice)
-    assert [(e.field, e.code) for e in err.value.errors] == [("items.1.quantity", "INVALID_QUANTITY")]
+    assert [(e.field, e.code) for e in err.value.errors] == [
+        ("items.1.quantity", "INVALID_QUANTITY")
+    ]
     assert "1" in err.value.errors[0].message
     line.refresh_from_db()
     assert line.returned_quantity == 0 and not order.returns.exists()
     assert Stock.objects.get(pk=stock.pk).on_hand == stock.on_hand
     assert credit_summary(shop.dealer).balance == balance
     ret = services.return_goods(
-        order=order, user=shop.staff, items=[services.ReturnRequest(line_id=line.pk, base_quantity=2)] * 2
+        order=order,
+        user=shop.staff,
+        items=[services.ReturnRequest(line_id=line.pk, base_quantity=2)] * 2,
     )
     assert sum(r.base_quantity for r in ret.lines.all()) == 4
 
 
 def test_a_return_reason_longer_than_its_column_is_a_field_error(shop):
     order = place(shop, [LineInput("SKU0", 4)])
-    services.ship(shipment=order.shipments.get(), user=shop.staff, carrier="SF", tracking_number="SF1")
+    services.ship(
+        shipment=order.shipments.get(), user=shop.staff, carrier="SF", tracking_number="SF1"
+    )
     line = order.lines.get()
     with pytest.raises(ValidationFailed) as err:
-        services.return_goods(order=order, user=shop.staff, reason="r" * 256,
-                              items=[services.ReturnRequest(line_id=line.pk, base_quantity=1)])
+        services.return_goods(
+            order=order,
+            user=shop.staff,
+            reason="r" * 256,
+            items=[services.ReturnRequest(line_id=line.pk, base_quantity=1)],
+        )
     assert [(e.field, e.code) for e in err.value.errors] == [("reason", "TOO_LONG")]
     assert not order.returns.exists()
 
 
-@pytest.mark.parametrize(("current", "target"), [(a, b) for a in OrderStatus.values for b in OrderStatus.values])
+@pytest.mark.parametrize(
+    ("current", "target"), [(a, b) for a in OrderStatus.values for b in OrderStatus.values]
+)
 def test_state_machine_table(current, target):
     allowed = target in ALLOWED[current]
     assert can_transition(current, target) is allowed

@@ -124,7 +124,9 @@ def test_an_unknown_module_is_a_typed_error_and_changes_nothing(accounts):
     assert _modules(first) == []
 
 
-@pytest.mark.parametrize("name", ["", "   ", "FOOD", "food\t2", "f" * 10_000, "../food", "food,pharma"])
+@pytest.mark.parametrize(
+    "name", ["", "   ", "FOOD", "food\t2", "f" * 10_000, "../food", "food,pharma"]
+)
 def test_hostile_module_names_are_unknown_on_name(accounts, name):
     first, client, admin = accounts["first"]
     for mutation, field in ((ENABLE, "pluginEnable"), (DISABLE, "pluginDisable")):

@@ -195,8 +195,12 @@ def test_bad_setting_values_are_refused_and_nothing_is_saved(
 
 def test_an_unbounded_decimal_setting_takes_any_ordinary_amount(manager, recorder, two_tenants):
     first, _second = two_tenants(["pharma_like"])
-    for fee, stored in (("999999999999999", "999999999999999"), ("-0.0000000001", "-1E-10"),
-                        ("12.5000000000000", "12.5000000000000"), ("0E-30", "0E-30")):
+    for fee, stored in (
+        ("999999999999999", "999999999999999"),
+        ("-0.0000000001", "-1E-10"),
+        ("12.5000000000000", "12.5000000000000"),
+        ("0E-30", "0E-30"),
+    ):
         values = set_plugin_settings(
             tenant=first, name="pharma_like", manager=manager, values={"fee": fee}
         )

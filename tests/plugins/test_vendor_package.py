@@ -86,7 +86,9 @@ def test_the_example_is_discovered_checked_and_runs_for_its_tenant_only(on_path,
         "dinghuo_example_vendor.plugin",
         "dinghuo-example-vendor 0.1.0",
     )
-    assert "dinghuo_example_vendor.apps.ExampleVendorConfig" in manager.django_apps()  # with the built-ins
+    assert (
+        "dinghuo_example_vendor.apps.ExampleVendorConfig" in manager.django_apps()
+    )  # with the built-ins
     first, second = two_tenants([], [])
     enable_plugin(tenant=first, name="example_vendor", manager=manager)
     assert [f.field for f in manager.hooks_for(first).search_filters(first)] == [

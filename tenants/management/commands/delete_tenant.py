@@ -18,7 +18,9 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"No tenant with schema {schema_name!r}.")
         if confirm is None:
-            confirm = input(f"This drops every order, dealer and product of {tenant.name}. Type {schema_name} to confirm: ")
+            confirm = input(
+                f"This drops every order, dealer and product of {tenant.name}. Type {schema_name} to confirm: "
+            )
         try:
             delete_tenant(tenant, confirm=confirm.strip())
         except ConfirmationRequired as exc:

@@ -92,7 +92,8 @@ def index_rebuilding_migrations() -> set[Key]:
     """The migrations that leave the PostgreSQL search index to be rebuilt."""
     graph = MigrationLoader(None, ignore_no_migrations=True).graph
     return {
-        key for key, migration in graph.nodes.items()
+        key
+        for key, migration in graph.nodes.items()
         if getattr(migration, REBUILDS_SEARCH_INDEX, False)
     }
 

@@ -31,4 +31,6 @@ class Command(BaseCommand):
             self.stdout.write("graphql/schema.graphql is up to date.")
             return
         path.write_text(sdl)
-        self.stdout.write(f"Wrote {path.relative_to(settings.BASE_DIR) if path.is_absolute() else path}")
+        self.stdout.write(
+            f"Wrote {path.relative_to(settings.BASE_DIR) if path.is_absolute() else path}"
+        )

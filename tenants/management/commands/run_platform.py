@@ -26,8 +26,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
-        parser.add_argument("--setup-only", action="store_true", help="Migrate and load the demo, then exit.")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Do not start a Celery worker."
+        )
+        parser.add_argument(
+            "--setup-only", action="store_true", help="Migrate and load the demo, then exit."
+        )
 
     def handle(self, *args, host, port, no_worker, setup_only, **options):
         from config import embedded_pg
@@ -53,17 +57,39 @@ class Command(BaseCommand):
             env["DATABASE_URL"] = f"postgresql://{db['USER']}@/{db['NAME']}?host={db['HOST']}"
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", host,
-                 "--port", str(port), "--workers", os.environ.get("WEB_CONCURRENCY", "1")],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "config.asgi:application",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--workers",
+                    os.environ.get("WEB_CONCURRENCY", "1"),
+                ],
                 env=env,
             )
         ]
         if not no_worker:
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-                     "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"), "--beat",
-                     "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")],
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "--loglevel",
+                        "INFO",
+                        "--concurrency",
+                        os.environ.get("CELERY_CONCURRENCY", "2"),
+                        "--beat",
+                        "--schedule",
+                        str(settings.DATA_DIR / "celerybeat-schedule"),
+                    ],
                     env=env,
                 )
             )
@@ -114,7 +140,9 @@ class Command(BaseCommand):
         if tenant is None:
             self.stdout.write("Provisioning the demo tenant…")
             tenant = provision_tenant(
-                name="Dinghuo Demo 演示品牌", subdomain=DEMO_SUBDOMAIN, status=TenantStatus.ACTIVE,
+                name="Dinghuo Demo 演示品牌",
+                subdomain=DEMO_SUBDOMAIN,
+                status=TenantStatus.ACTIVE,
                 admin=AdminUser(email=DEMO_ADMIN_EMAIL, password=DEMO_PASSWORD, first_name="Demo"),
             )
         self._enable_plugins(tenant)

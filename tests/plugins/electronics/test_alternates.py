@@ -201,7 +201,9 @@ def test_graphql_staff_mutations(plugin_client, plugin_staff_user, parts):
     )
     payload = body["data"]["electronicsSetPartParameters"]
     assert payload["part"] is None
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("parameters.1.code", "DUPLICATE")]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [
+        ("parameters.1.code", "DUPLICATE")
+    ]
     assert PartParameter.objects.get(product__skus__code="R0", code="voltage").raw == "100 V"
     status, body = plugin_client.graphql(REEL, {"sku": "R0"}, user=plugin_staff_user)
     assert body["data"]["electronicsSetReelRule"]["errors"] == [

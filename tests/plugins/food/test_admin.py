@@ -20,7 +20,12 @@ def test_case_policy_page_shows_the_services_errors_and_saves_through_it(plugin_
     policy = CasePolicy.objects.get(sku=drinks.tea)
     url = f"/admin/food/casepolicy/{policy.pk}/change/"
     assert client.get(url).status_code == 200
-    form = {"sku": drinks.tea.pk, "policy": "units_min", "min_units": 6, "case_unit": drinks.tea_case.pk}
+    form = {
+        "sku": drinks.tea.pk,
+        "policy": "units_min",
+        "min_units": 6,
+        "case_unit": drinks.tea_case.pk,
+    }
     for bad, field in (
         ({"shelf_life_days": 0}, "shelf_life_days"),
         ({"shelf_life_days": 40_000}, "shelf_life_days"),
