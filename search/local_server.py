@@ -6,6 +6,8 @@ dependency) on a free loopback port with a temporary data folder, waits until
 it answers, and stops it afterwards. The ``noida-db`` script runs the server
 as a child process, so it is started in its own process group and the whole
 group is stopped: signalling the script alone left one server running per run.
+A run killed before it stops the server leaves none either
+(:func:`core.testing.processes.stop_with_this_process`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from core.testing.net import free_port
+from core.testing.processes import stop_with_this_process
 
 
 class NoServer(RuntimeError):
@@ -86,6 +89,7 @@ def elasticsearch_endpoint(*, startup_seconds: float = 30) -> Iterator[tuple[str
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    stop_with_this_process(proc)  # a killed run stops it too
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_seconds

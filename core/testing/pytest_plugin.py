@@ -276,8 +276,12 @@ def _celery_worker_session(django_db_setup, tenant, other_tenant):
         ],
         env=env,
         cwd=str(settings.BASE_DIR),
+        start_new_session=True,  # its own group, stopped with this run even when killed
     )
+    from core.testing.processes import stop_with_this_process
     from tenants.tasks import ping
+
+    stop_with_this_process(proc)
 
     deadline = time.monotonic() + 60
     while True:
