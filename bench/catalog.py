@@ -330,9 +330,7 @@ def main(argv: list[str]) -> None:
         from django.core.management import call_command
 
         # The kept tenant may predate the code's migrations (the listing's indexes).
-        call_command(
-            "migrate_schemas", schema_name="bench_catalog", interactive=False, verbosity=0
-        )
+        call_command("migrate_schemas", schema_name="bench_catalog", interactive=False, verbosity=0)
         connection.set_tenant(tenant)
         buyer = User.objects.get(username="bench-buyer")
     token = issue_token(buyer).token
