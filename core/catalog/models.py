@@ -133,7 +133,14 @@ class Product(models.Model):
         indexes = [
             GinIndex(fields=["attributes"], name="product_attributes_gin", opclasses=["jsonb_path_ops"]),
             GinIndex(fields=["name"], name="product_name_trgm", opclasses=["gin_trgm_ops"]),
-            models.Index(fields=["name", "id"], name="product_name_id"),
+            # The listing sorted by name reads its page through this index alone: a later
+            # page passes over every earlier product, filtered on the included columns
+            # (status, and the catalogue's category, brand) without reading the table.
+            models.Index(
+                fields=["name", "id"],
+                include=["status", "category", "brand"],
+                name="product_name_listing",
+            ),
             models.Index(fields=["created_at", "id"], name="product_created_id"),
             models.Index(fields=["status", "category"], name="product_status_category"),
             models.Index(fields=["status", "brand"], name="product_status_brand"),
