@@ -50,6 +50,7 @@ from uuid import UUID
 from graphene.types.resolver import dict_or_attr_resolver
 from graphql import (
     ExecutionContext,
+    FragmentSpreadNode,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
@@ -59,6 +60,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLString,
+    InlineFragmentNode,
     located_error,
 )
 from graphql.execution.values import get_argument_values
@@ -283,13 +285,21 @@ class _Plan:
     ``(item kind, item what, item non-null)`` (``_LIST_FIELD``). ``model_type``: the
     type, when it checks values with graphene-django's ``is_type_of`` (a plan completes
     only values of a class that check already accepted; see ``_MODEL_TYPE_OF``).
-    ``run(source)``: the plan as a Python function of its own (:func:`_compile`)."""
+    ``run(source)``: the plan as a Python function of its own (:func:`_compile`).
+    ``shareable``: whether the plan depends on its selection alone (no directive in it
+    or in a nested plan's), so later operations of the same document may reuse it."""
 
-    __slots__ = ("fields", "model_type", "run")
+    __slots__ = ("fields", "model_type", "run", "shareable")
 
-    def __init__(self, fields: tuple, model_type: GraphQLObjectType | None = None) -> None:
+    def __init__(
+        self,
+        fields: tuple,
+        model_type: GraphQLObjectType | None = None,
+        shareable: bool = False,
+    ) -> None:
         self.fields = fields
         self.model_type = model_type
+        self.shareable = shareable
         self.run = _compile(self)
 
 
@@ -553,6 +563,36 @@ def _remember_model_type_of(return_type: GraphQLObjectType, result: Any) -> None
         _MODEL_TYPE_OF.add((return_type, type(result)))
 
 
+# Plans kept across operations, by (object type, ids of the field nodes): documents are
+# parsed once and cached (core.api.view), so an operation sent again selects with the same
+# nodes. Only plans whose selection has no directive are kept (``@include``/``@skip``
+# select with the variables), and only for contexts without middleware (which never plan).
+_SHARED_PLANS: dict[tuple, tuple[tuple, _Plan]] = {}
+_SHARED_PLANS_MAX = 4096
+
+
+def _unconditional(selection_set, fragments: dict, seen: set) -> bool:
+    """Whether the fields one level of ``selection_set`` selects (through inline
+    fragments and fragment spreads) are selected without any directive."""
+    if selection_set is None:
+        return True
+    for selection in selection_set.selections:
+        if selection.directives:
+            return False
+        if isinstance(selection, InlineFragmentNode):
+            if not _unconditional(selection.selection_set, fragments, seen):
+                return False
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in seen:
+                continue
+            seen.add(name)
+            fragment = fragments.get(name)
+            if fragment is None or not _unconditional(fragment.selection_set, fragments, seen):
+                return False
+    return True
+
+
 class FastExecutionContext(ExecutionContext):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -563,7 +603,9 @@ class FastExecutionContext(ExecutionContext):
         """The plan for ``return_type`` under ``field_nodes`` (None when some field
         needs graphql-core: a resolver, arguments, ``__typename``, an abstract type,
         nested lists, ``is_type_of``), made once per request: the selection depends
-        on the variables (``@include``/``@skip``)."""
+        on the variables (``@include``/``@skip``). A plan whose selection has no
+        directive is kept for the next operations of the same (cached) document:
+        :data:`_SHARED_PLANS`."""
         key = (
             (return_type, id(field_nodes[0]))
             if len(field_nodes) == 1
@@ -572,9 +614,19 @@ class FastExecutionContext(ExecutionContext):
         plans = self._plans
         if key in plans:
             return plans[key]
+        if not self.middleware_manager:
+            shared = _SHARED_PLANS.get(key)
+            if shared is not None:
+                plans[key] = shared[1]
+                return shared[1]
         plans[key] = None  # a (never valid) cycle stops here
         plan = self._make_plan(return_type, field_nodes)
         plans[key] = plan
+        if plan is not None and plan.shareable:
+            if len(_SHARED_PLANS) >= _SHARED_PLANS_MAX:
+                _SHARED_PLANS.clear()
+            # The entry holds the nodes: while it lives, no other node can have their ids.
+            _SHARED_PLANS[key] = (tuple(field_nodes), plan)
         return plan
 
     def _make_plan(self, return_type: GraphQLObjectType, field_nodes) -> _Plan | None:
@@ -590,6 +642,9 @@ class FastExecutionContext(ExecutionContext):
                 return None
             model_type = return_type
         fields = []
+        shareable = all(
+            _unconditional(node.selection_set, self.fragments, set()) for node in field_nodes
+        )
         type_fields = return_type.fields
         for response_name, nodes in self.collect_subfields(return_type, field_nodes).items():
             field_def = type_fields.get(nodes[0].name.value)
@@ -627,7 +682,11 @@ class FastExecutionContext(ExecutionContext):
             if part is None:
                 return None
             fields.append((response_name, attname, default, part[0], part[1], non_null, resolve))
-        return _Plan(tuple(fields), model_type)
+        for field in fields:
+            nested = field[4][1] if field[3] == _LIST_FIELD else field[4]
+            if isinstance(nested, _Plan) and not nested.shareable:
+                shareable = False
+        return _Plan(tuple(fields), model_type, shareable)
 
     def _plan_part(self, named_type, nodes) -> tuple | None:
         if isinstance(named_type, _LEAF):

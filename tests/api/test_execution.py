@@ -467,3 +467,29 @@ def test_compiled_plans_read_attributes_as_the_default_resolver_does():
     # one function source per plan shape, compiled once and reused by later operations
     sources = [s for s in execution._FACTORIES if "source.label" in s and "source.color" in s]
     assert len(sources) == 1
+
+
+def test_plans_are_shared_by_operations_of_a_document_only_without_directives():
+    """A document sent again reuses its plans (selections without directives); a
+    selection under ``@include``/``@skip`` is planned again for each operation, with
+    its variables."""
+    from core.api import execution
+
+    document = parse(PLAN_QUERY)
+    for variables in ({"with": True}, {"with": False}, {"with": True}):
+        expected = execute(PLAN_SCHEMA, document, variable_values=variables)
+        got = execute(
+            PLAN_SCHEMA,
+            document,
+            variable_values=variables,
+            execution_context_class=FastExecutionContext,
+        )
+        assert (got.data, got.errors) == (expected.data, expected.errors)
+    shared = [
+        plan
+        for nodes, plan in execution._SHARED_PLANS.values()
+        if nodes[0].loc.source.body == PLAN_QUERY
+    ]
+    names = {field[0] for plan in shared for field in plan.fields}
+    assert "minQuantity" in names and "code" in names  # leaves, tags: shared
+    assert "best" not in names  # best { price @include(if: $with) } and its parents: not
