@@ -422,6 +422,18 @@ def _leaf_items(kind: int, what: Any, non_null: bool, values: Any) -> list:
     return items
 
 
+# Classes whose values a plan without a graphene-django type reads as they come: not
+# null, not special (an error or an awaitable), not a dict (read by the interpreter).
+_PLAIN_SOURCE: dict[type, bool] = {}
+
+
+def _remember_plain_source(source: Any) -> None:
+    """Note the class of ``source``, just found plain, unless its values may differ."""
+    kind = type(source)
+    if not issubclass(kind, (CoroutineType, GeneratorType)) and len(_PLAIN_SOURCE) < 10_000:
+        _PLAIN_SOURCE[kind] = True
+
+
 # Compiled plans: the Python source of a plan's function depends on its shape only
 # (names, attributes, kinds, nullability); the objects it uses (types, resolvers,
 # nested plans) are arguments of a factory made once per source and called per plan.
@@ -432,7 +444,8 @@ _COMPILE_GLOBALS = {
     "Decimal": Decimal,
     "Undefined": Undefined,
     "_NotPlain": _NotPlain,
-    "_SPECIAL_GET": _SPECIAL_BY_TYPE.get,
+    "_PLAIN_SOURCE_GET": _PLAIN_SOURCE.get,
+    "_remember_plain_source": _remember_plain_source,
     "_special": _special,
     "_interpret": _interpret,
     "_leaf_value": _leaf_value,
@@ -459,7 +472,7 @@ def _compile(plan: _Plan):
     Preamble: a value of a graphene-django type must be of a class its ``is_type_of``
     accepted (such a class is neither an error, an awaitable nor a dict, see
     :func:`_remember_model_type_of`); any other value must not be null or special, and a
-    dict is read by the interpreter."""
+    dict is read by the interpreter (both decided once per class: ``_PLAIN_SOURCE``)."""
     consts: list = []
 
     def const(value: Any) -> str:
@@ -472,12 +485,12 @@ def _compile(plan: _Plan):
         add(f"if ({const(plan.model_type)}, type(source)) not in _MODEL_TYPE_OF:")
         add("    raise _NotPlain")
     else:
-        add("if source is None or source is Undefined or (")
-        add("    _SPECIAL_GET(type(source), True) and _special(source)")
-        add("):")
-        add("    raise _NotPlain")
-        add("if isinstance(source, dict):")
-        add(f"    return _interpret({const(plan)}, source)")
+        add("if _PLAIN_SOURCE_GET(type(source)) is not True:")
+        add("    if source is None or source is Undefined or _special(source):")
+        add("        raise _NotPlain")
+        add("    if isinstance(source, dict):")
+        add(f"        return _interpret({const(plan)}, source)")
+        add("    _remember_plain_source(source)")
     names = []
     for index, (name, attname, default, kind, what, non_null, resolve) in enumerate(plan.fields):
         v = f"v{index}"
