@@ -520,7 +520,7 @@ def _compile(plan: _Plan):
             if item_kind == _OBJECT_FIELD:
                 run = const(item_what.run)
                 if item_non_null:  # a null item fails the item's preamble
-                    add(f"    {v} = [{run}(item) for item in {v}]")
+                    add(f"    {v} = list(map({run}, {v}))")
                 else:
                     add(
                         f"    {v} = [None if item is None or item is Undefined"
