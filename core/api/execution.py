@@ -482,7 +482,8 @@ def _compile(plan: _Plan):
     body = []
     add = body.append
     if plan.model_type is not None:
-        add(f"if ({const(plan.model_type)}, type(source)) not in _MODEL_TYPE_OF:")
+        accepted = _MODEL_CLASSES.setdefault(plan.model_type, set())
+        add(f"if type(source) not in {const(accepted)}:")
         add("    raise _NotPlain")
     else:
         add("if _PLAIN_SOURCE_GET(type(source)) is not True:")
@@ -560,7 +561,8 @@ def _compile(plan: _Plan):
 # depends on the class alone (``isinstance`` and the class's model), so it is asked once
 # per class; any other ``is_type_of`` is asked for every value, as graphql-core does.
 _MODEL_TYPE_OF: set[tuple[GraphQLObjectType, type]] = set()
-_COMPILE_GLOBALS["_MODEL_TYPE_OF"] = _MODEL_TYPE_OF
+# The same, as the classes each type accepted (what compiled plans test).
+_MODEL_CLASSES: dict[GraphQLObjectType, set[type]] = {}
 
 
 def _remember_model_type_of(return_type: GraphQLObjectType, result: Any) -> None:
@@ -574,6 +576,7 @@ def _remember_model_type_of(return_type: GraphQLObjectType, result: Any) -> None
         and len(_MODEL_TYPE_OF) < 10_000
     ):
         _MODEL_TYPE_OF.add((return_type, type(result)))
+        _MODEL_CLASSES.setdefault(return_type, set()).add(type(result))
 
 
 # Plans kept across operations, by (object type, ids of the field nodes): documents are
