@@ -220,9 +220,7 @@ def _values_key(names: tuple[str, ...], variables: dict[str, Any] | None) -> tup
     """The values of ``names`` (with their types: ``1``, ``1.0`` and ``True`` are priced
     differently), or None when one cannot be a dict key."""
     variables = variables or {}
-    key = tuple(
-        (type(value), value) for value in (variables.get(name, _MISSING) for name in names)
-    )
+    key = tuple((type(value), value) for value in (variables.get(name, _MISSING) for name in names))
     try:
         hash(key)
     except TypeError:
