@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError, PermissionDenied, ValidationFailed, check_lengths
+from core.sql import execute_prepared
 
 from . import roles
 from .models import (
@@ -74,9 +75,7 @@ def create_user(
     username = (username or "").strip()
     if not username:
         raise DomainError(_("Enter a user name."), field="username", code="REQUIRED")
-    check_lengths(
-        User, username=username, email=email, first_name=first_name, last_name=last_name
-    )
+    check_lengths(User, username=username, email=email, first_name=first_name, last_name=last_name)
     if User.objects.filter(username__iexact=username).exists():
         raise DomainError(_("This user name is already taken."), field="username", code="TAKEN")
     if email and User.objects.filter(email__iexact=email).exists():
@@ -194,14 +193,14 @@ def _compiled_user_lookup() -> _CompiledLookup:
 
 def _active_user_with_dealer(pk: int) -> User | None:
     """The active user ``pk`` with its dealer read alongside, as
-    ``select_related("dealer")`` builds them, in one statement compiled once."""
+    ``select_related("dealer")`` builds them, in one statement compiled once and run
+    prepared (parsed once per connection; PostgreSQL parses it again in another
+    tenant's ``search_path``)."""
     lookup = _compiled_user_lookup()
-    with connection.cursor() as cursor:
-        cursor.execute(lookup.sql, [pk])
-        row = cursor.fetchone()
-    if row is None:
+    rows = execute_prepared(connection, lookup.sql, [pk])
+    if not rows:
         return None
-    row = list(row)
+    row = list(rows[0])
     for position, funcs, expression in lookup.converters:
         value = row[position]
         for convert in funcs:

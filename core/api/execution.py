@@ -20,7 +20,9 @@ scalar. :class:`FastExecutionContext` answers those the same way, faster:
   :func:`reads_root_first` and relay ids of graphene-django types) is completed
   by a plan compiled once per operation (:class:`_Plan`), without a ``Path``,
   resolve info or recursive ``complete_value`` per field: a page of products with
-  their SKUs, prices, breaks and promotions. Anything a plan does not expect (a
+  their SKUs, prices, breaks and promotions. Each plan is a Python function of its
+  own (:func:`_compile`), the fields' reads and checks written out for their kinds,
+  its source compiled once per process for each plan shape. Anything a plan does not expect (a
   null in a non-null field, an error, an awaitable, a value of an unusual type, a
   generator or queryset, a class graphene-django's ``is_type_of`` has not yet
   accepted) makes that object go through graphql-core's general completion,
@@ -36,9 +38,11 @@ graphql-core's own code path.
 from __future__ import annotations
 
 from asyncio import gather
+from binascii import b2a_base64 as _b2a_base64
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import partial
+from keyword import iskeyword
 from types import CoroutineType, GeneratorType
 from typing import Any
 from uuid import UUID
@@ -46,6 +50,7 @@ from uuid import UUID
 from graphene.types.resolver import dict_or_attr_resolver
 from graphql import (
     ExecutionContext,
+    FragmentSpreadNode,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
@@ -55,6 +60,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLString,
+    InlineFragmentNode,
     located_error,
 )
 from graphql.execution.values import get_argument_values
@@ -75,11 +81,13 @@ try:
 except ImportError:  # pragma: no cover - graphene ships with the platform
     _GRAPHENE_DECIMAL_SERIALIZE = None
 try:
+    from graphene.relay.id_type import DefaultGlobalIDType
     from graphene.relay.node import GlobalID
 
     _GLOBAL_ID_RESOLVER = GlobalID.id_resolver
+    _DEFAULT_GLOBAL_ID_TYPE_TO_GLOBAL_ID = DefaultGlobalIDType.to_global_id.__func__
 except ImportError:  # pragma: no cover - graphene ships with the platform
-    _GLOBAL_ID_RESOLVER = None
+    _GLOBAL_ID_RESOLVER = _DEFAULT_GLOBAL_ID_TYPE_TO_GLOBAL_ID = None
 from django.utils.functional import SimpleLazyObject as _LAZY
 
 _LEAF = (GraphQLScalarType, GraphQLEnumType)
@@ -147,11 +155,41 @@ def _global_id_reader(resolve, parent_type_name: str | None):
     type_name = resolve.keywords.get("parent_type_name") or parent_type_name
     if not type_name:
         return None
+    if not _default_global_ids(node):
 
-    def read_global_id(root, _info):
-        return node.to_global_id(type_name, root.pk)
+        def read_global_id(root, _info):
+            return node.to_global_id(type_name, root.pk)
 
-    return read_global_id
+        return read_global_id
+    prefix = f"{type_name}:"
+
+    def read_default_global_id(root, _info):
+        # graphql-relay's to_global_id: base64 of "Type:id", an int id as its str.
+        pk = root.pk
+        if type(pk) is int:
+            return _b2a_base64((prefix + str(pk)).encode(), newline=False).decode("ascii")
+        return node.to_global_id(type_name, pk)
+
+    return read_default_global_id
+
+
+def _default_global_ids(node) -> bool:
+    """Whether ``node`` makes graphene's default global ids (graphql-relay's
+    ``to_global_id``, nothing overridden on the way)."""
+    try:
+        from graphene.relay import id_type
+        from graphene.relay.node import Node
+        from graphql_relay import to_global_id
+    except ImportError:  # pragma: no cover - graphene ships with the platform
+        return False
+    return (
+        getattr(node.to_global_id, "__func__", None) is Node.to_global_id.__func__
+        and getattr(getattr(node, "_meta", None), "global_id_type", None)
+        is id_type.DefaultGlobalIDType
+        and id_type.DefaultGlobalIDType.to_global_id.__func__
+        is _DEFAULT_GLOBAL_ID_TYPE_TO_GLOBAL_ID
+        and id_type.to_global_id is to_global_id
+    )
 
 
 def _default_read(
@@ -246,13 +284,23 @@ class _Plan:
     leaf's ``serialize`` (``_LEAF_FIELD``), the nested plan (``_OBJECT_FIELD``) or
     ``(item kind, item what, item non-null)`` (``_LIST_FIELD``). ``model_type``: the
     type, when it checks values with graphene-django's ``is_type_of`` (a plan completes
-    only values of a class that check already accepted; see ``_MODEL_TYPE_OF``)."""
+    only values of a class that check already accepted; see ``_MODEL_TYPE_OF``).
+    ``run(source)``: the plan as a Python function of its own (:func:`_compile`).
+    ``shareable``: whether the plan depends on its selection alone (no directive in it
+    or in a nested plan's), so later operations of the same document may reuse it."""
 
-    __slots__ = ("fields", "model_type")
+    __slots__ = ("fields", "model_type", "run", "shareable")
 
-    def __init__(self, fields: tuple, model_type: GraphQLObjectType | None = None) -> None:
+    def __init__(
+        self,
+        fields: tuple,
+        model_type: GraphQLObjectType | None = None,
+        shareable: bool = False,
+    ) -> None:
         self.fields = fields
         self.model_type = model_type
+        self.shareable = shareable
+        self.run = _compile(self)
 
 
 _SPECIAL_BY_TYPE: dict[type, bool] = {}
@@ -289,7 +337,14 @@ def _complete_item(kind: int, what: Any, value: Any) -> Any:
 
 def _run_plan(plan: _Plan, source: Any) -> dict:
     """The completed object, or :class:`_NotPlain` (raised before any side effect
-    other than attribute reads) when graphql-core's general path must do it."""
+    other than attribute reads and root-first resolvers) when graphql-core's general
+    path must do it."""
+    return plan.run(source)
+
+
+def _interpret(plan: _Plan, source: Any) -> dict:
+    """What ``plan.run(source)`` answers, field by field: the reference the compiled
+    plans follow, and the way a plan reads dicts (the compiled code reads attributes)."""
     if plan.model_type is not None and (plan.model_type, type(source)) not in _MODEL_TYPE_OF:
         raise _NotPlain
     out = {}
@@ -321,7 +376,7 @@ def _run_plan(plan: _Plan, source: Any) -> dict:
         elif kind == _OBJECT_FIELD:
             if _special(value):
                 raise _NotPlain
-            out[name] = _run_plan(what, value)
+            out[name] = what.run(value)
         else:
             if type(value) not in _SEQUENCES:  # generators, querysets: not read twice
                 raise _NotPlain
@@ -336,17 +391,178 @@ def _run_plan(plan: _Plan, source: Any) -> dict:
                 elif item_kind == _OBJECT_FIELD:
                     if _special(item):
                         raise _NotPlain
-                    append(_run_plan(item_what, item))
+                    append(item_what.run(item))
                 else:
                     append(_complete_item(item_kind, item_what, item))
             out[name] = items
     return out
 
 
+def _leaf_value(kind: int, what: Any, non_null: bool, value: Any) -> Any:
+    """A leaf field's value as :func:`_interpret` completes it: for the values a compiled
+    plan does not put in the result as they are."""
+    if value is None or value is Undefined:
+        if non_null:
+            raise _NotPlain
+        return None
+    return _complete_item(kind, what, value)
+
+
+def _leaf_items(kind: int, what: Any, non_null: bool, values: Any) -> list:
+    """A list of leaves as :func:`_interpret` completes it."""
+    items = []
+    append = items.append
+    for item in values:
+        if item is None or item is Undefined:
+            if non_null:
+                raise _NotPlain
+            append(None)
+        else:
+            append(_complete_item(kind, what, item))
+    return items
+
+
+# Classes whose values a plan without a graphene-django type reads as they come: not
+# null, not special (an error or an awaitable), not a dict (read by the interpreter).
+_PLAIN_SOURCE: dict[type, bool] = {}
+
+
+def _remember_plain_source(source: Any) -> None:
+    """Note the class of ``source``, just found plain, unless its values may differ."""
+    kind = type(source)
+    if not issubclass(kind, (CoroutineType, GeneratorType)) and len(_PLAIN_SOURCE) < 10_000:
+        _PLAIN_SOURCE[kind] = True
+
+
+# Compiled plans: the Python source of a plan's function depends on its shape only
+# (names, attributes, kinds, nullability); the objects it uses (types, resolvers,
+# nested plans) are arguments of a factory made once per source and called per plan.
+_FACTORIES: dict[str, Any] = {}
+_FACTORIES_MAX = 1024
+_COMPILE_GLOBALS = {
+    "__builtins__": __builtins__,
+    "Decimal": Decimal,
+    "Undefined": Undefined,
+    "_NotPlain": _NotPlain,
+    "_PLAIN_SOURCE_GET": _PLAIN_SOURCE.get,
+    "_remember_plain_source": _remember_plain_source,
+    "_special": _special,
+    "_interpret": _interpret,
+    "_leaf_value": _leaf_value,
+    "_leaf_items": _leaf_items,
+}
+_DIRECT_TEST = {
+    _STRING_LEAF: "type({v}) is not str",
+    _INT_LEAF: "type({v}) is not int or not -2147483648 <= {v} <= 2147483647",
+    _BOOLEAN_LEAF: "type({v}) is not bool",
+}
+
+
+def _is_plain_name(name: Any) -> bool:
+    return isinstance(name, str) and name.isidentifier() and not iskeyword(name)
+
+
+def _compile(plan: _Plan):
+    """``plan`` as a function of its source object answering as :func:`_interpret`
+    does (the same result, or :class:`_NotPlain` where it raises it, reading the fields
+    in the same order), without the interpreter's per-field dispatch: each field's read
+    and completion is written out for its kind, attributes are read as attributes, and
+    the result is built by one dict display.
+
+    Preamble: a value of a graphene-django type must be of a class its ``is_type_of``
+    accepted (such a class is neither an error, an awaitable nor a dict, see
+    :func:`_remember_model_type_of`); any other value must not be null or special, and a
+    dict is read by the interpreter (both decided once per class: ``_PLAIN_SOURCE``)."""
+    consts: list = []
+
+    def const(value: Any) -> str:
+        consts.append(value)
+        return f"c{len(consts) - 1}"
+
+    body = []
+    add = body.append
+    if plan.model_type is not None:
+        accepted = _MODEL_CLASSES.setdefault(plan.model_type, set())
+        add(f"if type(source) not in {const(accepted)}:")
+        add("    raise _NotPlain")
+    else:
+        add("if _PLAIN_SOURCE_GET(type(source)) is not True:")
+        add("    if source is None or source is Undefined or _special(source):")
+        add("        raise _NotPlain")
+        add("    if isinstance(source, dict):")
+        add(f"        return _interpret({const(plan)}, source)")
+        add("    _remember_plain_source(source)")
+    names = []
+    for index, (name, attname, default, kind, what, non_null, resolve) in enumerate(plan.fields):
+        v = f"v{index}"
+        names.append((name, v))
+        if resolve is not None:
+            add(f"{v} = {const(resolve)}(source, None)")
+        elif _is_plain_name(attname):
+            add("try:")
+            add(f"    {v} = source.{attname}")
+            add("except AttributeError:")
+            add(f"    {v} = {const(default) if default is not None else 'None'}")
+        else:
+            add(f"{v} = getattr(source, {const(attname)}, {const(default)})")
+        null = "raise _NotPlain" if non_null else f"{v} = None"
+        if kind == _OBJECT_FIELD:
+            add(f"if {v} is None or {v} is Undefined:")
+            add(f"    {null}")
+            add("else:")
+            add(f"    {v} = {const(what.run)}({v})")
+        elif kind == _LIST_FIELD:
+            item_kind, item_what, item_non_null = what
+            add(f"if {v} is None or {v} is Undefined:")
+            add(f"    {null}")
+            add(f"elif type({v}) is not list and type({v}) is not tuple:")
+            add("    raise _NotPlain  # generators, querysets: not read twice")
+            add("else:")
+            if item_kind == _OBJECT_FIELD:
+                run = const(item_what.run)
+                if item_non_null:  # a null item fails the item's preamble
+                    add(f"    {v} = list(map({run}, {v}))")
+                else:
+                    add(
+                        f"    {v} = [None if item is None or item is Undefined"
+                        f" else {run}(item) for item in {v}]"
+                    )
+            else:
+                add(f"    {v} = _leaf_items({item_kind}, {const(item_what)}, {item_non_null}, {v})")
+        elif kind == _DECIMAL_LEAF:
+            add(f"if type({v}) is Decimal:")
+            add(f"    {v} = str({v})")
+            add("else:")
+            add(f"    {v} = _leaf_value({kind}, {const(what)}, {non_null}, {v})")
+        elif kind in _DIRECT_TEST:
+            add(f"if {_DIRECT_TEST[kind].format(v=v)}:")
+            add(f"    {v} = _leaf_value({kind}, {const(what)}, {non_null}, {v})")
+        else:
+            add(f"{v} = _leaf_value({kind}, {const(what)}, {non_null}, {v})")
+    add("return {" + ", ".join(f"{name!r}: {v}" for name, v in names) + "}")
+    source = (
+        f"def factory({', '.join(f'c{i}' for i in range(len(consts)))}):\n"
+        "    def run(source):\n"
+        + "".join(f"        {line}\n" for line in body)
+        + "    return run\n"
+    )
+    factory = _FACTORIES.get(source)
+    if factory is None:
+        namespace: dict[str, Any] = {}
+        exec(compile(source, "<graphql plan>", "exec"), _COMPILE_GLOBALS, namespace)  # noqa: S102 - source built above from names and kinds
+        factory = namespace["factory"]
+        if len(_FACTORIES) >= _FACTORIES_MAX:
+            _FACTORIES.clear()
+        _FACTORIES[source] = factory
+    return factory(*consts)
+
+
 # (object type, Python class) pairs graphene-django's ``is_type_of`` accepted. Its answer
 # depends on the class alone (``isinstance`` and the class's model), so it is asked once
 # per class; any other ``is_type_of`` is asked for every value, as graphql-core does.
 _MODEL_TYPE_OF: set[tuple[GraphQLObjectType, type]] = set()
+# The same, as the classes each type accepted (what compiled plans test).
+_MODEL_CLASSES: dict[GraphQLObjectType, set[type]] = {}
 
 
 def _remember_model_type_of(return_type: GraphQLObjectType, result: Any) -> None:
@@ -355,10 +571,42 @@ def _remember_model_type_of(return_type: GraphQLObjectType, result: Any) -> None
     if (
         _DJANGO_IS_TYPE_OF is not None
         and getattr(is_type_of, "__func__", None) is _DJANGO_IS_TYPE_OF
-        and not isinstance(result, _LAZY)
+        and not isinstance(result, (_LAZY, dict))
+        and not _special(result)
         and len(_MODEL_TYPE_OF) < 10_000
     ):
         _MODEL_TYPE_OF.add((return_type, type(result)))
+        _MODEL_CLASSES.setdefault(return_type, set()).add(type(result))
+
+
+# Plans kept across operations, by (object type, ids of the field nodes): documents are
+# parsed once and cached (core.api.view), so an operation sent again selects with the same
+# nodes. Only plans whose selection has no directive are kept (``@include``/``@skip``
+# select with the variables), and only for contexts without middleware (which never plan).
+_SHARED_PLANS: dict[tuple, tuple[tuple, _Plan]] = {}
+_SHARED_PLANS_MAX = 4096
+
+
+def _unconditional(selection_set, fragments: dict, seen: set) -> bool:
+    """Whether the fields one level of ``selection_set`` selects (through inline
+    fragments and fragment spreads) are selected without any directive."""
+    if selection_set is None:
+        return True
+    for selection in selection_set.selections:
+        if selection.directives:
+            return False
+        if isinstance(selection, InlineFragmentNode):
+            if not _unconditional(selection.selection_set, fragments, seen):
+                return False
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in seen:
+                continue
+            seen.add(name)
+            fragment = fragments.get(name)
+            if fragment is None or not _unconditional(fragment.selection_set, fragments, seen):
+                return False
+    return True
 
 
 class FastExecutionContext(ExecutionContext):
@@ -371,7 +619,9 @@ class FastExecutionContext(ExecutionContext):
         """The plan for ``return_type`` under ``field_nodes`` (None when some field
         needs graphql-core: a resolver, arguments, ``__typename``, an abstract type,
         nested lists, ``is_type_of``), made once per request: the selection depends
-        on the variables (``@include``/``@skip``)."""
+        on the variables (``@include``/``@skip``). A plan whose selection has no
+        directive is kept for the next operations of the same (cached) document:
+        :data:`_SHARED_PLANS`."""
         key = (
             (return_type, id(field_nodes[0]))
             if len(field_nodes) == 1
@@ -380,9 +630,19 @@ class FastExecutionContext(ExecutionContext):
         plans = self._plans
         if key in plans:
             return plans[key]
+        if not self.middleware_manager:
+            shared = _SHARED_PLANS.get(key)
+            if shared is not None:
+                plans[key] = shared[1]
+                return shared[1]
         plans[key] = None  # a (never valid) cycle stops here
         plan = self._make_plan(return_type, field_nodes)
         plans[key] = plan
+        if plan is not None and plan.shareable:
+            if len(_SHARED_PLANS) >= _SHARED_PLANS_MAX:
+                _SHARED_PLANS.clear()
+            # The entry holds the nodes: while it lives, no other node can have their ids.
+            _SHARED_PLANS[key] = (tuple(field_nodes), plan)
         return plan
 
     def _make_plan(self, return_type: GraphQLObjectType, field_nodes) -> _Plan | None:
@@ -398,6 +658,9 @@ class FastExecutionContext(ExecutionContext):
                 return None
             model_type = return_type
         fields = []
+        shareable = all(
+            _unconditional(node.selection_set, self.fragments, set()) for node in field_nodes
+        )
         type_fields = return_type.fields
         for response_name, nodes in self.collect_subfields(return_type, field_nodes).items():
             field_def = type_fields.get(nodes[0].name.value)
@@ -435,7 +698,11 @@ class FastExecutionContext(ExecutionContext):
             if part is None:
                 return None
             fields.append((response_name, attname, default, part[0], part[1], non_null, resolve))
-        return _Plan(tuple(fields), model_type)
+        for field in fields:
+            nested = field[4][1] if field[3] == _LIST_FIELD else field[4]
+            if isinstance(nested, _Plan) and not nested.shareable:
+                shareable = False
+        return _Plan(tuple(fields), model_type, shareable)
 
     def _plan_part(self, named_type, nodes) -> tuple | None:
         if isinstance(named_type, _LEAF):

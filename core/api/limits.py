@@ -34,8 +34,11 @@ from graphql import (
     GraphQLSchema,
     GraphQLUnionType,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     ValidationRule,
+    VariableNode,
     get_named_type,
     is_leaf_type,
     value_from_ast_untyped,
@@ -43,6 +46,8 @@ from graphql import (
 
 # Fields that cost more than the default, as "Type.field": cost.
 COST_MAP: dict[str, int] = {}
+# A connection's arguments the cost reads (the page size, checked with the offset).
+_PAGE_ARGUMENTS = ("first", "last", "offset")
 
 
 class AliasLimitRule(ValidationRule):
@@ -95,6 +100,8 @@ class QueryCost:
         }
         self.max_page = settings.GRAPHENE.get("RELAY_CONNECTION_MAX_LIMIT", 100)
         self.errors: list[GraphQLError] = []
+        # Variables the cost depends on: those in a connection's page arguments.
+        self.variable_names: set[str] = set()
 
     def operation(self, op: OperationDefinitionNode) -> int:
         root = {
@@ -142,6 +149,9 @@ class QueryCost:
             return own
         multiplier = 1
         if field_type.name.endswith("Connection"):
+            for arg in node.arguments or ():
+                if arg.name.value in _PAGE_ARGUMENTS:
+                    _collect_variable_names(arg.value, self.variable_names)
             self._check_page_arguments(node)
             multiplier = self._page_size(node)
         return own + multiplier * self._selection_cost(field_type, node.selection_set, seen_fragments)
@@ -149,7 +159,7 @@ class QueryCost:
     def _check_page_arguments(self, node: FieldNode) -> None:
         for arg in node.arguments or ():
             name = arg.name.value
-            if name not in ("first", "last", "offset"):
+            if name not in _PAGE_ARGUMENTS:
                 continue
             value = value_from_ast_untyped(arg.value, self.variables)
             if not isinstance(value, int):
@@ -185,14 +195,72 @@ def query_cost(
     return check_query(schema, document, operation, variables)[0]
 
 
+def _collect_variable_names(value_node, names: set[str]) -> None:
+    if isinstance(value_node, VariableNode):
+        names.add(value_node.name.value)
+    elif isinstance(value_node, ListValueNode):
+        for item in value_node.values:
+            _collect_variable_names(item, names)
+    elif isinstance(value_node, ObjectValueNode):
+        for field in value_node.fields:
+            _collect_variable_names(field.value, names)
+
+
+# Costs already found, per operation: (schema, operation, the variables in its
+# connections' page arguments, {their values: cost}). Parsed documents are cached (core.api.view), so
+# an operation sent again is the same node; the entry holds it, so no other node has its
+# id while the entry lives. Only costs without page-argument errors are kept.
+_COSTS: dict[tuple, tuple] = {}
+_COSTS_MAX = 512
+_VALUES_MAX = 64
+_MISSING = object()
+
+
+def _values_key(names: tuple[str, ...], variables: dict[str, Any] | None) -> tuple | None:
+    """The values of ``names`` (with their types: ``1``, ``1.0`` and ``True`` are priced
+    differently), or None when one cannot be a dict key."""
+    variables = variables or {}
+    key = tuple((type(value), value) for value in (variables.get(name, _MISSING) for name in names))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def check_query(
     schema: GraphQLSchema,
     document: DocumentNode,
     operation: OperationDefinitionNode | None,
     variables: dict[str, Any] | None,
 ) -> tuple[int, list[GraphQLError]]:
-    """The operation's cost, and its connections' page arguments that are out of range."""
+    """The operation's cost, and its connections' page arguments that are out of range.
+
+    The cost depends on the schema, the operation, the maximum page size, ``COST_MAP``
+    and the values of the variables in connections' page arguments only (not on a
+    cursor), so an operation sent again with the same page sizes is answered from
+    :data:`_COSTS` without the walk."""
     if operation is None:
         return 0, []
+    max_page = settings.GRAPHENE.get("RELAY_CONNECTION_MAX_LIMIT", 100)
+    key = (id(schema), id(operation), max_page, tuple(COST_MAP.items()))
+    known = _COSTS.get(key)
+    if known is not None and known[0] is schema and known[1] is operation:
+        values = _values_key(known[2], variables)
+        if values is not None:
+            found = known[3].get(values)
+            if found is not None:
+                return found, []
     cost = QueryCost(schema, document, variables)
-    return cost.operation(operation), cost.errors
+    total = cost.operation(operation)
+    if not cost.errors:
+        if known is None or known[0] is not schema or known[1] is not operation:
+            if len(_COSTS) >= _COSTS_MAX:
+                _COSTS.clear()
+            known = _COSTS[key] = (schema, operation, tuple(sorted(cost.variable_names)), {})
+        values = _values_key(known[2], variables)
+        if values is not None:
+            if len(known[3]) >= _VALUES_MAX:
+                known[3].clear()
+            known[3][values] = total
+    return total, cost.errors

@@ -422,3 +422,74 @@ def test_leaves_read_directly_answer_like_graphql_core():
     kinds = {execution._leaf_kind(schema.type_map[name]) for name in ("String", "ID")}
     assert kinds == {execution._STRING_LEAF}
     assert execution._leaf_kind(schema.type_map["Decimal"]) == execution._DECIMAL_LEAF
+
+
+class _Shy:
+    """An object whose attributes a plan may not find: a missing attribute and a
+    property raising AttributeError read as the field's default, as graphene's
+    default resolver (``getattr`` with a default) reads them."""
+
+    def __init__(self, n):
+        self.n = n
+        if n != 1:
+            self.label = f"shy {n}"
+
+    @property
+    def color(self):
+        raise AttributeError("no colour")
+
+
+class ShyType(graphene.ObjectType):
+    n = graphene.Int(required=True)
+    label = graphene.String()
+    color = graphene.Field(Color)
+
+
+class ShyQuery(graphene.ObjectType):
+    shy = graphene.List(graphene.NonNull(ShyType), required=True)
+
+    def resolve_shy(root, info):
+        return [_Shy(0), _Shy(1), _Shy(2)]
+
+
+def test_compiled_plans_read_attributes_as_the_default_resolver_does():
+    from core.api import execution
+
+    schema = graphene.Schema(query=ShyQuery).graphql_schema
+    query = parse("{ shy { n label color } }")
+    answers = [
+        execute(schema, query, execution_context_class=context_class)
+        for context_class in (ExecutionContext, FastExecutionContext, FastExecutionContext)
+    ]
+    assert all(a.errors is None for a in answers)
+    assert answers[0].data == answers[1].data == answers[2].data
+    assert answers[0].data["shy"][1] == {"n": 1, "label": None, "color": None}
+    # one function source per plan shape, compiled once and reused by later operations
+    sources = [s for s in execution._FACTORIES if "source.label" in s and "source.color" in s]
+    assert len(sources) == 1
+
+
+def test_plans_are_shared_by_operations_of_a_document_only_without_directives():
+    """A document sent again reuses its plans (selections without directives); a
+    selection under ``@include``/``@skip`` is planned again for each operation, with
+    its variables."""
+    from core.api import execution
+
+    document = parse(PLAN_QUERY)
+    for variables in ({"with": True}, {"with": False}, {"with": True}):
+        expected = execute(PLAN_SCHEMA, document, variable_values=variables)
+        got = execute(
+            PLAN_SCHEMA,
+            document,
+            variable_values=variables,
+            execution_context_class=FastExecutionContext,
+        )
+        assert (got.data, got.errors) == (expected.data, expected.errors)
+    shared = [
+        plan
+        for nodes, plan in execution._SHARED_PLANS.values()
+        if nodes[0].loc.source.body == PLAN_QUERY
+    ]
+    names = {field[0] for plan in shared for field in plan.fields}
+    assert "minQuantity" in names and "code" in names  # leaves, tags: shared
+    assert "best" not in names  # best { price @include(if: $with) } and its parents: not
