@@ -162,80 +162,113 @@ def _price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime) -> 
     ids = sorted({int(i) for i in sku_ids})
     if not ids:
         return []
-    sql, params = _price_rows_query(dealer, ids, at, with_rank=False)
+    sql, params = _price_rows_query(dealer, ids, at)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _price_rows_query(
-    dealer: DealerContext, ids: list[int], at: datetime, *, with_rank: bool = True
-) -> tuple[str, list]:
-    """The statement of :func:`load_price_rows`, unordered, and its parameters;
-    ``with_rank``: each row also has its list's kind's rank in resolution order,
-    ``rank``, last."""
+def _price_rows_query(dealer: DealerContext, ids: list[int], at: datetime) -> tuple[str, list]:
+    """The statement of :func:`load_price_rows`, unordered, and its parameters."""
     item_t, list_t = PriceListItem._meta.db_table, PriceList._meta.db_table
+    applicable, params = _applicable_lists_sql(dealer, at)
+    sql = f"""
+        SELECT i.price_list_id, l.code, l.name, l.kind, l.priority, l.valid_from, l.currency,
+               i.sku_id, i.unit_code, i.min_quantity, i.unit_price
+        FROM {item_t} i JOIN {list_t} l ON l.id = i.price_list_id
+        WHERE i.sku_id = ANY(%s::bigint[])
+          AND {applicable}
+    """  # noqa: S608 - table names come from the models, values are parameters
+    return sql, [int_array(ids), *params]
+
+
+def _applicable_lists_sql(dealer: DealerContext, at: datetime) -> tuple[str, list]:
+    """The condition on a price list ``l`` of :func:`applicable_lists_q` (active, in the
+    dealer's currency, valid at ``at``, the base list or the dealer's tier's, region's
+    or own) written out, and its parameters."""
     assign_t = PriceListAssignment._meta.db_table
     audience = [
         f"l.kind = '{PriceListKind.BASE}'",
         f"(l.kind = '{PriceListKind.DEALER}' AND l.id IN "
         f"(SELECT a.price_list_id FROM {assign_t} a WHERE a.dealer_id = %s))",
     ]
-    params: list = [dealer.id]
+    params: list = [dealer.currency, at, at, dealer.id]
     if dealer.tier:
         audience.append(f"(l.kind = '{PriceListKind.TIER}' AND l.tier = %s)")
         params.append(dealer.tier)
     if dealer.region:
         audience.append(f"(l.kind = '{PriceListKind.REGION}' AND l.region = %s)")
         params.append(dealer.region)
-    rank = f", {_KIND_RANK_SQL} AS rank" if with_rank else ""
-    sql = f"""
-        SELECT i.price_list_id, l.code, l.name, l.kind, l.priority, l.valid_from, l.currency,
-               i.sku_id, i.unit_code, i.min_quantity, i.unit_price{rank}
-        FROM {item_t} i JOIN {list_t} l ON l.id = i.price_list_id
-        WHERE i.sku_id = ANY(%s::bigint[])
-          AND l.is_active AND l.currency = %s
+    sql = f"""l.is_active AND l.currency = %s
           AND (l.valid_from IS NULL OR l.valid_from <= %s)
           AND (l.valid_to IS NULL OR l.valid_to > %s)
-          AND ({" OR ".join(audience)})
-    """  # noqa: S608 - table names and kinds come from the code, values are parameters
-    return sql, [int_array(ids), dealer.currency, at, at, *params]
+          AND ({" OR ".join(audience)})"""  # noqa: S608 - table names and kinds come from the code
+    return sql, params
+
+
+# The promotion's columns of a page pricing statement's rows (see _page_pricing).
+_PROMOTION_COLUMNS = slice(10, 22)
 
 
 def _page_pricing(
     dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime
-) -> tuple[list[PromotionRule], list[tuple]]:
+) -> tuple[list[PromotionRule], dict[int, tuple], list[tuple]]:
     """What a page's prices need, in one statement: :func:`load_promotions` (line
-    promotions only, in its order) and the price rows of :func:`load_price_rows` (as
-    tuples of PriceRow's fields) ordered by SKU, then each SKU's lists in resolution
-    order (as :func:`~core.pricing.engine.order_lists` orders them), then unit and
-    break. The two queries are the ones those functions run, side by side (``UNION
-    ALL``, each row in its own columns)."""
+    promotions only, in its order), the lists of :func:`load_price_rows` and their price
+    rows, ordered by SKU, then each SKU's lists in resolution order (as
+    :func:`~core.pricing.engine.order_lists` orders them), then break. The queries are
+    the ones those functions run, side by side (``UNION ALL``), with each list's place
+    in resolution order (``position``, a window over the few applicable lists) and its
+    code, kind and currency read once: the statement sorts on four narrow leading
+    columns, and a page does not decode a list's strings for each of its rows.
+
+    ``(promotions, lists, price rows)``: ``lists`` maps a list's position to
+    ``(price_list_id, code, kind, currency)``; a price row is ``(2, sku_id, position,
+    min_quantity, ..., unit_code, unit_price, ...)`` (``unit_code`` and ``unit_price``
+    at 8 and 9), a SKU's rows of one list ascending by break (each unit's breaks in
+    order, units interleaved)."""
     promotions_sql, promotion_params = _promotions_query(dealer, skus, at, order_level=False)
-    prices_sql, price_params = _price_rows_query(dealer, sorted(skus), at)
+    applicable, list_params = _applicable_lists_sql(dealer, at)
+    item_t, list_t = PriceListItem._meta.db_table, PriceList._meta.db_table
     sql = f"""
-        WITH pr AS ({promotions_sql}), it AS ({prices_sql})
-        SELECT 0, pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule, pr.priority,
-               pr.stackable, pr.sku_ids, pr.product_ids, pr.category_ids, pr.brand_ids,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        WITH pr AS ({promotions_sql}), l AS (
+            SELECT l.id, l.code, l.kind, l.currency,
+                   row_number() OVER (ORDER BY {_KIND_RANK_SQL}, l.priority DESC,
+                                      l.valid_from DESC NULLS LAST, l.id) AS position
+            FROM {list_t} l
+            WHERE {applicable}
+        )
+        SELECT 0, -pr.priority, pr.id, 0,
+               NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar,
+               NULL::numeric,
+               pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule, pr.priority,
+               pr.stackable, pr.sku_ids, pr.product_ids, pr.category_ids, pr.brand_ids
         FROM pr
         UNION ALL
-        SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               it.price_list_id, it.code, it.name, it.kind, it.priority, it.valid_from,
-               it.currency, it.sku_id, it.unit_code, it.min_quantity, it.unit_price, it.rank
-        FROM it
-        ORDER BY 1, 8 DESC, 2, 21, 25, 18 DESC, 19 DESC NULLS LAST, 14, 22, 23
-    """  # noqa: S608 - both parts are written out above, values are parameters
+        SELECT 1, l.position, 0, 0, l.id, l.code, l.kind, l.currency, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM l
+        UNION ALL
+        SELECT 2, i.sku_id, l.position, i.min_quantity,
+               NULL, NULL, NULL, NULL, i.unit_code, i.unit_price,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM {item_t} i JOIN l ON l.id = i.price_list_id
+        WHERE i.sku_id = ANY(%s::bigint[])
+        ORDER BY 1, 2, 3, 4
+    """  # noqa: S608 - the parts are written out above, values are parameters
+    params = [*promotion_params, *list_params, int_array(sorted(skus))]
     # prepared: PostgreSQL plans it once per connection, as the page's products statement
-    rows = execute_prepared(connection, sql, [*promotion_params, *price_params])
-    split = 0
-    for split, row in enumerate(rows):  # noqa: B007 - the first price row's position
-        if row[0]:
-            break
-    else:
-        split = len(rows)
-    promotions = _promotion_rules([r[1:13] for r in rows[:split]])
-    return promotions, [r[13:24] for r in rows[split:]]
+    rows = execute_prepared(connection, sql, params)
+    promotion_rows, lists = [], {}
+    for at_row, row in enumerate(rows):
+        part = row[0]
+        if part == 0:
+            promotion_rows.append(row[_PROMOTION_COLUMNS])
+        elif part == 1:
+            lists[row[1]] = row[4:8]
+        else:
+            return _promotion_rules(promotion_rows), lists, rows[at_row:]
+    return _promotion_rules(promotion_rows), lists, []
 
 
 def load_promotions(
@@ -563,7 +596,7 @@ def price_products_for_dealer(
     skus = known
     if not skus:
         return {}
-    promotions, rows = _page_pricing(ctx, skus, at)
+    promotions, lists, rows = _page_pricing(ctx, skus, at)
     index = PromotionIndex(promotions)
     per_unit = {  # line promotions priced per unit (a bundle's price needs its components)
         p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
@@ -579,10 +612,10 @@ def price_products_for_dealer(
     effects: dict[int, tuple] = {}
     for sku_id, sku_rows in groupby(rows, _SKU_OF_ROW):  # SKUs in order, as sorted(skus)
         info = skus[sku_id]
-        found = _base_unit_price(sku_rows, info.base_unit, wording)
+        found = _base_unit_price(sku_rows, info.base_unit, wording, lists)
         if found is None:
             continue
-        unit_price, breaks, source, head = found
+        unit_price, breaks, source, list_price, list_currency = found
         touching = index.touching_tuple(info)
         effect = effects.get(id(touching))
         if effect is None:
@@ -595,7 +628,7 @@ def price_products_for_dealer(
                     promoted, line_promotions, currency, numbers, ordered=True
                 )
             else:
-                resolved = ResolvedPrice(unit_price, head[10] * 1, head[6], source, breaks)
+                resolved = ResolvedPrice(unit_price, list_price, list_currency, source, breaks)
                 promoted = _one_unit_promoted(
                     sku_id, info, resolved, line_promotions, currency, numbers
                 )
@@ -612,47 +645,48 @@ def price_products_for_dealer(
     return result
 
 
-_SKU_OF_ROW = itemgetter(7)
-_LIST_OF_ROW = itemgetter(0)
+_SKU_OF_ROW = itemgetter(1)
+_LIST_OF_ROW = itemgetter(2)
 
 
-def _base_unit_price(sku_rows: Iterable[tuple], base_unit: str, wording: PriceWording):
+def _base_unit_price(
+    sku_rows: Iterable[tuple], base_unit: str, wording: PriceWording, lists: dict[int, tuple]
+):
     """The price of one base unit from one SKU's price rows as :func:`_page_pricing`
-    reads them (lists in resolution order, each list's breaks ascending by unit): what
-    ``resolve_line_price(order_lists(rows), unit_code=base_unit, quantity=1,
-    base_quantity=1, base_unit=base_unit)`` gives, without a ``PriceRow`` per row, a
-    sort per SKU or the unit conversion a base unit never needs (a product page prices
-    a few hundred SKUs; randomized and database tests hold the two to the same prices).
-    ``(unit price, breaks, source, the ladder's first row)``, or None when no list
-    prices one base unit."""
-    for _list_id, list_rows in groupby(sku_rows, _LIST_OF_ROW):
+    reads them (lists in resolution order, each list's breaks ascending; ``lists``: a
+    list's position → ``(id, code, kind, currency)``): what ``resolve_line_price(
+    order_lists(rows), unit_code=base_unit, quantity=1, base_quantity=1,
+    base_unit=base_unit)`` gives, without a ``PriceRow`` per row, a sort per SKU or the
+    unit conversion a base unit never needs (a product page prices a few hundred SKUs;
+    randomized and database tests hold the two to the same prices). ``(unit price,
+    breaks, source, list price, currency)``, the list price that of the ladder's first
+    break, or None when no list prices one base unit."""
+    for position, list_rows in groupby(sku_rows, _LIST_OF_ROW):
         ladder = [r for r in list_rows if r[8] == base_unit]
-        if not ladder or ladder[0][9] > 1:
+        if not ladder or ladder[0][3] > 1:
             continue
         winning = ladder[0]
         for row in ladder:  # ascending: the last break from one unit or less wins
-            if row[9] > 1:
+            if row[3] > 1:
                 break
             winning = row
-        head = ladder[0]
-        unit_price = winning[10]
+        list_id, code, kind, currency = lists[position]
+        unit_price = winning[9]
         source = PriceSource(
-            head[0],
-            head[1],
-            head[3],
+            list_id,
+            code,
+            kind,
             winning[8],
-            winning[9],
+            winning[3],
             unit_price,
             1,
-            wording.direct_text()(
-                head[1], wording.kind(head[3]), unit_price, base_unit, winning[9]
-            ),
+            wording.direct_text()(code, wording.kind(kind), unit_price, base_unit, winning[3]),
         )
         if len(ladder) == 1:
-            breaks = (PriceBreak(winning[9], unit_price),)
+            breaks = (PriceBreak(winning[3], unit_price),)
         else:
-            breaks = tuple([PriceBreak(r[9], r[10]) for r in ladder])
-        return unit_price * 1, breaks, source, head
+            breaks = tuple([PriceBreak(r[3], r[9]) for r in ladder])
+        return unit_price * 1, breaks, source, ladder[0][9] * 1, currency
     return None
 
 

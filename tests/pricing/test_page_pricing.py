@@ -221,17 +221,22 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
                         (list_id, f"L{list_id}", "n", kind, priority, start, "CNY")
                         + (case, unit, minimum, price)
                     )
-        # ORDER BY sku, kind's rank, priority DESC, valid_from DESC NULLS LAST, id, unit, break
-        rows.sort(
+        # The page's statement: each list's position in resolution order (kind's rank,
+        # priority DESC, valid_from DESC NULLS LAST, id), its rows by SKU, position, break.
+        ranked = sorted(
+            {r[0]: r for r in rows}.values(),
             key=lambda r: (
-                r[7],
                 KIND_RANK[r[3]],
                 -r[4],
                 -(r[5].timestamp() if r[5] else float("-inf")),
                 r[0],
-                r[8],
-                r[9],
-            )
+            ),
+        )
+        lists = {at: (r[0], r[1], r[3], r[6]) for at, r in enumerate(ranked, start=1)}
+        position = {list_id: at for at, (list_id, *_) in lists.items()}
+        page_rows = sorted(
+            ((2, r[7], position[r[0]], r[9], None, None, None, None, r[8], r[10]) for r in rows),
+            key=lambda r: r[:4],
         )
         base_unit = rng.choice(["each", "case"])
         expected = resolve_line_price(
@@ -242,30 +247,32 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
             base_unit=base_unit,
         )
         got = None
-        for _sku, sku_rows in groupby(rows, lambda r: r[7]):
-            got = _base_unit_price(sku_rows, base_unit, PriceWording())
+        for _sku, sku_rows in groupby(page_rows, lambda r: r[1]):
+            got = _base_unit_price(sku_rows, base_unit, PriceWording(), lists)
         if expected is None:
             assert got is None, (rows, base_unit)
             continue
-        unit_price, breaks, source, head = got
+        unit_price, breaks, source, list_price, currency = got
         assert (unit_price, breaks, source) == (
             expected.unit_price,
             expected.breaks,
             expected.source,
         ), (rows, base_unit)
         assert str(unit_price) == str(expected.unit_price)
-        assert head[10] == expected.list_price and head[6] == expected.currency
+        assert list_price == expected.list_price and currency == expected.currency
         found += 1
     assert found > 1000  # most cases have a price
 
 
 def test_the_page_reads_price_rows_in_resolution_order(world, days):
     """The page's one pricing statement reads load_promotions' line promotions in its
-    order and load_price_rows' rows with each SKU's lists ordered as order_lists orders
-    them (kind, priority, start, id), so its prices are the general resolution's, for
-    every dealer of a world of lists with priorities, breaks, other units and lists
-    that never win."""
+    order, the applicable lists (applicable_lists_q's) and load_price_rows' rows with
+    each SKU's lists ordered as order_lists orders them (kind, priority, start, id),
+    each list's breaks ascending, so its prices are the general resolution's, for every
+    dealer of a world of lists with priorities, breaks, other units and lists that
+    never win."""
     from core.pricing.engine import order_lists, resolve_line_price
+    from core.pricing.models import PriceList
     from core.pricing.selectors import _page_pricing
 
     make_lists(world, EVERY_LIST, days)
@@ -279,16 +286,24 @@ def test_the_page_reads_price_rows_in_resolution_order(world, days):
     for dealer in (world.dealer, world.sibling, world.parent):
         skus = load_skus(ids)
         ctx = dealer_context(dealer)
-        promotions, rows = _page_pricing(ctx, skus, now)
+        promotions, page_lists, rows = _page_pricing(ctx, skus, now)
         assert promotions == load_promotions(ctx, skus, now, order_level=False) and promotions
-        assert sorted(rows) == sorted(
-            tuple(getattr(r, f) for f in r.__dataclass_fields__)
-            for r in load_price_rows(ctx, ids, now)
+        applicable = PriceList.objects.filter(applicable_lists_q(ctx, now))
+        assert sorted(page_lists.values()) == sorted(
+            applicable.values_list("id", "code", "kind", "currency")
         )
-        lists = order_lists(load_price_rows(ctx, ids, now))
-        assert [[r[0] for r in rows if r[7] == sku] for sku in ids] == [
-            [r.price_list_id for rs in lists.get(sku, []) for r in rs] for sku in ids
-        ]
+        assert sorted(page_lists) == list(range(1, len(page_lists) + 1))
+        price_rows = load_price_rows(ctx, ids, now)
+        assert sorted((*page_lists[r[2]], r[1], r[8], r[3], r[9]) for r in rows) == sorted(
+            (r.price_list_id, r.price_list_code, r.kind, r.currency)
+            + (r.sku_id, r.unit_code, r.min_quantity, r.unit_price)
+            for r in price_rows
+        )
+        assert rows == sorted(rows, key=lambda r: r[:4]) and {r[0] for r in rows} == {2}
+        lists = order_lists(price_rows)
+        assert [
+            list(dict.fromkeys(page_lists[r[2]][0] for r in rows if r[1] == sku)) for sku in ids
+        ] == [[rs[0].price_list_id for rs in lists.get(sku, [])] for sku in ids]
         prices = price_products_for_dealer(dealer, ids, at=now, skus=skus)
         for sku_id, info in skus.items():
             expected = resolve_line_price(
