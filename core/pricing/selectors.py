@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -52,6 +52,7 @@ from .engine import (
     build_cart,
     can_price_one_unit,
     is_line_kind,
+    one_unit_pricer,
     one_unit_promoted_price,
     order_lists,
     quick_init,
@@ -227,7 +228,10 @@ def _page_pricing(
     min_quantity, ..., unit_code, unit_price, ...)`` (``unit_code`` and ``unit_price``
     at 8 and 9), a SKU's rows of one list ascending by break (each unit's breaks in
     order, units interleaved)."""
-    promotions_sql, promotion_params = _promotions_query(dealer, skus, at, order_level=False)
+    sku_array = int_array(sorted(skus))
+    promotions_sql, promotion_params = _promotions_query(
+        dealer, skus, at, order_level=False, sku_array=sku_array
+    )
     applicable, list_params = _applicable_lists_sql(dealer, at)
     item_t, list_t = PriceListItem._meta.db_table, PriceList._meta.db_table
     sql = f"""
@@ -256,7 +260,7 @@ def _page_pricing(
         WHERE i.sku_id = ANY(%s::bigint[])
         ORDER BY 1, 2, 3, 4
     """  # noqa: S608 - the parts are written out above, values are parameters
-    params = [*promotion_params, *list_params, int_array(sorted(skus))]
+    params = [*promotion_params, *list_params, sku_array]
     # prepared: PostgreSQL plans it once per connection, as the page's products statement
     rows = execute_prepared(connection, sql, params)
     promotion_rows, lists = [], {}
@@ -289,9 +293,15 @@ def load_promotions(
 
 
 def _promotions_query(
-    dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime, *, order_level: bool
+    dealer: DealerContext,
+    skus: dict[int, SkuInfo],
+    at: datetime,
+    *,
+    order_level: bool,
+    sku_array: str | None = None,
 ) -> tuple[str, list]:
-    """The statement of :func:`load_promotions`, unordered, and its parameters."""
+    """The statement of :func:`load_promotions`, unordered, and its parameters;
+    ``sku_array``: the SKU ids' array literal when the caller has it."""
     promo_t, usage_t = Promotion._meta.db_table, PromotionDealerUsage._meta.db_table
     audience = [
         "(p.dealer_ids = '{}' AND p.tiers = '{}' AND p.regions = '{}')",
@@ -305,7 +315,9 @@ def _promotions_query(
         audience.append("p.regions @> ARRAY[%s]::varchar[]")
         params.append(dealer.region)
     relevant = ["p.sku_ids && %s::bigint[]", "p.product_ids && %s::bigint[]"]
-    params += [int_array(sorted(skus)), int_array(sorted({s.product_id for s in skus.values()}))]
+    if sku_array is None:
+        sku_array = int_array(sorted(skus))
+    params += [sku_array, int_array(sorted({s.product_id for s in skus.values()}))]
     brands = sorted({s.brand_id for s in skus.values() if s.brand_id is not None})
     if brands:
         relevant.append("p.brand_ids && %s::bigint[]")
@@ -338,33 +350,38 @@ def _promotions_query(
 
 
 def _promotion_rules(rows: Iterable[Sequence]) -> list[PromotionRule]:
-    return [
-        PromotionRule(
-            id=r[0],
-            code=r[1],
-            name=r[2],
-            kind=r[3],
-            currency=r[4],
-            rule=_json_object(r[5]),
-            priority=r[6],
-            stackable=r[7],
-            sku_ids=frozenset(r[8]),
-            product_ids=frozenset(r[9]),
-            category_ids=frozenset(r[10]),
-            brand_ids=frozenset(r[11]),
-        )
-        for r in rows
-    ]
-
-
-def _json_object(text: str) -> dict:
-    """A ``jsonb`` column read as text, decoded by orjson (a fifth of the time of the
+    """Promotion rules from rows of :func:`load_promotions`' columns (a page reads a few
+    dozen per request: built positionally, an empty target set shared). Each rule, a
+    ``jsonb`` column read as text, is decoded by orjson (a fifth of the time of the
     standard decoder psycopg uses for ``jsonb``); what orjson refuses (an integer
     beyond 64 bits) by the standard decoder."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    loads, refused, no_ids = orjson.loads, orjson.JSONDecodeError, _NO_IDS
+    rules = []
+    for r in rows:
+        try:
+            rule = loads(r[5])
+        except refused:
+            rule = json.loads(r[5])
+        rules.append(
+            PromotionRule(
+                r[0],  # id
+                r[1],  # code
+                r[2],  # name
+                r[3],  # kind
+                r[4],  # currency
+                rule,
+                r[6],  # priority
+                r[7],  # stackable
+                frozenset(r[8]) if r[8] else no_ids,  # sku_ids
+                frozenset(r[9]) if r[9] else no_ids,  # product_ids
+                frozenset(r[10]) if r[10] else no_ids,  # category_ids
+                frozenset(r[11]) if r[11] else no_ids,  # brand_ids
+            )
+        )
+    return rules
+
+
+_NO_IDS: frozenset[int] = frozenset()
 
 
 # --- price_cart ------------------------------------------------------------------------
@@ -602,6 +619,7 @@ def price_products_for_dealer(
         p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
     }
     wording = PriceWording()
+    lists, text = _worded_lists(lists, wording), wording.direct_text()
     currency = ctx.currency
     result: dict[int, ProductPrice] = {}
     summaries: dict[int, PromotionInfo] = {}
@@ -612,21 +630,21 @@ def price_products_for_dealer(
     effects: dict[int, tuple] = {}
     for sku_id, sku_rows in groupby(rows, _SKU_OF_ROW):  # SKUs in order, as sorted(skus)
         info = skus[sku_id]
-        found = _base_unit_price(sku_rows, info.base_unit, wording, lists)
+        found = _base_unit_price(sku_rows, info.base_unit, lists, text)
         if found is None:
             continue
         unit_price, breaks, source, list_price, list_currency = found
         touching = index.touching_tuple(info)
         effect = effects.get(id(touching))
         if effect is None:
-            effect = effects[id(touching)] = _promotion_effect(touching, per_unit, summaries)
-        _, shown, line_promotions, one_unit = effect
+            effect = effects[id(touching)] = _promotion_effect(
+                touching, per_unit, summaries, currency, numbers
+            )
+        _, shown, line_promotions, pricer = effect
         promoted = unit_price
         if line_promotions:
-            if one_unit:
-                promoted = one_unit_promoted_price(
-                    promoted, line_promotions, currency, numbers, ordered=True
-                )
+            if pricer is not None:
+                promoted = pricer(unit_price)
             else:
                 resolved = ResolvedPrice(unit_price, list_price, list_currency, source, breaks)
                 promoted = _one_unit_promoted(
@@ -650,17 +668,19 @@ _LIST_OF_ROW = itemgetter(2)
 
 
 def _base_unit_price(
-    sku_rows: Iterable[tuple], base_unit: str, wording: PriceWording, lists: dict[int, tuple]
+    sku_rows: Iterable[tuple], base_unit: str, lists: dict[int, tuple], text: Callable
 ):
     """The price of one base unit from one SKU's price rows as :func:`_page_pricing`
     reads them (lists in resolution order, each list's breaks ascending; ``lists``: a
-    list's position → ``(id, code, kind, currency)``): what ``resolve_line_price(
-    order_lists(rows), unit_code=base_unit, quantity=1, base_quantity=1,
-    base_unit=base_unit)`` gives, without a ``PriceRow`` per row, a sort per SKU or the
-    unit conversion a base unit never needs (a product page prices a few hundred SKUs;
-    randomized and database tests hold the two to the same prices). ``(unit price,
-    breaks, source, list price, currency)``, the list price that of the ladder's first
-    break, or None when no list prices one base unit."""
+    list's position → ``(id, code, kind, currency, the kind's word)``, ``text``: the
+    wording's ``direct_text()``): what ``resolve_line_price(order_lists(rows),
+    unit_code=base_unit, quantity=1, base_quantity=1, base_unit=base_unit)`` gives,
+    without a ``PriceRow`` per row, a sort per SKU or the unit conversion a base unit
+    never needs (a product page prices a few hundred SKUs; randomized and database
+    tests hold the two to the same prices). ``(unit price, breaks, source, list price,
+    currency)``, the list price that of the ladder's first break, or None when no list
+    prices one base unit. The prices are the rows' own (the general code multiplies
+    them by a factor of 1, exact for the column's 18 digits: the same values)."""
     for position, list_rows in groupby(sku_rows, _LIST_OF_ROW):
         ladder = [r for r in list_rows if r[8] == base_unit]
         if not ladder or ladder[0][3] > 1:
@@ -670,7 +690,7 @@ def _base_unit_price(
             if row[3] > 1:
                 break
             winning = row
-        list_id, code, kind, currency = lists[position]
+        list_id, code, kind, currency, kind_word = lists[position]
         unit_price = winning[9]
         source = PriceSource(
             list_id,
@@ -680,22 +700,32 @@ def _base_unit_price(
             winning[3],
             unit_price,
             1,
-            wording.direct_text()(code, wording.kind(kind), unit_price, base_unit, winning[3]),
+            text(code, kind_word, unit_price, base_unit, winning[3]),
         )
         if len(ladder) == 1:
             breaks = (PriceBreak(winning[3], unit_price),)
         else:
             breaks = tuple([PriceBreak(r[3], r[9]) for r in ladder])
-        return unit_price * 1, breaks, source, ladder[0][9] * 1, currency
+        return unit_price, breaks, source, ladder[0][9], currency
     return None
 
 
+def _worded_lists(lists: dict[int, tuple], wording: PriceWording) -> dict[int, tuple]:
+    """:func:`_page_pricing`'s lists, each with its kind's word (:func:`_base_unit_price`)."""
+    return {position: (*facts, wording.kind(facts[2])) for position, facts in lists.items()}
+
+
 def _promotion_effect(
-    touching: tuple[PromotionRule, ...], per_unit: set[int], summaries: dict[int, PromotionInfo]
+    touching: tuple[PromotionRule, ...],
+    per_unit: set[int],
+    summaries: dict[int, PromotionInfo],
+    currency: str,
+    numbers: dict,
 ) -> tuple:
     """``(touching, their summaries, the line promotions priced per unit (highest
-    priority first, then by id), whether the one-unit shortcut prices them)`` for the
-    SKUs these promotions touch; ``summaries`` shares each promotion's summary."""
+    priority first, then by id), their one-unit shortcut or None)`` for the SKUs these
+    promotions touch (:func:`~core.pricing.engine.one_unit_pricer`, when it prices
+    them); ``summaries`` shares each promotion's summary, ``numbers`` their rule numbers."""
     for p in touching:
         if p.id not in summaries:
             summaries[p.id] = PromotionInfo(
@@ -707,7 +737,8 @@ def _promotion_effect(
                 priority=p.priority,
             )
     line = sorted((p for p in touching if p.id in per_unit), key=lambda p: (-p.priority, p.id))
-    return touching, tuple(summaries[p.id] for p in touching), line, can_price_one_unit(line)
+    pricer = one_unit_pricer(line, currency, numbers) if can_price_one_unit(line) else None
+    return touching, tuple(summaries[p.id] for p in touching), line, pricer
 
 
 def _one_unit_promoted(

@@ -149,10 +149,11 @@ def test_the_one_unit_shortcut_gives_the_engines_promoted_price():
     """Random stacks of percentage and amount-off promotions (priorities with ties,
     exclusive and stackable, other currencies, zero and over-the-price amounts,
     prices with four decimals, a currency without minor units): the page's shortcut
-    and the cart engine agree on every one."""
+    and the cart engine agree on every one, and so does one pricer of a stack applied
+    to several prices."""
     import random
 
-    from core.pricing.engine import can_price_one_unit, one_unit_promoted_price
+    from core.pricing.engine import can_price_one_unit, one_unit_pricer, one_unit_promoted_price
 
     rng = random.Random(4)
     checked = 0
@@ -189,6 +190,12 @@ def test_the_one_unit_shortcut_gives_the_engines_promoted_price():
         in_order = sorted(promotions, key=lambda p: (-p.priority, p.id))
         got = one_unit_promoted_price(gross, in_order, currency, {}, ordered=True)
         assert got == expected and str(got) == str(expected), (gross, promotions)
+        # one pricer for every SKU the promotions touch, whatever its price
+        pricer = one_unit_pricer(in_order, currency, {})
+        for other in (gross, gross * 3 + Decimal("0.005"), Decimal("0.01")):
+            expected = _engine_one_unit(other, promotions, currency)
+            got = pricer(other)
+            assert got == expected and str(got) == str(expected), (other, promotions)
         checked += expected != gross
     assert checked > 1000  # most cases really discount
 
@@ -204,7 +211,7 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
 
     from core.pricing.engine import PriceRow, PriceWording, order_lists, resolve_line_price
     from core.pricing.models import KIND_RANK
-    from core.pricing.selectors import _base_unit_price
+    from core.pricing.selectors import _base_unit_price, _worded_lists
 
     rng = random.Random(7)
     kinds = ["dealer", "region", "tier", "base"]
@@ -247,8 +254,10 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
             base_unit=base_unit,
         )
         got = None
+        wording = PriceWording()
+        worded, text = _worded_lists(lists, wording), wording.direct_text()
         for _sku, sku_rows in groupby(page_rows, lambda r: r[1]):
-            got = _base_unit_price(sku_rows, base_unit, PriceWording(), lists)
+            got = _base_unit_price(sku_rows, base_unit, worded, text)
         if expected is None:
             assert got is None, (rows, base_unit)
             continue
