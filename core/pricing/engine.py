@@ -843,13 +843,16 @@ def one_unit_pricer(
         start = gross - ZERO  # the line's total before any discount, as the engine computes it
         for at, (stackable, percent, number) in enumerate(steps):  # noqa: B007 - read below
             raw = start * number / HUNDRED if percent else number
-            off = min(raw.quantize(step, rounding=ROUND_HALF_UP), start)
-            if off > 0:
+            off = raw.quantize(step, ROUND_HALF_UP)  # rounding given by position: cheaper
+            if start < off:
+                off = start  # min(off, start)
+            if off > ZERO:
                 break
         else:
             return gross
         if not stackable:
-            return max(gross - (ZERO + off), ZERO)
+            left = gross - (ZERO + off)
+            return ZERO if ZERO > left else left  # max(left, ZERO)
         # Stacking from the leader on: a stackable promotion before it took nothing from
         # the same total, and the leader's own amount on it is the one just computed.
         discount = ZERO + off
@@ -858,10 +861,13 @@ def one_unit_pricer(
                 continue
             total = gross - discount
             raw = total * number / HUNDRED if percent else number
-            amount = min(raw.quantize(step, rounding=ROUND_HALF_UP), total)
-            if amount > 0:
+            amount = raw.quantize(step, ROUND_HALF_UP)
+            if total < amount:
+                amount = total
+            if amount > ZERO:
                 discount += amount
-        return max(gross - discount, ZERO)
+        left = gross - discount
+        return ZERO if ZERO > left else left
 
     return price
 

@@ -558,7 +558,9 @@ class PromotionIndex:
     def touching_tuple(self, sku: SkuInfo) -> tuple[PromotionRule, ...]:
         """:meth:`touching` as a tuple: for a SKU that no promotion names by its id or
         product, the very tuple every SKU of its brand and categories gets."""
-        shared = self._shared(sku.brand_id, sku.category_ids)
+        shared = self.by_brand_and_categories.get((sku.brand_id, sku.category_ids))
+        if shared is None:
+            shared = self._shared(sku.brand_id, sku.category_ids)
         by_sku, by_product = self.by_sku.get(sku.id), self.by_product.get(sku.product_id)
         if by_sku is None and by_product is None:
             return shared
@@ -722,23 +724,25 @@ def _promotion_effect(
     currency: str,
     numbers: dict,
 ) -> tuple:
-    """``(touching, their summaries, the line promotions priced per unit (highest
-    priority first, then by id), their one-unit shortcut or None)`` for the SKUs these
-    promotions touch (:func:`~core.pricing.engine.one_unit_pricer`, when it prices
-    them); ``summaries`` shares each promotion's summary, ``numbers`` their rule numbers."""
+    """``(touching, their summaries, the line promotions priced per unit, their one-unit
+    shortcut or None)`` for the SKUs these promotions touch
+    (:func:`~core.pricing.engine.one_unit_pricer`, when it prices them); ``summaries``
+    shares each promotion's summary, ``numbers`` their rule numbers. ``touching`` is in
+    the promotions' order, highest priority first, then by id (as :class:`PromotionIndex`
+    gives them), so the line promotions are in the order the engine applies them."""
+    shown = []
+    line = []
     for p in touching:
-        if p.id not in summaries:
-            summaries[p.id] = PromotionInfo(
-                id=p.id,
-                code=p.code,
-                name=p.name,
-                kind=p.kind,
-                stackable=p.stackable,
-                priority=p.priority,
+        summary = summaries.get(p.id)
+        if summary is None:
+            summary = summaries[p.id] = PromotionInfo(
+                p.id, p.code, p.name, p.kind, p.stackable, p.priority
             )
-    line = sorted((p for p in touching if p.id in per_unit), key=lambda p: (-p.priority, p.id))
+        shown.append(summary)
+        if p.id in per_unit:
+            line.append(p)
     pricer = one_unit_pricer(line, currency, numbers) if can_price_one_unit(line) else None
-    return touching, tuple(summaries[p.id] for p in touching), line, pricer
+    return touching, tuple(shown), line, pricer
 
 
 def _one_unit_promoted(

@@ -133,14 +133,17 @@ def test_usage_limits_and_audiences_are_read_in_sql(world):
     assert used_up.code not in codes | sibling
 
 
-def _engine_one_unit(gross, promotions, currency):
+def _engine_one_unit(gross, promotions, currency, info=None):
+    """What the cart engine leaves of one base unit of SKU ``info`` (by default SKU 1,
+    which the random promotions name) at ``gross``."""
     from core.pricing.engine import PricedLine, PriceSource, PromotionEngine, apply_promotions
     from core.pricing.engine import SkuInfo as Info
 
-    source = PriceSource(0, "L", "base", "each", 1, gross, 1, "")
-    line = PricedLine(0, 1, "each", 1, 1, currency, gross, gross, 1, source, gross)
-    info = Info(id=1, product_id=1, brand_id=None, category_ids=frozenset(), base_unit="each")
-    engine = PromotionEngine(lines=[line], skus={1: info}, currency=currency, free_prices={})
+    if info is None:
+        info = Info(id=1, product_id=1, brand_id=None, category_ids=frozenset(), base_unit="each")
+    source = PriceSource(0, "L", "base", info.base_unit, 1, gross, 1, "")
+    line = PricedLine(0, info.id, info.base_unit, 1, 1, currency, gross, gross, 1, source, gross)
+    engine = PromotionEngine(lines=[line], skus={info.id: info}, currency=currency, free_prices={})
     apply_promotions(engine, promotions, with_skipped=False)
     return max(line.gross - line.discount, Decimal(0))
 
@@ -331,8 +334,13 @@ def test_the_page_reads_price_rows_in_resolution_order(world, days):
                 expected.breaks,
                 expected.source,
             ), dealer.code
-            checked += 1
-    assert checked >= 3
+            # the promotions touching it, in order, and what the cart engine leaves
+            touching = [p for p in promotions if p.matches(info)]
+            assert [p.code for p in got.promotions] == [p.code for p in touching]
+            promoted = _engine_one_unit(expected.unit_price, touching, dealer.currency, info)
+            assert str(got.promoted_unit_price) == str(promoted), dealer.code
+            checked += promoted != got.unit_price
+    assert checked >= 3  # promoted prices, not just list prices
 
 
 def test_other_line_kinds_are_left_to_the_engine():
