@@ -609,9 +609,12 @@ def price_products_for_dealer(
     at = at or timezone.now()
     ctx = dealer_context(dealer)
     wanted = {int(i) for i in sku_ids}
-    known = {i: skus[i] for i in wanted if i in skus} if skus else {}
-    if len(known) < len(wanted):
-        known.update(load_skus(wanted - set(known)))
+    if skus and len(skus) == len(wanted) and skus.keys() >= wanted:
+        known = skus  # exactly the wanted SKUs (a page's loader hands in these)
+    else:
+        known = {i: skus[i] for i in wanted if i in skus} if skus else {}
+        if len(known) < len(wanted):
+            known.update(load_skus(wanted - set(known)))
     skus = known
     if not skus:
         return {}
