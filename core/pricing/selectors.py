@@ -584,13 +584,16 @@ class PromotionIndex:
             if brand_id is not None:
                 for p in self.by_brand.get(brand_id, ()):
                     found[p.id] = p
+            by_category = self.by_category
             for category_id in category_ids:
-                for p in self.by_category.get(category_id, ()):
+                for p in by_category.get(category_id, ()):
                     found[p.id] = p
-            order = self.order
-            shared = tuple(sorted(found.values(), key=lambda p: order[p.id]))
+            # ids in order (sorted by a method of the order dict, not a lambda per item);
             # one tuple for each set of promotions, whichever pairs draw it
-            shared = self.by_ids.setdefault(tuple([p.id for p in shared]), shared)
+            ids = tuple(sorted(found, key=self.order.__getitem__) if len(found) > 1 else found)
+            shared = self.by_ids.get(ids)
+            if shared is None:
+                shared = self.by_ids[ids] = tuple([found[i] for i in ids])
             self.by_brand_and_categories[key] = shared
         return shared
 
