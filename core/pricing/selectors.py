@@ -221,7 +221,8 @@ def _page_pricing(
     the ones those functions run, side by side (``UNION ALL``), with each list's place
     in resolution order (``position``, a window over the few applicable lists) and its
     code, kind and currency read once: the statement sorts on four narrow leading
-    columns, and a page does not decode a list's strings for each of its rows.
+    columns, and a page does not decode a list's strings for each of its rows (nor an
+    empty target array of a promotion: read as NULL, the same empty set).
 
     ``(promotions, lists, price rows)``: ``lists`` maps a list's position to
     ``(price_list_id, code, kind, currency)``; a price row is ``(2, sku_id, position,
@@ -246,7 +247,8 @@ def _page_pricing(
                NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar,
                NULL::numeric,
                pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule, pr.priority,
-               pr.stackable, pr.sku_ids, pr.product_ids, pr.category_ids, pr.brand_ids
+               pr.stackable, NULLIF(pr.sku_ids, '{{}}'), NULLIF(pr.product_ids, '{{}}'),
+               NULLIF(pr.category_ids, '{{}}'), NULLIF(pr.brand_ids, '{{}}')
         FROM pr
         UNION ALL
         SELECT 1, l.position, 0, 0, l.id, l.code, l.kind, l.currency, NULL, NULL,
