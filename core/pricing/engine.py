@@ -35,10 +35,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from operator import attrgetter
 
 from django.utils.translation import gettext as _
@@ -366,11 +367,14 @@ class PriceWording:
 _PLACEHOLDER = re.compile(r"%\(([a-z]+)\)s|%%")
 
 
+@lru_cache(maxsize=64)
 def _template_function(template: str, names: tuple[str, ...]):
     """A function of ``names`` (positional) giving ``template % dict(zip(names, values))``.
 
     Built as one f-string when the template's conversions are all ``%(name)s`` of those
-    names (or ``%%``); otherwise a function that applies ``%``."""
+    names (or ``%%``); otherwise a function that applies ``%``. Built once per template
+    and names (a template is one language's text): compiling it took longer than
+    wording a page's two hundred prices with it."""
     pieces: list[str] = []
     at = 0
     for match in _PLACEHOLDER.finditer(template):
@@ -799,56 +803,77 @@ def one_unit_promoted_price(
 
     ``numbers`` caches each promotion's rule numbers (and the currency's rounding
     step) across the SKUs of one call; ``ordered``: the promotions are already
-    highest priority first, then by id (a sequence that slices).
+    highest priority first, then by id. :func:`one_unit_pricer` prices many SKUs
+    touched by the same promotions.
     """
     if not promotions:
         return gross
+    if not ordered and len(promotions) > 1:
+        promotions = sorted(promotions, key=lambda p: (-p.priority, p.id))
+    return one_unit_pricer(promotions, currency, numbers)(gross)
+
+
+def one_unit_pricer(
+    promotions: Sequence[PromotionRule], currency: str, numbers: dict | None = None
+) -> Callable[[Decimal], Decimal]:
+    """:func:`one_unit_promoted_price` of these promotions (highest priority first,
+    then by id) as a function of ``gross``, each promotion's kind, currency and rule
+    number read once for every SKU they touch. A promotion in another currency takes
+    nothing, so it neither leads nor stacks and is left out."""
     cache = numbers if numbers is not None else {}
     step = cache.get(currency)
     if step is None:
         step = cache[currency] = Decimal(1).scaleb(-_minor(currency))
-    if not ordered and len(promotions) > 1:
-        promotions = sorted(promotions, key=lambda p: (-p.priority, p.id))
-    leader, leader_at, leader_off = None, 0, ZERO
-    start = gross - ZERO  # the line's total before any discount, as the engine computes it
-    for leader_at, promo in enumerate(promotions):  # noqa: B007 - leader_at read below
-        leader_off = _one_unit_off(promo, start, currency, step, cache)
-        if leader_off > 0:
-            leader = promo
-            break
-    if leader is None:
-        return gross
-    if not leader.stackable:
-        return max(gross - (ZERO + leader_off), ZERO)
-    # Stacking from the leader on: a stackable promotion before it took nothing from
-    # the same total, and the leader's own amount on it is the one just computed.
-    discount = ZERO + leader_off
-    for promo in promotions[leader_at + 1 :]:
-        if not promo.stackable:
+    steps: list[tuple[bool, bool, Decimal]] = []
+    for promo in promotions:
+        if promo.currency and promo.currency != currency:
             continue
-        amount = _one_unit_off(promo, gross - discount, currency, step, cache)
-        if amount > 0:
-            discount += amount
-    return max(gross - discount, ZERO)
+        percent = promo.kind == PromotionKind.PERCENT_OFF
+        key = "percent" if percent else "amount"
+        number = cache.get((promo.id, key))
+        if number is None:
+            number = cache[(promo.id, key)] = promo.number(key)
+        # amount off: per base unit × one base unit
+        steps.append((promo.stackable, percent, number if percent else number * 1))
+    if not steps:
+        return _unchanged
+
+    def price(gross: Decimal) -> Decimal:
+        # The leader: the first promotion taking something from the line's total.
+        start = gross - ZERO  # the line's total before any discount, as the engine computes it
+        for at, (stackable, percent, number) in enumerate(steps):  # noqa: B007 - read below
+            raw = start * number / HUNDRED if percent else number
+            off = raw.quantize(step, ROUND_HALF_UP)  # rounding given by position: cheaper
+            if start < off:
+                off = start  # min(off, start)
+            if off > ZERO:
+                break
+        else:
+            return gross
+        if not stackable:
+            left = gross - (ZERO + off)
+            return ZERO if ZERO > left else left  # max(left, ZERO)
+        # Stacking from the leader on: a stackable promotion before it took nothing from
+        # the same total, and the leader's own amount on it is the one just computed.
+        discount = ZERO + off
+        for stackable, percent, number in steps[at + 1 :]:
+            if not stackable:
+                continue
+            total = gross - discount
+            raw = total * number / HUNDRED if percent else number
+            amount = raw.quantize(step, ROUND_HALF_UP)
+            if total < amount:
+                amount = total
+            if amount > ZERO:
+                discount += amount
+        left = gross - discount
+        return ZERO if ZERO > left else left
+
+    return price
 
 
-def _one_unit_off(
-    promo: PromotionRule, total: Decimal, currency: str, step: Decimal, cache: dict
-) -> Decimal:
-    """A percentage or amount-off promotion's discount on a one-base-unit line at
-    ``total`` (0: it does not apply), as ``_percent_off``/``_amount_off`` compute it."""
-    if promo.currency and promo.currency != currency:
-        return ZERO
-    key = "percent" if promo.kind == PromotionKind.PERCENT_OFF else "amount"
-    number = cache.get((promo.id, key))
-    if number is None:
-        number = cache[(promo.id, key)] = promo.number(key)
-    if key == "percent":
-        raw = total * number / HUNDRED
-    else:
-        raw = number * 1  # per base unit × one base unit
-    amount = min(raw.quantize(step, rounding=ROUND_HALF_UP), total)
-    return amount if amount > 0 else ZERO
+def _unchanged(gross: Decimal) -> Decimal:
+    return gross
 
 
 def build_cart(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -52,6 +52,7 @@ from .engine import (
     build_cart,
     can_price_one_unit,
     is_line_kind,
+    one_unit_pricer,
     one_unit_promoted_price,
     order_lists,
     quick_init,
@@ -162,80 +163,118 @@ def _price_rows(dealer: DealerContext, sku_ids: Iterable[int], at: datetime) -> 
     ids = sorted({int(i) for i in sku_ids})
     if not ids:
         return []
-    sql, params = _price_rows_query(dealer, ids, at, with_rank=False)
+    sql, params = _price_rows_query(dealer, ids, at)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _price_rows_query(
-    dealer: DealerContext, ids: list[int], at: datetime, *, with_rank: bool = True
-) -> tuple[str, list]:
-    """The statement of :func:`load_price_rows`, unordered, and its parameters;
-    ``with_rank``: each row also has its list's kind's rank in resolution order,
-    ``rank``, last."""
+def _price_rows_query(dealer: DealerContext, ids: list[int], at: datetime) -> tuple[str, list]:
+    """The statement of :func:`load_price_rows`, unordered, and its parameters."""
     item_t, list_t = PriceListItem._meta.db_table, PriceList._meta.db_table
+    applicable, params = _applicable_lists_sql(dealer, at)
+    sql = f"""
+        SELECT i.price_list_id, l.code, l.name, l.kind, l.priority, l.valid_from, l.currency,
+               i.sku_id, i.unit_code, i.min_quantity, i.unit_price
+        FROM {item_t} i JOIN {list_t} l ON l.id = i.price_list_id
+        WHERE i.sku_id = ANY(%s::bigint[])
+          AND {applicable}
+    """  # noqa: S608 - table names come from the models, values are parameters
+    return sql, [int_array(ids), *params]
+
+
+def _applicable_lists_sql(dealer: DealerContext, at: datetime) -> tuple[str, list]:
+    """The condition on a price list ``l`` of :func:`applicable_lists_q` (active, in the
+    dealer's currency, valid at ``at``, the base list or the dealer's tier's, region's
+    or own) written out, and its parameters."""
     assign_t = PriceListAssignment._meta.db_table
     audience = [
         f"l.kind = '{PriceListKind.BASE}'",
         f"(l.kind = '{PriceListKind.DEALER}' AND l.id IN "
         f"(SELECT a.price_list_id FROM {assign_t} a WHERE a.dealer_id = %s))",
     ]
-    params: list = [dealer.id]
+    params: list = [dealer.currency, at, at, dealer.id]
     if dealer.tier:
         audience.append(f"(l.kind = '{PriceListKind.TIER}' AND l.tier = %s)")
         params.append(dealer.tier)
     if dealer.region:
         audience.append(f"(l.kind = '{PriceListKind.REGION}' AND l.region = %s)")
         params.append(dealer.region)
-    rank = f", {_KIND_RANK_SQL} AS rank" if with_rank else ""
-    sql = f"""
-        SELECT i.price_list_id, l.code, l.name, l.kind, l.priority, l.valid_from, l.currency,
-               i.sku_id, i.unit_code, i.min_quantity, i.unit_price{rank}
-        FROM {item_t} i JOIN {list_t} l ON l.id = i.price_list_id
-        WHERE i.sku_id = ANY(%s::bigint[])
-          AND l.is_active AND l.currency = %s
+    sql = f"""l.is_active AND l.currency = %s
           AND (l.valid_from IS NULL OR l.valid_from <= %s)
           AND (l.valid_to IS NULL OR l.valid_to > %s)
-          AND ({" OR ".join(audience)})
-    """  # noqa: S608 - table names and kinds come from the code, values are parameters
-    return sql, [int_array(ids), dealer.currency, at, at, *params]
+          AND ({" OR ".join(audience)})"""  # noqa: S608 - table names and kinds come from the code
+    return sql, params
+
+
+# The promotion's columns of a page pricing statement's rows (see _page_pricing).
+_PROMOTION_COLUMNS = slice(10, 22)
 
 
 def _page_pricing(
     dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime
-) -> tuple[list[PromotionRule], list[tuple]]:
+) -> tuple[list[PromotionRule], dict[int, tuple], list[tuple]]:
     """What a page's prices need, in one statement: :func:`load_promotions` (line
-    promotions only, in its order) and the price rows of :func:`load_price_rows` (as
-    tuples of PriceRow's fields) ordered by SKU, then each SKU's lists in resolution
-    order (as :func:`~core.pricing.engine.order_lists` orders them), then unit and
-    break. The two queries are the ones those functions run, side by side (``UNION
-    ALL``, each row in its own columns)."""
-    promotions_sql, promotion_params = _promotions_query(dealer, skus, at, order_level=False)
-    prices_sql, price_params = _price_rows_query(dealer, sorted(skus), at)
+    promotions only, in its order), the lists of :func:`load_price_rows` and their price
+    rows, ordered by SKU, then each SKU's lists in resolution order (as
+    :func:`~core.pricing.engine.order_lists` orders them), then break. The queries are
+    the ones those functions run, side by side (``UNION ALL``), with each list's place
+    in resolution order (``position``, a window over the few applicable lists) and its
+    code, kind and currency read once: the statement sorts on four narrow leading
+    columns, and a page does not decode a list's strings for each of its rows (nor an
+    empty target array of a promotion: read as NULL, the same empty set).
+
+    ``(promotions, lists, price rows)``: ``lists`` maps a list's position to
+    ``(price_list_id, code, kind, currency)``; a price row is ``(2, sku_id, position,
+    min_quantity, ..., unit_code, unit_price, ...)`` (``unit_code`` and ``unit_price``
+    at 8 and 9), a SKU's rows of one list ascending by break (each unit's breaks in
+    order, units interleaved)."""
+    sku_array = int_array(sorted(skus))
+    promotions_sql, promotion_params = _promotions_query(
+        dealer, skus, at, order_level=False, sku_array=sku_array
+    )
+    applicable, list_params = _applicable_lists_sql(dealer, at)
+    item_t, list_t = PriceListItem._meta.db_table, PriceList._meta.db_table
     sql = f"""
-        WITH pr AS ({promotions_sql}), it AS ({prices_sql})
-        SELECT 0, pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule, pr.priority,
-               pr.stackable, pr.sku_ids, pr.product_ids, pr.category_ids, pr.brand_ids,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        WITH pr AS ({promotions_sql}), l AS (
+            SELECT l.id, l.code, l.kind, l.currency,
+                   row_number() OVER (ORDER BY {_KIND_RANK_SQL}, l.priority DESC,
+                                      l.valid_from DESC NULLS LAST, l.id) AS position
+            FROM {list_t} l
+            WHERE {applicable}
+        )
+        SELECT 0, -pr.priority, pr.id, 0,
+               NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar,
+               NULL::numeric,
+               pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule, pr.priority,
+               pr.stackable, NULLIF(pr.sku_ids, '{{}}'), NULLIF(pr.product_ids, '{{}}'),
+               NULLIF(pr.category_ids, '{{}}'), NULLIF(pr.brand_ids, '{{}}')
         FROM pr
         UNION ALL
-        SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               it.price_list_id, it.code, it.name, it.kind, it.priority, it.valid_from,
-               it.currency, it.sku_id, it.unit_code, it.min_quantity, it.unit_price, it.rank
-        FROM it
-        ORDER BY 1, 8 DESC, 2, 21, 25, 18 DESC, 19 DESC NULLS LAST, 14, 22, 23
-    """  # noqa: S608 - both parts are written out above, values are parameters
+        SELECT 1, l.position, 0, 0, l.id, l.code, l.kind, l.currency, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM l
+        UNION ALL
+        SELECT 2, i.sku_id, l.position, i.min_quantity,
+               NULL, NULL, NULL, NULL, i.unit_code, i.unit_price,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM {item_t} i JOIN l ON l.id = i.price_list_id
+        WHERE i.sku_id = ANY(%s::bigint[])
+        ORDER BY 1, 2, 3, 4
+    """  # noqa: S608 - the parts are written out above, values are parameters
+    params = [*promotion_params, *list_params, sku_array]
     # prepared: PostgreSQL plans it once per connection, as the page's products statement
-    rows = execute_prepared(connection, sql, [*promotion_params, *price_params])
-    split = 0
-    for split, row in enumerate(rows):  # noqa: B007 - the first price row's position
-        if row[0]:
-            break
-    else:
-        split = len(rows)
-    promotions = _promotion_rules([r[1:13] for r in rows[:split]])
-    return promotions, [r[13:24] for r in rows[split:]]
+    rows = execute_prepared(connection, sql, params)
+    promotion_rows, lists = [], {}
+    for at_row, row in enumerate(rows):
+        part = row[0]
+        if part == 0:
+            promotion_rows.append(row[_PROMOTION_COLUMNS])
+        elif part == 1:
+            lists[row[1]] = row[4:8]
+        else:
+            return _promotion_rules(promotion_rows), lists, rows[at_row:]
+    return _promotion_rules(promotion_rows), lists, []
 
 
 def load_promotions(
@@ -256,9 +295,15 @@ def load_promotions(
 
 
 def _promotions_query(
-    dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime, *, order_level: bool
+    dealer: DealerContext,
+    skus: dict[int, SkuInfo],
+    at: datetime,
+    *,
+    order_level: bool,
+    sku_array: str | None = None,
 ) -> tuple[str, list]:
-    """The statement of :func:`load_promotions`, unordered, and its parameters."""
+    """The statement of :func:`load_promotions`, unordered, and its parameters;
+    ``sku_array``: the SKU ids' array literal when the caller has it."""
     promo_t, usage_t = Promotion._meta.db_table, PromotionDealerUsage._meta.db_table
     audience = [
         "(p.dealer_ids = '{}' AND p.tiers = '{}' AND p.regions = '{}')",
@@ -272,7 +317,9 @@ def _promotions_query(
         audience.append("p.regions @> ARRAY[%s]::varchar[]")
         params.append(dealer.region)
     relevant = ["p.sku_ids && %s::bigint[]", "p.product_ids && %s::bigint[]"]
-    params += [int_array(sorted(skus)), int_array(sorted({s.product_id for s in skus.values()}))]
+    if sku_array is None:
+        sku_array = int_array(sorted(skus))
+    params += [sku_array, int_array(sorted({s.product_id for s in skus.values()}))]
     brands = sorted({s.brand_id for s in skus.values() if s.brand_id is not None})
     if brands:
         relevant.append("p.brand_ids && %s::bigint[]")
@@ -305,33 +352,38 @@ def _promotions_query(
 
 
 def _promotion_rules(rows: Iterable[Sequence]) -> list[PromotionRule]:
-    return [
-        PromotionRule(
-            id=r[0],
-            code=r[1],
-            name=r[2],
-            kind=r[3],
-            currency=r[4],
-            rule=_json_object(r[5]),
-            priority=r[6],
-            stackable=r[7],
-            sku_ids=frozenset(r[8]),
-            product_ids=frozenset(r[9]),
-            category_ids=frozenset(r[10]),
-            brand_ids=frozenset(r[11]),
-        )
-        for r in rows
-    ]
-
-
-def _json_object(text: str) -> dict:
-    """A ``jsonb`` column read as text, decoded by orjson (a fifth of the time of the
+    """Promotion rules from rows of :func:`load_promotions`' columns (a page reads a few
+    dozen per request: built positionally, an empty target set shared). Each rule, a
+    ``jsonb`` column read as text, is decoded by orjson (a fifth of the time of the
     standard decoder psycopg uses for ``jsonb``); what orjson refuses (an integer
     beyond 64 bits) by the standard decoder."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    loads, refused, no_ids = orjson.loads, orjson.JSONDecodeError, _NO_IDS
+    rules = []
+    for r in rows:
+        try:
+            rule = loads(r[5])
+        except refused:
+            rule = json.loads(r[5])
+        rules.append(
+            PromotionRule(
+                r[0],  # id
+                r[1],  # code
+                r[2],  # name
+                r[3],  # kind
+                r[4],  # currency
+                rule,
+                r[6],  # priority
+                r[7],  # stackable
+                frozenset(r[8]) if r[8] else no_ids,  # sku_ids
+                frozenset(r[9]) if r[9] else no_ids,  # product_ids
+                frozenset(r[10]) if r[10] else no_ids,  # category_ids
+                frozenset(r[11]) if r[11] else no_ids,  # brand_ids
+            )
+        )
+    return rules
+
+
+_NO_IDS: frozenset[int] = frozenset()
 
 
 # --- price_cart ------------------------------------------------------------------------
@@ -508,7 +560,9 @@ class PromotionIndex:
     def touching_tuple(self, sku: SkuInfo) -> tuple[PromotionRule, ...]:
         """:meth:`touching` as a tuple: for a SKU that no promotion names by its id or
         product, the very tuple every SKU of its brand and categories gets."""
-        shared = self._shared(sku.brand_id, sku.category_ids)
+        shared = self.by_brand_and_categories.get((sku.brand_id, sku.category_ids))
+        if shared is None:
+            shared = self._shared(sku.brand_id, sku.category_ids)
         by_sku, by_product = self.by_sku.get(sku.id), self.by_product.get(sku.product_id)
         if by_sku is None and by_product is None:
             return shared
@@ -532,13 +586,16 @@ class PromotionIndex:
             if brand_id is not None:
                 for p in self.by_brand.get(brand_id, ()):
                     found[p.id] = p
+            by_category = self.by_category
             for category_id in category_ids:
-                for p in self.by_category.get(category_id, ()):
+                for p in by_category.get(category_id, ()):
                     found[p.id] = p
-            order = self.order
-            shared = tuple(sorted(found.values(), key=lambda p: order[p.id]))
+            # ids in order (sorted by a method of the order dict, not a lambda per item);
             # one tuple for each set of promotions, whichever pairs draw it
-            shared = self.by_ids.setdefault(tuple([p.id for p in shared]), shared)
+            ids = tuple(sorted(found, key=self.order.__getitem__) if len(found) > 1 else found)
+            shared = self.by_ids.get(ids)
+            if shared is None:
+                shared = self.by_ids[ids] = tuple([found[i] for i in ids])
             self.by_brand_and_categories[key] = shared
         return shared
 
@@ -557,18 +614,22 @@ def price_products_for_dealer(
     at = at or timezone.now()
     ctx = dealer_context(dealer)
     wanted = {int(i) for i in sku_ids}
-    known = {i: skus[i] for i in wanted if i in skus} if skus else {}
-    if len(known) < len(wanted):
-        known.update(load_skus(wanted - set(known)))
+    if skus and len(skus) == len(wanted) and skus.keys() >= wanted:
+        known = skus  # exactly the wanted SKUs (a page's loader hands in these)
+    else:
+        known = {i: skus[i] for i in wanted if i in skus} if skus else {}
+        if len(known) < len(wanted):
+            known.update(load_skus(wanted - set(known)))
     skus = known
     if not skus:
         return {}
-    promotions, rows = _page_pricing(ctx, skus, at)
+    promotions, lists, rows = _page_pricing(ctx, skus, at)
     index = PromotionIndex(promotions)
     per_unit = {  # line promotions priced per unit (a bundle's price needs its components)
         p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
     }
     wording = PriceWording()
+    lists, text = _worded_lists(lists, wording), wording.direct_text()
     currency = ctx.currency
     result: dict[int, ProductPrice] = {}
     summaries: dict[int, PromotionInfo] = {}
@@ -579,23 +640,23 @@ def price_products_for_dealer(
     effects: dict[int, tuple] = {}
     for sku_id, sku_rows in groupby(rows, _SKU_OF_ROW):  # SKUs in order, as sorted(skus)
         info = skus[sku_id]
-        found = _base_unit_price(sku_rows, info.base_unit, wording)
+        found = _base_unit_price(sku_rows, info.base_unit, lists, text)
         if found is None:
             continue
-        unit_price, breaks, source, head = found
+        unit_price, breaks, source, list_price, list_currency = found
         touching = index.touching_tuple(info)
         effect = effects.get(id(touching))
         if effect is None:
-            effect = effects[id(touching)] = _promotion_effect(touching, per_unit, summaries)
-        _, shown, line_promotions, one_unit = effect
+            effect = effects[id(touching)] = _promotion_effect(
+                touching, per_unit, summaries, currency, numbers
+            )
+        _, shown, line_promotions, pricer = effect
         promoted = unit_price
         if line_promotions:
-            if one_unit:
-                promoted = one_unit_promoted_price(
-                    promoted, line_promotions, currency, numbers, ordered=True
-                )
+            if pricer is not None:
+                promoted = pricer(unit_price)
             else:
-                resolved = ResolvedPrice(unit_price, head[10] * 1, head[6], source, breaks)
+                resolved = ResolvedPrice(unit_price, list_price, list_currency, source, breaks)
                 promoted = _one_unit_promoted(
                     sku_id, info, resolved, line_promotions, currency, numbers
                 )
@@ -612,68 +673,84 @@ def price_products_for_dealer(
     return result
 
 
-_SKU_OF_ROW = itemgetter(7)
-_LIST_OF_ROW = itemgetter(0)
+_SKU_OF_ROW = itemgetter(1)
+_LIST_OF_ROW = itemgetter(2)
 
 
-def _base_unit_price(sku_rows: Iterable[tuple], base_unit: str, wording: PriceWording):
+def _base_unit_price(
+    sku_rows: Iterable[tuple], base_unit: str, lists: dict[int, tuple], text: Callable
+):
     """The price of one base unit from one SKU's price rows as :func:`_page_pricing`
-    reads them (lists in resolution order, each list's breaks ascending by unit): what
-    ``resolve_line_price(order_lists(rows), unit_code=base_unit, quantity=1,
-    base_quantity=1, base_unit=base_unit)`` gives, without a ``PriceRow`` per row, a
-    sort per SKU or the unit conversion a base unit never needs (a product page prices
-    a few hundred SKUs; randomized and database tests hold the two to the same prices).
-    ``(unit price, breaks, source, the ladder's first row)``, or None when no list
-    prices one base unit."""
-    for _list_id, list_rows in groupby(sku_rows, _LIST_OF_ROW):
+    reads them (lists in resolution order, each list's breaks ascending; ``lists``: a
+    list's position → ``(id, code, kind, currency, the kind's word)``, ``text``: the
+    wording's ``direct_text()``): what ``resolve_line_price(order_lists(rows),
+    unit_code=base_unit, quantity=1, base_quantity=1, base_unit=base_unit)`` gives,
+    without a ``PriceRow`` per row, a sort per SKU or the unit conversion a base unit
+    never needs (a product page prices a few hundred SKUs; randomized and database
+    tests hold the two to the same prices). ``(unit price, breaks, source, list price,
+    currency)``, the list price that of the ladder's first break, or None when no list
+    prices one base unit. The prices are the rows' own (the general code multiplies
+    them by a factor of 1, exact for the column's 18 digits: the same values)."""
+    for position, list_rows in groupby(sku_rows, _LIST_OF_ROW):
         ladder = [r for r in list_rows if r[8] == base_unit]
-        if not ladder or ladder[0][9] > 1:
+        if not ladder or ladder[0][3] > 1:
             continue
         winning = ladder[0]
         for row in ladder:  # ascending: the last break from one unit or less wins
-            if row[9] > 1:
+            if row[3] > 1:
                 break
             winning = row
-        head = ladder[0]
-        unit_price = winning[10]
+        list_id, code, kind, currency, kind_word = lists[position]
+        unit_price = winning[9]
         source = PriceSource(
-            head[0],
-            head[1],
-            head[3],
+            list_id,
+            code,
+            kind,
             winning[8],
-            winning[9],
+            winning[3],
             unit_price,
             1,
-            wording.direct_text()(
-                head[1], wording.kind(head[3]), unit_price, base_unit, winning[9]
-            ),
+            text(code, kind_word, unit_price, base_unit, winning[3]),
         )
         if len(ladder) == 1:
-            breaks = (PriceBreak(winning[9], unit_price),)
+            breaks = (PriceBreak(winning[3], unit_price),)
         else:
-            breaks = tuple([PriceBreak(r[9], r[10]) for r in ladder])
-        return unit_price * 1, breaks, source, head
+            breaks = tuple([PriceBreak(r[3], r[9]) for r in ladder])
+        return unit_price, breaks, source, ladder[0][9], currency
     return None
 
 
+def _worded_lists(lists: dict[int, tuple], wording: PriceWording) -> dict[int, tuple]:
+    """:func:`_page_pricing`'s lists, each with its kind's word (:func:`_base_unit_price`)."""
+    return {position: (*facts, wording.kind(facts[2])) for position, facts in lists.items()}
+
+
 def _promotion_effect(
-    touching: tuple[PromotionRule, ...], per_unit: set[int], summaries: dict[int, PromotionInfo]
+    touching: tuple[PromotionRule, ...],
+    per_unit: set[int],
+    summaries: dict[int, PromotionInfo],
+    currency: str,
+    numbers: dict,
 ) -> tuple:
-    """``(touching, their summaries, the line promotions priced per unit (highest
-    priority first, then by id), whether the one-unit shortcut prices them)`` for the
-    SKUs these promotions touch; ``summaries`` shares each promotion's summary."""
+    """``(touching, their summaries, the line promotions priced per unit, their one-unit
+    shortcut or None)`` for the SKUs these promotions touch
+    (:func:`~core.pricing.engine.one_unit_pricer`, when it prices them); ``summaries``
+    shares each promotion's summary, ``numbers`` their rule numbers. ``touching`` is in
+    the promotions' order, highest priority first, then by id (as :class:`PromotionIndex`
+    gives them), so the line promotions are in the order the engine applies them."""
+    shown = []
+    line = []
     for p in touching:
-        if p.id not in summaries:
-            summaries[p.id] = PromotionInfo(
-                id=p.id,
-                code=p.code,
-                name=p.name,
-                kind=p.kind,
-                stackable=p.stackable,
-                priority=p.priority,
+        summary = summaries.get(p.id)
+        if summary is None:
+            summary = summaries[p.id] = PromotionInfo(
+                p.id, p.code, p.name, p.kind, p.stackable, p.priority
             )
-    line = sorted((p for p in touching if p.id in per_unit), key=lambda p: (-p.priority, p.id))
-    return touching, tuple(summaries[p.id] for p in touching), line, can_price_one_unit(line)
+        shown.append(summary)
+        if p.id in per_unit:
+            line.append(p)
+    pricer = one_unit_pricer(line, currency, numbers) if can_price_one_unit(line) else None
+    return touching, tuple(shown), line, pricer
 
 
 def _one_unit_promoted(

@@ -133,14 +133,17 @@ def test_usage_limits_and_audiences_are_read_in_sql(world):
     assert used_up.code not in codes | sibling
 
 
-def _engine_one_unit(gross, promotions, currency):
+def _engine_one_unit(gross, promotions, currency, info=None):
+    """What the cart engine leaves of one base unit of SKU ``info`` (by default SKU 1,
+    which the random promotions name) at ``gross``."""
     from core.pricing.engine import PricedLine, PriceSource, PromotionEngine, apply_promotions
     from core.pricing.engine import SkuInfo as Info
 
-    source = PriceSource(0, "L", "base", "each", 1, gross, 1, "")
-    line = PricedLine(0, 1, "each", 1, 1, currency, gross, gross, 1, source, gross)
-    info = Info(id=1, product_id=1, brand_id=None, category_ids=frozenset(), base_unit="each")
-    engine = PromotionEngine(lines=[line], skus={1: info}, currency=currency, free_prices={})
+    if info is None:
+        info = Info(id=1, product_id=1, brand_id=None, category_ids=frozenset(), base_unit="each")
+    source = PriceSource(0, "L", "base", info.base_unit, 1, gross, 1, "")
+    line = PricedLine(0, info.id, info.base_unit, 1, 1, currency, gross, gross, 1, source, gross)
+    engine = PromotionEngine(lines=[line], skus={info.id: info}, currency=currency, free_prices={})
     apply_promotions(engine, promotions, with_skipped=False)
     return max(line.gross - line.discount, Decimal(0))
 
@@ -149,10 +152,11 @@ def test_the_one_unit_shortcut_gives_the_engines_promoted_price():
     """Random stacks of percentage and amount-off promotions (priorities with ties,
     exclusive and stackable, other currencies, zero and over-the-price amounts,
     prices with four decimals, a currency without minor units): the page's shortcut
-    and the cart engine agree on every one."""
+    and the cart engine agree on every one, and so does one pricer of a stack applied
+    to several prices."""
     import random
 
-    from core.pricing.engine import can_price_one_unit, one_unit_promoted_price
+    from core.pricing.engine import can_price_one_unit, one_unit_pricer, one_unit_promoted_price
 
     rng = random.Random(4)
     checked = 0
@@ -189,6 +193,12 @@ def test_the_one_unit_shortcut_gives_the_engines_promoted_price():
         in_order = sorted(promotions, key=lambda p: (-p.priority, p.id))
         got = one_unit_promoted_price(gross, in_order, currency, {}, ordered=True)
         assert got == expected and str(got) == str(expected), (gross, promotions)
+        # one pricer for every SKU the promotions touch, whatever its price
+        pricer = one_unit_pricer(in_order, currency, {})
+        for other in (gross, gross * 3 + Decimal("0.005"), Decimal("0.01")):
+            expected = _engine_one_unit(other, promotions, currency)
+            got = pricer(other)
+            assert got == expected and str(got) == str(expected), (other, promotions)
         checked += expected != gross
     assert checked > 1000  # most cases really discount
 
@@ -204,7 +214,7 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
 
     from core.pricing.engine import PriceRow, PriceWording, order_lists, resolve_line_price
     from core.pricing.models import KIND_RANK
-    from core.pricing.selectors import _base_unit_price
+    from core.pricing.selectors import _base_unit_price, _worded_lists
 
     rng = random.Random(7)
     kinds = ["dealer", "region", "tier", "base"]
@@ -221,17 +231,22 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
                         (list_id, f"L{list_id}", "n", kind, priority, start, "CNY")
                         + (case, unit, minimum, price)
                     )
-        # ORDER BY sku, kind's rank, priority DESC, valid_from DESC NULLS LAST, id, unit, break
-        rows.sort(
+        # The page's statement: each list's position in resolution order (kind's rank,
+        # priority DESC, valid_from DESC NULLS LAST, id), its rows by SKU, position, break.
+        ranked = sorted(
+            {r[0]: r for r in rows}.values(),
             key=lambda r: (
-                r[7],
                 KIND_RANK[r[3]],
                 -r[4],
                 -(r[5].timestamp() if r[5] else float("-inf")),
                 r[0],
-                r[8],
-                r[9],
-            )
+            ),
+        )
+        lists = {at: (r[0], r[1], r[3], r[6]) for at, r in enumerate(ranked, start=1)}
+        position = {list_id: at for at, (list_id, *_) in lists.items()}
+        page_rows = sorted(
+            ((2, r[7], position[r[0]], r[9], None, None, None, None, r[8], r[10]) for r in rows),
+            key=lambda r: r[:4],
         )
         base_unit = rng.choice(["each", "case"])
         expected = resolve_line_price(
@@ -242,30 +257,34 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
             base_unit=base_unit,
         )
         got = None
-        for _sku, sku_rows in groupby(rows, lambda r: r[7]):
-            got = _base_unit_price(sku_rows, base_unit, PriceWording())
+        wording = PriceWording()
+        worded, text = _worded_lists(lists, wording), wording.direct_text()
+        for _sku, sku_rows in groupby(page_rows, lambda r: r[1]):
+            got = _base_unit_price(sku_rows, base_unit, worded, text)
         if expected is None:
             assert got is None, (rows, base_unit)
             continue
-        unit_price, breaks, source, head = got
+        unit_price, breaks, source, list_price, currency = got
         assert (unit_price, breaks, source) == (
             expected.unit_price,
             expected.breaks,
             expected.source,
         ), (rows, base_unit)
         assert str(unit_price) == str(expected.unit_price)
-        assert head[10] == expected.list_price and head[6] == expected.currency
+        assert list_price == expected.list_price and currency == expected.currency
         found += 1
     assert found > 1000  # most cases have a price
 
 
 def test_the_page_reads_price_rows_in_resolution_order(world, days):
     """The page's one pricing statement reads load_promotions' line promotions in its
-    order and load_price_rows' rows with each SKU's lists ordered as order_lists orders
-    them (kind, priority, start, id), so its prices are the general resolution's, for
-    every dealer of a world of lists with priorities, breaks, other units and lists
-    that never win."""
+    order, the applicable lists (applicable_lists_q's) and load_price_rows' rows with
+    each SKU's lists ordered as order_lists orders them (kind, priority, start, id),
+    each list's breaks ascending, so its prices are the general resolution's, for every
+    dealer of a world of lists with priorities, breaks, other units and lists that
+    never win."""
     from core.pricing.engine import order_lists, resolve_line_price
+    from core.pricing.models import PriceList
     from core.pricing.selectors import _page_pricing
 
     make_lists(world, EVERY_LIST, days)
@@ -279,16 +298,24 @@ def test_the_page_reads_price_rows_in_resolution_order(world, days):
     for dealer in (world.dealer, world.sibling, world.parent):
         skus = load_skus(ids)
         ctx = dealer_context(dealer)
-        promotions, rows = _page_pricing(ctx, skus, now)
+        promotions, page_lists, rows = _page_pricing(ctx, skus, now)
         assert promotions == load_promotions(ctx, skus, now, order_level=False) and promotions
-        assert sorted(rows) == sorted(
-            tuple(getattr(r, f) for f in r.__dataclass_fields__)
-            for r in load_price_rows(ctx, ids, now)
+        applicable = PriceList.objects.filter(applicable_lists_q(ctx, now))
+        assert sorted(page_lists.values()) == sorted(
+            applicable.values_list("id", "code", "kind", "currency")
         )
-        lists = order_lists(load_price_rows(ctx, ids, now))
-        assert [[r[0] for r in rows if r[7] == sku] for sku in ids] == [
-            [r.price_list_id for rs in lists.get(sku, []) for r in rs] for sku in ids
-        ]
+        assert sorted(page_lists) == list(range(1, len(page_lists) + 1))
+        price_rows = load_price_rows(ctx, ids, now)
+        assert sorted((*page_lists[r[2]], r[1], r[8], r[3], r[9]) for r in rows) == sorted(
+            (r.price_list_id, r.price_list_code, r.kind, r.currency)
+            + (r.sku_id, r.unit_code, r.min_quantity, r.unit_price)
+            for r in price_rows
+        )
+        assert rows == sorted(rows, key=lambda r: r[:4]) and {r[0] for r in rows} == {2}
+        lists = order_lists(price_rows)
+        assert [
+            list(dict.fromkeys(page_lists[r[2]][0] for r in rows if r[1] == sku)) for sku in ids
+        ] == [[rs[0].price_list_id for rs in lists.get(sku, [])] for sku in ids]
         prices = price_products_for_dealer(dealer, ids, at=now, skus=skus)
         for sku_id, info in skus.items():
             expected = resolve_line_price(
@@ -307,8 +334,13 @@ def test_the_page_reads_price_rows_in_resolution_order(world, days):
                 expected.breaks,
                 expected.source,
             ), dealer.code
-            checked += 1
-    assert checked >= 3
+            # the promotions touching it, in order, and what the cart engine leaves
+            touching = [p for p in promotions if p.matches(info)]
+            assert [p.code for p in got.promotions] == [p.code for p in touching]
+            promoted = _engine_one_unit(expected.unit_price, touching, dealer.currency, info)
+            assert str(got.promoted_unit_price) == str(promoted), dealer.code
+            checked += promoted != got.unit_price
+    assert checked >= 3  # promoted prices, not just list prices
 
 
 def test_other_line_kinds_are_left_to_the_engine():
