@@ -35,10 +35,14 @@ class CategoryForm(forms.ModelForm):
 
     def clean_parent(self):
         parent = self.cleaned_data.get("parent")
-        if parent is not None and self.instance.pk and (
-            parent.pk == self.instance.pk or parent.path.startswith(self.instance.path)
+        if (
+            parent is not None
+            and self.instance.pk
+            and (parent.pk == self.instance.pk or parent.path.startswith(self.instance.path))
         ):
-            raise forms.ValidationError(_("A category cannot be placed under itself or its subcategory."))
+            raise forms.ValidationError(
+                _("A category cannot be placed under itself or its subcategory.")
+            )
         return parent
 
 
@@ -67,7 +71,16 @@ class ProductImageInline(admin.TabularInline):
 class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
-        fields = ("code", "name", "category", "brand", "status", "tax_rate", "attributes", "description")
+        fields = (
+            "code",
+            "name",
+            "category",
+            "brand",
+            "status",
+            "tax_rate",
+            "attributes",
+            "description",
+        )
 
     def clean(self):
         data = super().clean()
@@ -122,8 +135,17 @@ class SkuUnitInline(admin.TabularInline):
 class SkuForm(forms.ModelForm):
     class Meta:
         model = Sku
-        fields = ("product", "code", "name", "gtin", "base_unit", "min_order_qty", "order_multiple",
-                  "attributes", "is_active")
+        fields = (
+            "product",
+            "code",
+            "name",
+            "gtin",
+            "base_unit",
+            "min_order_qty",
+            "order_multiple",
+            "attributes",
+            "is_active",
+        )
 
     def clean_gtin(self):
         try:
@@ -135,8 +157,16 @@ class SkuForm(forms.ModelForm):
 @admin.register(Sku)
 class SkuAdmin(admin.ModelAdmin):
     form = SkuForm
-    list_display = ("code", "name", "product", "gtin", "base_unit", "min_order_qty", "order_multiple",
-                    "is_active")
+    list_display = (
+        "code",
+        "name",
+        "product",
+        "gtin",
+        "base_unit",
+        "min_order_qty",
+        "order_multiple",
+        "is_active",
+    )
     search_fields = ("code", "name", "gtin", "units__gtin")
     list_filter = ("is_active",)
     autocomplete_fields = ("product",)

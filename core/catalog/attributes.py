@@ -36,38 +36,56 @@ def clean_schema(schema: Any, *, field: str = "attribute_schema") -> list[dict[s
     if schema in (None, ""):
         return []
     if not isinstance(schema, list):
-        raise DomainError(_("The attribute schema is a list of attributes."), field=field, code="INVALID")
+        raise DomainError(
+            _("The attribute schema is a list of attributes."), field=field, code="INVALID"
+        )
     errors: list[DomainError] = []
     seen: set[str] = set()
     out: list[dict[str, Any]] = []
     for i, raw in enumerate(schema):
         where = f"{field}.{i}"
         if not isinstance(raw, Mapping):
-            errors.append(DomainError(_("Each attribute is an object."), field=where, code="INVALID"))
+            errors.append(
+                DomainError(_("Each attribute is an object."), field=where, code="INVALID")
+            )
             continue
         code = str(raw.get("code") or "").strip()
         kind = raw.get("type") or "text"
         if not _CODE_RE.match(code):
-            errors.append(DomainError(
-                _("An attribute code is lower-case letters, digits and '_', starting with a letter."),
-                field=f"{where}.code", code="INVALID",
-            ))
+            errors.append(
+                DomainError(
+                    _(
+                        "An attribute code is lower-case letters, digits and '_', starting with a letter."
+                    ),
+                    field=f"{where}.code",
+                    code="INVALID",
+                )
+            )
             continue
         if code in seen:
-            errors.append(DomainError(
-                _("The attribute %(code)s is declared twice.") % {"code": code}, field=f"{where}.code",
-                code="DUPLICATE",
-            ))
+            errors.append(
+                DomainError(
+                    _("The attribute %(code)s is declared twice.") % {"code": code},
+                    field=f"{where}.code",
+                    code="DUPLICATE",
+                )
+            )
             continue
         seen.add(code)
         if kind not in TYPES:
-            errors.append(DomainError(
-                _("Unknown attribute type %(type)s; use text, number, choice or boolean.") % {"type": kind},
-                field=f"{where}.type", code="INVALID",
-            ))
+            errors.append(
+                DomainError(
+                    _("Unknown attribute type %(type)s; use text, number, choice or boolean.")
+                    % {"type": kind},
+                    field=f"{where}.type",
+                    code="INVALID",
+                )
+            )
             continue
         entry: dict[str, Any] = {
-            "code": code, "label": str(raw.get("label") or code), "type": kind,
+            "code": code,
+            "label": str(raw.get("label") or code),
+            "type": kind,
             "required": bool(raw.get("required", False)),
         }
         if kind == "number":
@@ -76,10 +94,18 @@ def clean_schema(schema: Any, *, field: str = "attribute_schema") -> list[dict[s
             entry["max_length"] = int(raw["max_length"])
         if kind == "choice":
             choices = raw.get("choices")
-            if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
-                errors.append(DomainError(
-                    _("A choice attribute needs a list of choices."), field=f"{where}.choices", code="INVALID"
-                ))
+            if (
+                not isinstance(choices, list)
+                or not choices
+                or not all(isinstance(c, str) for c in choices)
+            ):
+                errors.append(
+                    DomainError(
+                        _("A choice attribute needs a list of choices."),
+                        field=f"{where}.choices",
+                        code="INVALID",
+                    )
+                )
                 continue
             entry["choices"] = choices
         out.append(entry)
@@ -129,51 +155,70 @@ def clean_attributes(
     by_code = {e["code"]: e for e in schema}
     for code in values:
         if code not in by_code:
-            errors.append(DomainError(
-                _("The category has no attribute %(code)s.") % {"code": code}, field=f"{field}.{code}",
-                code="UNKNOWN_ATTRIBUTE",
-            ))
+            errors.append(
+                DomainError(
+                    _("The category has no attribute %(code)s.") % {"code": code},
+                    field=f"{field}.{code}",
+                    code="UNKNOWN_ATTRIBUTE",
+                )
+            )
     for code, entry in by_code.items():
         where = f"{field}.{code}"
         value = values.get(code)
         if value is None or (isinstance(value, str) and not value.strip()):
             if entry.get("required"):
-                errors.append(DomainError(
-                    _("%(label)s is required.") % {"label": entry.get("label", code)}, field=where,
-                    code="REQUIRED",
-                ))
+                errors.append(
+                    DomainError(
+                        _("%(label)s is required.") % {"label": entry.get("label", code)},
+                        field=where,
+                        code="REQUIRED",
+                    )
+                )
             continue
         kind = entry.get("type", "text")
         if kind == "text":
             text = str(value).strip()
             limit = entry.get("max_length")
             if limit and len(text) > limit:
-                errors.append(DomainError(
-                    _("%(label)s is at most %(n)d characters.") % {"label": entry.get("label", code), "n": limit},
-                    field=where, code="INVALID",
-                ))
+                errors.append(
+                    DomainError(
+                        _("%(label)s is at most %(n)d characters.")
+                        % {"label": entry.get("label", code), "n": limit},
+                        field=where,
+                        code="INVALID",
+                    )
+                )
                 continue
             out[code] = text
         elif kind == "number":
             number = _number(value, entry.get("unit", ""))
             if number is None:
                 unit = entry.get("unit") or ""
-                errors.append(DomainError(
-                    _("%(label)s must be a number%(unit)s.")
-                    % {"label": entry.get("label", code), "unit": f" ({unit})" if unit else ""},
-                    field=where, code="INVALID",
-                ))
+                errors.append(
+                    DomainError(
+                        _("%(label)s must be a number%(unit)s.")
+                        % {"label": entry.get("label", code), "unit": f" ({unit})" if unit else ""},
+                        field=where,
+                        code="INVALID",
+                    )
+                )
                 continue
             out[code] = number
         elif kind == "choice":
             text = str(value).strip()
             if text not in entry.get("choices", []):
-                errors.append(DomainError(
-                    _("%(value)s is not one of the choices for %(label)s: %(choices)s")
-                    % {"value": text, "label": entry.get("label", code),
-                       "choices": ", ".join(entry.get("choices", []))},
-                    field=where, code="INVALID_CHOICE",
-                ))
+                errors.append(
+                    DomainError(
+                        _("%(value)s is not one of the choices for %(label)s: %(choices)s")
+                        % {
+                            "value": text,
+                            "label": entry.get("label", code),
+                            "choices": ", ".join(entry.get("choices", [])),
+                        },
+                        field=where,
+                        code="INVALID_CHOICE",
+                    )
+                )
                 continue
             out[code] = text
         elif kind == "boolean":
@@ -184,10 +229,13 @@ def clean_attributes(
             elif str(value).strip().lower() in ("0", "false", "no", "n", "否"):
                 out[code] = False
             else:
-                errors.append(DomainError(
-                    _("%(label)s is yes or no.") % {"label": entry.get("label", code)}, field=where,
-                    code="INVALID",
-                ))
+                errors.append(
+                    DomainError(
+                        _("%(label)s is yes or no.") % {"label": entry.get("label", code)},
+                        field=where,
+                        code="INVALID",
+                    )
+                )
     if errors:
         raise ValidationFailed(errors)
     return out

@@ -24,10 +24,17 @@ class Category(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     attribute_schema = models.JSONField(
-        _("attribute schema"), default=list, blank=True,
+        _("attribute schema"),
+        default=list,
+        blank=True,
         help_text=_(
             'A list of attributes: {"code": "voltage", "label": "Voltage", "type": "number", '
             '"unit": "V", "required": true}; types: text, number (with an optional unit), '
@@ -42,7 +49,9 @@ class Category(models.Model):
         verbose_name_plural = _("categories")
         ordering = ["name"]
         indexes = [
-            models.Index(fields=["path"], name="category_path_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["path"], name="category_path_prefix", opclasses=["varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self) -> str:
@@ -62,7 +71,9 @@ class Category(models.Model):
             else:
                 parent = self.parent
                 if parent.pk == self.pk or (old_path and parent.path.startswith(old_path)):
-                    raise ValueError("A category cannot be moved under itself or its own subcategory.")
+                    raise ValueError(
+                        "A category cannot be moved under itself or its own subcategory."
+                    )
                 new_path, depth = f"{parent.path}{self.pk}/", parent.depth + 1
             if new_path == old_path and depth == self.depth:
                 return
@@ -109,10 +120,20 @@ class Product(models.Model):
     code = models.CharField(_("product code"), max_length=64, unique=True, default=new_product_code)
     name = models.CharField(_("name"), max_length=200)
     category = models.ForeignKey(
-        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+        Category,
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
     )
     brand = models.ForeignKey(
-        Brand, verbose_name=_("brand"), null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+        Brand,
+        verbose_name=_("brand"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
     )
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     description = models.TextField(_("description"), blank=True)
@@ -120,7 +141,10 @@ class Product(models.Model):
         _("status"), max_length=16, choices=ProductStatus.choices, default=ProductStatus.ACTIVE
     )
     tax_rate = models.DecimalField(
-        _("tax rate"), max_digits=5, decimal_places=4, default=Decimal("0.13"),
+        _("tax rate"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.13"),
         help_text=_("VAT rate orders apply to this product's lines, e.g. 0.13 for 13%."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -131,7 +155,9 @@ class Product(models.Model):
         verbose_name_plural = _("products")
         ordering = ["id"]
         indexes = [
-            GinIndex(fields=["attributes"], name="product_attributes_gin", opclasses=["jsonb_path_ops"]),
+            GinIndex(
+                fields=["attributes"], name="product_attributes_gin", opclasses=["jsonb_path_ops"]
+            ),
             GinIndex(fields=["name"], name="product_name_trgm", opclasses=["gin_trgm_ops"]),
             # The listing sorted by name reads its page through this index alone: a later
             # page passes over every earlier product, filtered on the included columns
@@ -166,7 +192,9 @@ class Sku(models.Model):
     :class:`SkuUnit`. A GTIN names exactly one SKU unit in the tenant.
     """
 
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="skus")
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="skus"
+    )
     code = models.CharField(_("SKU code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     gtin = models.CharField(_("barcode (GTIN)"), max_length=14, blank=True, db_index=True)
@@ -181,13 +209,17 @@ class Sku(models.Model):
         verbose_name_plural = _("SKUs")
         ordering = ["code"]
         indexes = [
-            GinIndex(fields=["attributes"], name="sku_attributes_gin", opclasses=["jsonb_path_ops"]),
+            GinIndex(
+                fields=["attributes"], name="sku_attributes_gin", opclasses=["jsonb_path_ops"]
+            ),
             GinIndex(fields=["code"], name="sku_code_trgm", opclasses=["gin_trgm_ops"]),
             models.Index(fields=["product", "code"], name="sku_product_code"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(min_order_qty__gte=1), name="sku_moq_positive"),
-            models.CheckConstraint(condition=Q(order_multiple__gte=1), name="sku_multiple_positive"),
+            models.CheckConstraint(
+                condition=Q(order_multiple__gte=1), name="sku_multiple_positive"
+            ),
             models.UniqueConstraint(fields=["gtin"], condition=~Q(gtin=""), name="sku_gtin_unique"),
         ]
 
@@ -211,7 +243,9 @@ class SkuUnit(models.Model):
     is 36 base units.
     """
 
-    sku = models.ForeignKey(Sku, verbose_name=_("SKU"), on_delete=models.CASCADE, related_name="units")
+    sku = models.ForeignKey(
+        Sku, verbose_name=_("SKU"), on_delete=models.CASCADE, related_name="units"
+    )
     code = models.CharField(_("unit code"), max_length=16)
     name = models.CharField(_("name"), max_length=40, blank=True)
     factor = models.PositiveIntegerField(_("base units per unit"), default=1)
@@ -224,8 +258,12 @@ class SkuUnit(models.Model):
         ordering = ["sku", "factor"]
         constraints = [
             models.UniqueConstraint(fields=["sku", "code"], name="sku_unit_unique_code"),
-            models.CheckConstraint(condition=models.Q(factor__gte=1), name="sku_unit_factor_positive"),
-            models.UniqueConstraint(fields=["gtin"], condition=~Q(gtin=""), name="sku_unit_gtin_unique"),
+            models.CheckConstraint(
+                condition=models.Q(factor__gte=1), name="sku_unit_factor_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["gtin"], condition=~Q(gtin=""), name="sku_unit_gtin_unique"
+            ),
             models.UniqueConstraint(fields=["sku", "factor"], name="sku_unit_unique_factor"),
         ]
 
@@ -240,7 +278,12 @@ class ProductImage(models.Model):
         Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="images"
     )
     sku = models.ForeignKey(
-        Sku, verbose_name=_("SKU"), null=True, blank=True, on_delete=models.CASCADE, related_name="images"
+        Sku,
+        verbose_name=_("SKU"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="images",
     )
     image = models.FileField(_("file"), upload_to="catalog/images/%Y/%m/", blank=True)
     url = models.URLField(_("URL"), max_length=500, blank=True)
@@ -252,7 +295,9 @@ class ProductImage(models.Model):
         verbose_name_plural = _("product images")
         ordering = ["product", "position", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(image="") | ~Q(url=""), name="product_image_has_source"),
+            models.CheckConstraint(
+                condition=~Q(image="") | ~Q(url=""), name="product_image_has_source"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -279,9 +324,14 @@ class Catalogue(models.Model):
         Category, verbose_name=_("categories (with subcategories)"), blank=True, related_name="+"
     )
     brands = models.ManyToManyField(Brand, verbose_name=_("brands"), blank=True, related_name="+")
-    products = models.ManyToManyField(Product, verbose_name=_("products"), blank=True, related_name="+")
+    products = models.ManyToManyField(
+        Product, verbose_name=_("products"), blank=True, related_name="+"
+    )
     dealers = models.ManyToManyField(
-        "accounts.Dealer", verbose_name=_("dealers"), blank=True, related_name="catalogues",
+        "accounts.Dealer",
+        verbose_name=_("dealers"),
+        blank=True,
+        related_name="catalogues",
         help_text=_("Dealers limited to this catalogue; the dealers below them inherit it."),
     )
 

@@ -19,7 +19,8 @@ def gtin_check_digit(body: str) -> int:
 
 def is_valid_gtin(value: str) -> bool:
     return (
-        value.isdigit() and len(value) in GTIN_LENGTHS
+        value.isdigit()
+        and len(value) in GTIN_LENGTHS
         and gtin_check_digit(value[:-1]) == int(value[-1])
     )
 
@@ -37,7 +38,8 @@ def clean_gtin(value: str | None, *, field: str = "gtin") -> str:
         raise DomainError(
             _("The barcode %(gtin)s has a wrong check digit (expected %(digit)d).")
             % {"gtin": value, "digit": gtin_check_digit(value[:-1])},
-            field=field, code="INVALID_GTIN",
+            field=field,
+            code="INVALID_GTIN",
         )
     return value
 
@@ -47,30 +49,42 @@ MAX_LINE_QUANTITY = 2**31 - 1
 
 
 def check_order_quantity(
-    *, quantity: int, factor: int = 1, min_order_qty: int = 1, order_multiple: int = 1,
+    *,
+    quantity: int,
+    factor: int = 1,
+    min_order_qty: int = 1,
+    order_multiple: int = 1,
     field: str = "quantity",
 ) -> int:
     """The line's quantity in base units, or a DomainError when it breaks the SKU's
     rules. ``quantity`` counts units of ``factor`` base units; ``min_order_qty``
     and ``order_multiple`` are in base units (see :class:`core.catalog.models.Sku`)."""
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-        raise DomainError(_("The quantity must be a whole number above zero."), field=field,
-                          code="INVALID_QUANTITY")
+        raise DomainError(
+            _("The quantity must be a whole number above zero."),
+            field=field,
+            code="INVALID_QUANTITY",
+        )
     base = quantity * factor
     if base > MAX_LINE_QUANTITY:
         raise DomainError(
-            _("At most %(max)d base units per line.") % {"max": MAX_LINE_QUANTITY}, field=field,
+            _("At most %(max)d base units per line.") % {"max": MAX_LINE_QUANTITY},
+            field=field,
             code="INVALID_QUANTITY",
         )
     if base < min_order_qty:
         raise DomainError(
-            _("The minimum order is %(moq)d base units.") % {"moq": min_order_qty}, field=field,
-            code="BELOW_MINIMUM", minimum=min_order_qty,
+            _("The minimum order is %(moq)d base units.") % {"moq": min_order_qty},
+            field=field,
+            code="BELOW_MINIMUM",
+            minimum=min_order_qty,
         )
     if base % order_multiple:
         raise DomainError(
-            _("Order in multiples of %(n)d base units.") % {"n": order_multiple}, field=field,
-            code="NOT_MULTIPLE_OF_PACK", multiple=order_multiple,
+            _("Order in multiples of %(n)d base units.") % {"n": order_multiple},
+            field=field,
+            code="NOT_MULTIPLE_OF_PACK",
+            multiple=order_multiple,
         )
     return base
 
@@ -80,9 +94,13 @@ def sku_order_quantity(sku, unit, quantity: int, *, field: str = "quantity") -> 
     if unit is not None and not unit.is_sellable:
         raise DomainError(
             _("%(sku)s is not sold by the %(unit)s.") % {"sku": sku.code, "unit": unit.code},
-            field="unit", code="UNIT_NOT_SELLABLE",
+            field="unit",
+            code="UNIT_NOT_SELLABLE",
         )
     return check_order_quantity(
-        quantity=quantity, factor=unit.factor if unit is not None else 1,
-        min_order_qty=sku.min_order_qty, order_multiple=sku.order_multiple, field=field,
+        quantity=quantity,
+        factor=unit.factor if unit is not None else 1,
+        min_order_qty=sku.min_order_qty,
+        order_multiple=sku.order_multiple,
+        field=field,
     )

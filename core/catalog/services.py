@@ -56,7 +56,11 @@ class Errors:
 
     def extend(self, exc: DomainError, *, prefix: str = "") -> None:
         for e in getattr(exc, "errors", None) or [exc]:
-            name = f"{prefix}{e.field}" if prefix and e.field else (e.field or prefix.rstrip(".") or None)
+            name = (
+                f"{prefix}{e.field}"
+                if prefix and e.field
+                else (e.field or prefix.rstrip(".") or None)
+            )
             self.items.append(DomainError(e.message, field=name, code=e.code, **e.params))
 
     def raise_if_any(self) -> None:
@@ -108,9 +112,13 @@ def create_category(
     if not name:
         errors.add(_("A category needs a name."), field="name", code="REQUIRED")
     if not slug:
-        errors.add(_("Give the category a slug (letters, digits, '-')."), field="slug", code="REQUIRED")
+        errors.add(
+            _("Give the category a slug (letters, digits, '-')."), field="slug", code="REQUIRED"
+        )
     elif Category.objects.filter(slug=slug).exists():
-        errors.add(_("The slug %(slug)s is already in use.") % {"slug": slug}, field="slug", code="TAKEN")
+        errors.add(
+            _("The slug %(slug)s is already in use.") % {"slug": slug}, field="slug", code="TAKEN"
+        )
     schema: list = []
     try:
         schema = clean_schema(attribute_schema)
@@ -142,13 +150,21 @@ def update_category(
         category.name = name.strip()
     if slug is not None:
         if Category.objects.filter(slug=slug).exclude(pk=category.pk).exists():
-            errors.add(_("The slug %(slug)s is already in use.") % {"slug": slug}, field="slug",
-                       code="TAKEN")
+            errors.add(
+                _("The slug %(slug)s is already in use.") % {"slug": slug},
+                field="slug",
+                code="TAKEN",
+            )
         category.slug = slug
     if parent is not _UNSET:
-        if parent is not None and (parent.pk == category.pk or parent.path.startswith(category.path)):
-            errors.add(_("A category cannot be placed under itself or its own subcategory."),
-                       field="parent", code="INVALID_PARENT")
+        if parent is not None and (
+            parent.pk == category.pk or parent.path.startswith(category.path)
+        ):
+            errors.add(
+                _("A category cannot be placed under itself or its own subcategory."),
+                field="parent",
+                code="INVALID_PARENT",
+            )
         category.parent = parent
     if attribute_schema is not _UNSET:
         try:
@@ -168,8 +184,9 @@ def create_brand(*, name: str) -> Brand:
         raise DomainError(_("A brand needs a name."), field="name", code="REQUIRED")
     check_lengths(Brand, name=name)
     if Brand.objects.filter(name__iexact=name).exists():
-        raise DomainError(_("The brand %(name)s exists already.") % {"name": name}, field="name",
-                          code="TAKEN")
+        raise DomainError(
+            _("The brand %(name)s exists already.") % {"name": name}, field="name", code="TAKEN"
+        )
     return Brand.objects.create(name=name)
 
 
@@ -180,8 +197,9 @@ def update_brand(brand: Brand, *, name: str) -> Brand:
         raise DomainError(_("A brand needs a name."), field="name", code="REQUIRED")
     check_lengths(Brand, name=name)
     if Brand.objects.filter(name__iexact=name).exclude(pk=brand.pk).exists():
-        raise DomainError(_("The brand %(name)s exists already.") % {"name": name}, field="name",
-                          code="TAKEN")
+        raise DomainError(
+            _("The brand %(name)s exists already.") % {"name": name}, field="name", code="TAKEN"
+        )
     brand.name = name
     brand.save(update_fields=["name"])
     return brand
@@ -207,13 +225,16 @@ class CatalogSnapshot:
             return []
         return merge_schemas(
             self.categories_by_id[pk].attribute_schema
-            for pk in category.lineage_ids if pk in self.categories_by_id
+            for pk in category.lineage_ids
+            if pk in self.categories_by_id
         )
 
 
 def load_snapshot(*, product_codes: Iterable[str], sku_codes: Iterable[str], gtins: Iterable[str]):
     categories = list(Category.objects.all())
-    skus = {s.code: s for s in Sku.objects.select_related("product").filter(code__in=set(sku_codes))}
+    skus = {
+        s.code: s for s in Sku.objects.select_related("product").filter(code__in=set(sku_codes))
+    }
     units: dict[int, dict[str, SkuUnit]] = {}
     for unit in SkuUnit.objects.filter(sku_id__in=[s.pk for s in skus.values()]):
         units.setdefault(unit.sku_id, {})[unit.code] = unit
@@ -248,15 +269,41 @@ class UpsertResult:
     products: list[Product] = field(default_factory=list)
 
 
-PRODUCT_KEYS = ("code", "name", "category", "brand", "description", "status", "tax_rate", "attributes",
-                "images", "skus")
-SKU_KEYS = ("code", "name", "gtin", "base_unit", "min_order_qty", "order_multiple", "attributes",
-            "is_active", "units")
+PRODUCT_KEYS = (
+    "code",
+    "name",
+    "category",
+    "brand",
+    "description",
+    "status",
+    "tax_rate",
+    "attributes",
+    "images",
+    "skus",
+)
+SKU_KEYS = (
+    "code",
+    "name",
+    "gtin",
+    "base_unit",
+    "min_order_qty",
+    "order_multiple",
+    "attributes",
+    "is_active",
+    "units",
+)
 
 
 def _clean_units(
-    raw_units: Any, *, sku_code: str, base_unit: str, base_gtin: str, where: str, errors: Errors,
-    seen_gtins: dict[str, str], snapshot: CatalogSnapshot,
+    raw_units: Any,
+    *,
+    sku_code: str,
+    base_unit: str,
+    base_gtin: str,
+    where: str,
+    errors: Errors,
+    seen_gtins: dict[str, str],
+    snapshot: CatalogSnapshot,
 ) -> list[dict[str, Any]]:
     units: list[dict[str, Any]] = []
     codes: set[str] = set()
@@ -265,54 +312,87 @@ def _clean_units(
         uw = f"{where}.units.{k}"
         code = str(raw.get("code") or "").strip().lower()
         if not _UNIT_RE.match(code):
-            errors.add(_("A unit code is lower-case letters and digits (each, inner, case, pallet)."),
-                       field=f"{uw}.code", code="INVALID")
+            errors.add(
+                _("A unit code is lower-case letters and digits (each, inner, case, pallet)."),
+                field=f"{uw}.code",
+                code="INVALID",
+            )
             continue
         factor = _positive_int(raw.get("factor", 1))
         if factor is None:
-            errors.add(_("A pack size is a whole number of base units, 1 or more."),
-                       field=f"{uw}.factor", code="INVALID_FACTOR")
+            errors.add(
+                _("A pack size is a whole number of base units, 1 or more."),
+                field=f"{uw}.factor",
+                code="INVALID_FACTOR",
+            )
             continue
         if code in codes or factor in factors:
-            errors.add(_("The unit %(unit)s (or its pack size) is listed twice.") % {"unit": code},
-                       field=f"{uw}.code", code="DUPLICATE")
+            errors.add(
+                _("The unit %(unit)s (or its pack size) is listed twice.") % {"unit": code},
+                field=f"{uw}.code",
+                code="DUPLICATE",
+            )
             continue
         if factor == 1 and code != base_unit:
-            errors.add(_("Only the base unit %(unit)s holds 1 base unit.") % {"unit": base_unit},
-                       field=f"{uw}.factor", code="INVALID_FACTOR")
+            errors.add(
+                _("Only the base unit %(unit)s holds 1 base unit.") % {"unit": base_unit},
+                field=f"{uw}.factor",
+                code="INVALID_FACTOR",
+            )
             continue
         try:
             gtin = clean_gtin(raw.get("gtin"), field=f"{uw}.gtin")
-            check_lengths(SkuUnit, report_as={"name": f"{uw}.name"}, name=str(raw.get("name") or "").strip())
+            check_lengths(
+                SkuUnit, report_as={"name": f"{uw}.name"}, name=str(raw.get("name") or "").strip()
+            )
         except DomainError as exc:
             errors.extend(exc)
             continue
         codes.add(code)
         factors.add(factor)
-        units.append({"code": code, "name": str(raw.get("name") or "").strip(), "factor": factor,
-                      "gtin": gtin, "is_sellable": bool(raw.get("is_sellable", True))})
+        units.append(
+            {
+                "code": code,
+                "name": str(raw.get("name") or "").strip(),
+                "factor": factor,
+                "gtin": gtin,
+                "is_sellable": bool(raw.get("is_sellable", True)),
+            }
+        )
     base = next((u for u in units if u["factor"] == 1), None)
     if base is None:
-        units.insert(0, {"code": base_unit, "name": "", "factor": 1, "gtin": base_gtin, "is_sellable": True})
+        units.insert(
+            0, {"code": base_unit, "name": "", "factor": 1, "gtin": base_gtin, "is_sellable": True}
+        )
     elif base_gtin and not base["gtin"]:
         base["gtin"] = base_gtin
     elif base_gtin and base["gtin"] != base_gtin:
-        errors.add(_("The base unit's barcode differs from the SKU's barcode."), field=f"{where}.gtin",
-                   code="INVALID_GTIN")
+        errors.add(
+            _("The base unit's barcode differs from the SKU's barcode."),
+            field=f"{where}.gtin",
+            code="INVALID_GTIN",
+        )
     for unit in units:
         gtin = unit["gtin"]
         if not gtin:
             continue
         if gtin in seen_gtins and seen_gtins[gtin] != f"{sku_code}/{unit['code']}":
-            errors.add(_("The barcode %(gtin)s is given twice (also for %(other)s).")
-                       % {"gtin": gtin, "other": seen_gtins[gtin]}, field=f"{where}.gtin", code="DUPLICATE")
+            errors.add(
+                _("The barcode %(gtin)s is given twice (also for %(other)s).")
+                % {"gtin": gtin, "other": seen_gtins[gtin]},
+                field=f"{where}.gtin",
+                code="DUPLICATE",
+            )
             continue
         seen_gtins[gtin] = f"{sku_code}/{unit['code']}"
         owner = snapshot.gtin_owner.get(gtin)
         if owner is not None and owner != (sku_code, unit["code"]):
-            errors.add(_("The barcode %(gtin)s already belongs to %(sku)s/%(unit)s.")
-                       % {"gtin": gtin, "sku": owner[0], "unit": owner[1]},
-                       field=f"{where}.gtin", code="GTIN_TAKEN")
+            errors.add(
+                _("The barcode %(gtin)s already belongs to %(sku)s/%(unit)s.")
+                % {"gtin": gtin, "sku": owner[0], "unit": owner[1]},
+                field=f"{where}.gtin",
+                code="GTIN_TAKEN",
+            )
     return units
 
 
@@ -354,12 +434,18 @@ def validate_products(
             errors.add(_("A product needs a code."), field=f"{where}.code", code="REQUIRED")
             continue
         if not _CODE_RE.match(code):
-            errors.add(_("Use up to 64 letters, digits, '.', '-', '_' or '/' for a code."),
-                       field=f"{where}.code", code="INVALID")
+            errors.add(
+                _("Use up to 64 letters, digits, '.', '-', '_' or '/' for a code."),
+                field=f"{where}.code",
+                code="INVALID",
+            )
             continue
         if code in seen_products:
-            errors.add(_("The product %(code)s is given twice.") % {"code": code}, field=f"{where}.code",
-                       code="DUPLICATE")
+            errors.add(
+                _("The product %(code)s is given twice.") % {"code": code},
+                field=f"{where}.code",
+                code="DUPLICATE",
+            )
             continue
         seen_products[code] = i
         out: dict[str, Any] = {"code": code, "existing": existing}
@@ -372,15 +458,21 @@ def validate_products(
             out["name"] = str(name).strip()
             limit = Product._meta.get_field("name").max_length
             if len(out["name"]) > limit:
-                errors.add(_("At most %(n)d characters.") % {"n": limit}, field=f"{where}.name",
-                           code="TOO_LONG")
+                errors.add(
+                    _("At most %(n)d characters.") % {"n": limit},
+                    field=f"{where}.name",
+                    code="TOO_LONG",
+                )
         category = existing.category if keep and existing else None
         if item.get("category") not in (None, ""):
             slug = str(item["category"]).strip()
             category = snapshot.categories.get(slug)
             if category is None:
-                errors.add(_("Unknown category %(slug)s.") % {"slug": slug}, field=f"{where}.category",
-                           code="UNKNOWN_CATEGORY")
+                errors.add(
+                    _("Unknown category %(slug)s.") % {"slug": slug},
+                    field=f"{where}.category",
+                    code="UNKNOWN_CATEGORY",
+                )
         elif item.get("category") == "" or (item.get("category") is None and not keep):
             category = None
         out["category"] = category
@@ -388,25 +480,38 @@ def validate_products(
         if item.get("brand") not in (None, ""):
             brand = snapshot.brands.get(str(item["brand"]).strip().lower())
             if brand is None:
-                errors.add(_("Unknown brand %(name)s.") % {"name": item["brand"]}, field=f"{where}.brand",
-                           code="UNKNOWN_BRAND")
+                errors.add(
+                    _("Unknown brand %(name)s.") % {"name": item["brand"]},
+                    field=f"{where}.brand",
+                    code="UNKNOWN_BRAND",
+                )
         elif item.get("brand") == "" or (item.get("brand") is None and not keep):
             brand = None
         out["brand"] = brand
-        out["description"] = str(item.get("description") or "") if not (
-            keep and item.get("description") is None) else existing.description
+        out["description"] = (
+            str(item.get("description") or "")
+            if not (keep and item.get("description") is None)
+            else existing.description
+        )
         status = item.get("status") or (existing.status if keep else ProductStatus.ACTIVE)
         if status not in ProductStatus.values:
-            errors.add(_("Unknown status %(status)s; use draft, active or discontinued.") % {"status": status},
-                       field=f"{where}.status", code="INVALID")
+            errors.add(
+                _("Unknown status %(status)s; use draft, active or discontinued.")
+                % {"status": status},
+                field=f"{where}.status",
+                code="INVALID",
+            )
         out["status"] = status
         if item.get("tax_rate") in (None, ""):
             out["tax_rate"] = existing.tax_rate if keep else Decimal("0.13")
         else:
             rate = _decimal(item["tax_rate"])
             if rate is None or rate < 0 or rate >= 1:
-                errors.add(_("The tax rate is a fraction between 0 and 1 (0.13 or 13%)."),
-                           field=f"{where}.tax_rate", code="INVALID")
+                errors.add(
+                    _("The tax rate is a fraction between 0 and 1 (0.13 or 13%)."),
+                    field=f"{where}.tax_rate",
+                    code="INVALID",
+                )
             else:
                 out["tax_rate"] = rate.quantize(Decimal("0.0001"))
         attributes = item.get("attributes")
@@ -416,8 +521,9 @@ def validate_products(
             errors.add(_("Attributes are an object of code: value."), field=f"{where}.attributes")
         elif category is not None or attributes:
             try:
-                out["attributes"] = clean_attributes(snapshot.schema_for(category), attributes,
-                                                     field=f"{where}.attributes")
+                out["attributes"] = clean_attributes(
+                    snapshot.schema_for(category), attributes, field=f"{where}.attributes"
+                )
             except DomainError as exc:
                 errors.extend(exc)
         else:
@@ -433,7 +539,9 @@ def validate_products(
                     URLValidator()(str(url))
                     valid.append(str(url))
                 except ValidationError:
-                    errors.add(_("Enter a valid image URL."), field=f"{where}.images.{k}", code="INVALID")
+                    errors.add(
+                        _("Enter a valid image URL."), field=f"{where}.images.{k}", code="INVALID"
+                    )
             out["images"] = valid
         out["skus"] = []
         for j, raw_sku in enumerate(item.get("skus") or []):
@@ -443,44 +551,67 @@ def validate_products(
                 errors.add(_("A SKU needs a code."), field=f"{sw}.code", code="REQUIRED")
                 continue
             if not _CODE_RE.match(scode):
-                errors.add(_("Use up to 64 letters, digits, '.', '-', '_' or '/' for a code."),
-                           field=f"{sw}.code", code="INVALID")
+                errors.add(
+                    _("Use up to 64 letters, digits, '.', '-', '_' or '/' for a code."),
+                    field=f"{sw}.code",
+                    code="INVALID",
+                )
                 continue
             if scode in seen_skus:
-                errors.add(_("The SKU %(code)s is given twice.") % {"code": scode}, field=f"{sw}.code",
-                           code="DUPLICATE")
+                errors.add(
+                    _("The SKU %(code)s is given twice.") % {"code": scode},
+                    field=f"{sw}.code",
+                    code="DUPLICATE",
+                )
                 continue
             seen_skus[scode] = code
             sku_existing = snapshot.skus.get(scode)
             if sku_existing is not None and sku_existing.product.code != code:
-                errors.add(_("The SKU %(sku)s belongs to the product %(product)s.")
-                           % {"sku": scode, "product": sku_existing.product.code},
-                           field=f"{sw}.code", code="SKU_OF_OTHER_PRODUCT")
+                errors.add(
+                    _("The SKU %(sku)s belongs to the product %(product)s.")
+                    % {"sku": scode, "product": sku_existing.product.code},
+                    field=f"{sw}.code",
+                    code="SKU_OF_OTHER_PRODUCT",
+                )
                 continue
             skeep = partial and sku_existing is not None
             sku_out: dict[str, Any] = {"code": scode, "existing": sku_existing}
             sku_name = str(raw_sku.get("name") or "").strip()
             limit = Sku._meta.get_field("name").max_length
             if len(sku_name) > limit:  # one inherited from the product was checked there
-                errors.add(_("At most %(n)d characters.") % {"n": limit}, field=f"{sw}.name",
-                           code="TOO_LONG")
+                errors.add(
+                    _("At most %(n)d characters.") % {"n": limit},
+                    field=f"{sw}.name",
+                    code="TOO_LONG",
+                )
                 continue
             sku_out["name"] = sku_name or (sku_existing.name if skeep else out.get("name", ""))
-            base_unit = str(raw_sku.get("base_unit") or (sku_existing.base_unit if sku_existing else "each"))
+            base_unit = str(
+                raw_sku.get("base_unit") or (sku_existing.base_unit if sku_existing else "each")
+            )
             base_unit = base_unit.strip().lower()
             if not _UNIT_RE.match(base_unit):
-                errors.add(_("A unit code is lower-case letters and digits (each, inner, case, pallet)."),
-                           field=f"{sw}.base_unit", code="INVALID")
+                errors.add(
+                    _("A unit code is lower-case letters and digits (each, inner, case, pallet)."),
+                    field=f"{sw}.base_unit",
+                    code="INVALID",
+                )
                 continue
             if sku_existing is not None and base_unit != sku_existing.base_unit:
-                errors.add(_("The base unit of an existing SKU cannot change."), field=f"{sw}.base_unit",
-                           code="INVALID")
+                errors.add(
+                    _("The base unit of an existing SKU cannot change."),
+                    field=f"{sw}.base_unit",
+                    code="INVALID",
+                )
                 continue
             sku_out["base_unit"] = base_unit
             try:
                 gtin_raw = raw_sku.get("gtin")
-                sku_out["gtin"] = (sku_existing.gtin if skeep and gtin_raw is None
-                                   else clean_gtin(gtin_raw, field=f"{sw}.gtin"))
+                sku_out["gtin"] = (
+                    sku_existing.gtin
+                    if skeep and gtin_raw is None
+                    else clean_gtin(gtin_raw, field=f"{sw}.gtin")
+                )
             except DomainError as exc:
                 errors.extend(exc)
                 continue
@@ -491,25 +622,44 @@ def validate_products(
                     continue
                 n = _positive_int(raw)
                 if n is None:
-                    errors.add(_("A whole number of base units, 1 or more."), field=f"{sw}.{key}",
-                               code="INVALID_QUANTITY")
+                    errors.add(
+                        _("A whole number of base units, 1 or more."),
+                        field=f"{sw}.{key}",
+                        code="INVALID_QUANTITY",
+                    )
                 else:
                     sku_out[key] = n
-            if sku_out.get("order_multiple") and sku_out.get("min_order_qty") and (
-                sku_out["min_order_qty"] % sku_out["order_multiple"]
+            if (
+                sku_out.get("order_multiple")
+                and sku_out.get("min_order_qty")
+                and (sku_out["min_order_qty"] % sku_out["order_multiple"])
             ):
-                errors.add(_("The minimum order quantity must be a multiple of the order multiple."),
-                           field=f"{sw}.min_order_qty", code="INVALID_QUANTITY")
+                errors.add(
+                    _("The minimum order quantity must be a multiple of the order multiple."),
+                    field=f"{sw}.min_order_qty",
+                    code="INVALID_QUANTITY",
+                )
             sku_attrs = raw_sku.get("attributes")
             if sku_attrs is not None and not isinstance(sku_attrs, Mapping):
                 errors.add(_("Attributes are an object of code: value."), field=f"{sw}.attributes")
-            sku_out["attributes"] = dict(sku_attrs) if isinstance(sku_attrs, Mapping) else (
-                sku_existing.attributes if sku_existing else {})
-            sku_out["is_active"] = bool(raw_sku.get("is_active", True if not skeep else sku_existing.is_active))
+            sku_out["attributes"] = (
+                dict(sku_attrs)
+                if isinstance(sku_attrs, Mapping)
+                else (sku_existing.attributes if sku_existing else {})
+            )
+            sku_out["is_active"] = bool(
+                raw_sku.get("is_active", True if not skeep else sku_existing.is_active)
+            )
             raw_units = raw_sku.get("units")
             sku_out["units"] = _clean_units(
-                raw_units, sku_code=scode, base_unit=base_unit, base_gtin=sku_out.get("gtin", ""),
-                where=sw, errors=errors, seen_gtins=seen_gtins, snapshot=snapshot,
+                raw_units,
+                sku_code=scode,
+                base_unit=base_unit,
+                base_gtin=sku_out.get("gtin", ""),
+                where=sw,
+                errors=errors,
+                seen_gtins=seen_gtins,
+                snapshot=snapshot,
             )
             out["skus"].append(sku_out)
         cleaned.append(out)
@@ -519,8 +669,12 @@ def validate_products(
 
 @transaction.atomic
 def upsert_products(
-    items: Sequence[Mapping[str, Any]], *, prefix: str = "products", partial: bool = False,
-    check_plan_limit: bool = True, progress=None,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    prefix: str = "products",
+    partial: bool = False,
+    check_plan_limit: bool = True,
+    progress=None,
 ) -> UpsertResult:
     """Create or update products with their SKUs and units, all or nothing.
 
@@ -534,7 +688,15 @@ def upsert_products(
     if check_plan_limit and new_skus:
         enforce_plan_limit("skus", adding=new_skus)
     result = UpsertResult()
-    product_fields = ("name", "category", "brand", "description", "status", "tax_rate", "attributes")
+    product_fields = (
+        "name",
+        "category",
+        "brand",
+        "description",
+        "status",
+        "tax_rate",
+        "attributes",
+    )
     to_create, to_update = [], []
     for p in cleaned:
         product = p["existing"] or Product(code=p["code"])
@@ -553,7 +715,9 @@ def upsert_products(
     skus_new, skus_old = [], []
     for p in cleaned:
         for s in p["skus"]:
-            sku = s["existing"] or Sku(product=p["product"], code=s["code"], base_unit=s["base_unit"])
+            sku = s["existing"] or Sku(
+                product=p["product"], code=s["code"], base_unit=s["base_unit"]
+            )
             for f in sku_fields:
                 setattr(sku, f, s[f])
             (skus_old if s["existing"] else skus_new).append(sku)
@@ -586,15 +750,20 @@ def upsert_products(
                 listed = {u["code"] for u in s["units"]}
                 units_old.extend(u for code, u in current.items() if code not in listed)
     if units_old:
-        SkuUnit.objects.bulk_update(units_old, ["name", "factor", "gtin", "is_sellable"], batch_size=1000)
+        SkuUnit.objects.bulk_update(
+            units_old, ["name", "factor", "gtin", "is_sellable"], batch_size=1000
+        )
     SkuUnit.objects.bulk_create(units_new, batch_size=1000)
     images = [p for p in cleaned if "images" in p]
     if images:
         ProductImage.objects.filter(product__in=[p["product"] for p in images], image="").delete()
-        ProductImage.objects.bulk_create([
-            ProductImage(product=p["product"], url=url, position=k)
-            for p in images for k, url in enumerate(p["images"])
-        ])
+        ProductImage.objects.bulk_create(
+            [
+                ProductImage(product=p["product"], url=url, position=k)
+                for p in images
+                for k, url in enumerate(p["images"])
+            ]
+        )
     result.products = [p["product"] for p in cleaned]
     if progress:
         progress(len(cleaned), len(cleaned))
@@ -606,7 +775,7 @@ def _single(exc: ValidationFailed, prefix: str) -> ValidationFailed:
     errors = []
     for e in exc.errors:
         name = e.field or ""
-        name = name[len(prefix):] if name.startswith(prefix) else name
+        name = name[len(prefix) :] if name.startswith(prefix) else name
         errors.append(DomainError(e.message, field=name or None, code=e.code, **e.params))
     return ValidationFailed(errors)
 
@@ -630,8 +799,11 @@ def create_product(**data: Any) -> Product:
 
         data["code"] = new_product_code()
     if Product.objects.filter(code=data["code"]).exists():
-        raise DomainError(_("The product code %(code)s is already in use.") % {"code": data["code"]},
-                          field="code", code="TAKEN")
+        raise DomainError(
+            _("The product code %(code)s is already in use.") % {"code": data["code"]},
+            field="code",
+            code="TAKEN",
+        )
     try:
         return upsert_products([_product_item(None, data)]).products[0]
     except ValidationFailed as exc:
@@ -653,8 +825,11 @@ def _sku_item(sku_data: Mapping[str, Any]) -> dict[str, Any]:
 def create_sku(*, product: Product, **data: Any) -> Sku:
     """A SKU of ``product`` with its units (the base unit is added when not listed)."""
     if Sku.objects.filter(code=(data.get("code") or "").strip()).exists():
-        raise DomainError(_("The SKU code %(code)s is already in use.") % {"code": data.get("code")},
-                          field="code", code="TAKEN")
+        raise DomainError(
+            _("The SKU code %(code)s is already in use.") % {"code": data.get("code")},
+            field="code",
+            code="TAKEN",
+        )
     try:
         upsert_products([{"code": product.code, "skus": [_sku_item(data)]}], partial=True)
     except ValidationFailed as exc:
@@ -682,7 +857,12 @@ def remove_sku_unit(unit: SkuUnit) -> None:
 
 @transaction.atomic
 def add_product_image(
-    *, product: Product, url: str = "", file=None, alt: str = "", position: int | None = None,
+    *,
+    product: Product,
+    url: str = "",
+    file=None,
+    alt: str = "",
+    position: int | None = None,
     sku: Sku | None = None,
 ) -> ProductImage:
     if not url and file is None:
@@ -721,8 +901,9 @@ def save_catalogue(
     if catalogue is not None:
         taken = taken.exclude(pk=catalogue.pk)
     if taken.exists():
-        raise DomainError(_("A catalogue named %(name)s exists.") % {"name": name}, field="name",
-                          code="TAKEN")
+        raise DomainError(
+            _("A catalogue named %(name)s exists.") % {"name": name}, field="name", code="TAKEN"
+        )
     catalogue = catalogue or Catalogue()
     catalogue.name, catalogue.description = name, description
     catalogue.save()
