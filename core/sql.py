@@ -4,6 +4,8 @@
   parameter or a COPY row.
 * :func:`execute_prepared`: a statement run as a prepared statement of the
   connection, counted and logged like any statement of Django's cursors.
+* :func:`send_prepared`: the same, sent ahead: PostgreSQL runs it while Python goes
+  on (:class:`PendingRows`).
 """
 
 from __future__ import annotations
@@ -78,6 +80,100 @@ def execute_prepared(connection, sql: str, params: Sequence[Any]) -> list[tuple]
         finally:
             cursor.cursor = raw
             binding.close()
+
+
+class PendingRows:
+    """A prepared statement sent ahead (:func:`send_prepared`): PostgreSQL runs it while
+    the caller goes on in Python; :meth:`rows` waits for its rows, :meth:`close`
+    discards them. One of the two must be called (the connection stays in pipeline
+    mode until then; statements run meanwhile on it still work, each waiting for what
+    was sent before it)."""
+
+    __slots__ = ("_db", "_binding", "_pipeline", "_rows")
+
+    def __init__(
+        self, db=None, binding=None, pipeline=None, rows: list[tuple] | None = None
+    ) -> None:
+        self._db, self._binding, self._pipeline, self._rows = db, binding, pipeline, rows
+
+    @property
+    def open(self) -> bool:
+        return self._pipeline is not None
+
+    def rows(self) -> list[tuple]:
+        """The statement's rows (waiting for them when PostgreSQL is still at it)."""
+        if self._pipeline is None:
+            if self._rows is None:
+                raise RuntimeError("The statement's rows were closed or already read.")
+            rows, self._rows = self._rows, None
+            return rows
+        try:
+            with self._db.wrap_database_errors:  # Django's errors, as for its own cursors
+                rows = self._binding.fetchall()
+        except BaseException:
+            self._end(discard=True)
+            raise
+        self._end()
+        return rows
+
+    def close(self) -> None:
+        """Discard the statement's rows, or the error it raised (whose transaction, as
+        after any failed statement, is then rolled back by its atomic block)."""
+        self._rows = None
+        if self._pipeline is not None:
+            self._end(discard=True)
+
+    def _end(self, *, discard: bool = False) -> None:
+        pipeline, binding = self._pipeline, self._binding
+        self._pipeline = self._binding = None
+        try:
+            pipeline.__exit__(None, None, None)
+        except Exception:
+            if not discard:
+                raise
+            # the statement failed: PostgreSQL aborted the transaction it ran in, which
+            # the enclosing atomic block then rolls back, as after any failed statement
+            if self._db.in_atomic_block:
+                self._db.needs_rollback = True
+        finally:
+            binding.close()
+
+
+def send_prepared(connection, sql: str, params: Sequence[Any]) -> PendingRows:
+    """:func:`execute_prepared` without waiting: the statement is sent (psycopg's
+    pipeline mode) and PostgreSQL runs it while the caller goes on, for work that does
+    not need its rows yet (a product page prices its SKUs while it builds its objects).
+    Counted and logged when sent. Another driver runs it at once (the rows wait in the
+    returned object)."""
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        psycopg_connection = getattr(raw, "connection", None)
+        binding = _server_binding_cursor(connection, psycopg_connection)
+        if binding is None or not _pipelines(psycopg_connection):
+            if binding is not None:
+                binding.close()
+            return PendingRows(rows=execute_prepared(connection, sql, params))
+        if psycopg_connection.prepare_threshold is None:
+            psycopg_connection.prepare_threshold = _NEVER_BY_COUNT
+        pipeline = psycopg_connection.pipeline()
+        pipeline.__enter__()
+        cursor.cursor = _Preparing(binding)
+        try:
+            cursor.execute(sql, params)
+        except BaseException:
+            PendingRows(connection, binding, pipeline).close()
+            raise
+        finally:
+            cursor.cursor = raw
+        return PendingRows(connection, binding, pipeline)
+
+
+def _pipelines(psycopg_connection) -> bool:
+    """Whether the connection can send statements ahead: libpq 14 or later, and not in
+    pipeline mode already (a statement sent ahead and not yet read)."""
+    from psycopg import Pipeline
+
+    return Pipeline.is_supported() and psycopg_connection._pipeline is None
 
 
 def _server_binding_cursor(connection, psycopg_connection):

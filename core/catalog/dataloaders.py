@@ -20,7 +20,7 @@ import inspect
 from functools import lru_cache
 from typing import Any
 
-from core.api.view import operation_cache
+from core.api.view import after_operation, operation_cache
 
 
 @lru_cache(maxsize=1)
@@ -78,24 +78,75 @@ class PriceLoader:
         self.prices: dict[int, Any] = {}
         self.loaded: set[int] = set()
         self.views: dict[int, PriceView | None] = {}  # SKU id → what price_for answered
+        self.pending = None  # the page's pricing statement, sent ahead (send_page_prices)
 
     def get(self, sku, page: dict[int, Any]) -> Any:
         pk = sku.pk
         if pk not in self.loaded:
             wanted = {pk} | (set(page) - self.loaded)
-            self.prices.update(_price(self.dealer, sorted(wanted), page))
+            pending, self.pending = self.pending, None
+            self.prices.update(_price(self.dealer, sorted(wanted), page, pending))
             self.loaded |= wanted
         return self.prices.get(pk)
 
+    def close(self) -> None:
+        """Discard a statement sent ahead that nothing read."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.close()
 
-def _price(dealer, sku_ids: list[int], page: dict[int, Any]) -> dict[int, Any]:
+
+def _price(dealer, sku_ids: list[int], page: dict[int, Any], pending=None) -> dict[int, Any]:
     function, accepts_skus = _pricing_function()
     if function is None:
         return {}
     infos = {i: page[i] for i in sku_ids if page.get(i) is not None}
     if accepts_skus and len(infos) == len(sku_ids):
+        if pending is not None:
+            return function(dealer, sku_ids, skus=infos, pending=pending)
         return function(dealer, sku_ids, skus=infos)
+    if pending is not None:
+        pending.close()
     return function(dealer, sku_ids)
+
+
+def send_page_prices(info, dealer, facts) -> bool:
+    """Note a page's SKUs from its listing rows, before its objects are built, and send
+    their pricing statement for ``dealer`` now: PostgreSQL prices the page while Python
+    builds it, and the first price resolved reads the rows. ``facts``: for each product
+    of the page, ``(product id, brand id, category path, [(SKU id, base unit), ...])``.
+    What :func:`remember_page` would note; False (nothing sent, nothing noted) when
+    pricing cannot take the statement ahead, or a loader already priced for ``dealer``
+    in this operation."""
+    start, SkuInfo = _page_pricing_starter(), _sku_info_class()  # noqa: N806 - a class
+    if dealer is None or start is None or SkuInfo is None:
+        return False
+    loader = _loader(info, dealer)
+    if loader.loaded or loader.pending is not None:
+        return False
+    page = _page_skus(info)
+    if page:
+        return False  # another page of the operation: priced with it, the usual way
+    skus: dict[int, Any] = {}
+    paths: dict[str, frozenset[int]] = {}
+    for product_id, brand_id, path, sku_units in facts:
+        lineage = _lineage(path or "", paths)
+        for sku_id, base_unit in sku_units:
+            skus[sku_id] = SkuInfo(sku_id, product_id, brand_id, lineage, base_unit)
+    loader.pending = start(dealer, skus)
+    page.update(skus)
+    # a page whose prices are never resolved (an error first): its rows are discarded
+    after_operation(info.context, loader.close)
+    return True
+
+
+@lru_cache(maxsize=1)
+def _page_pricing_starter():
+    try:
+        from core.pricing.selectors import start_page_pricing
+    except ImportError:  # pragma: no cover - pricing ships with the platform
+        return None
+    return start_page_pricing
 
 
 def remember_page(info, products) -> None:

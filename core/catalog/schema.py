@@ -39,7 +39,7 @@ from core.exceptions import DomainError, NotFound
 from core.pricing.schema import PriceBreakType, PromotionSummaryType, SkuPriceType
 
 from . import selectors, services
-from .dataloaders import price_for, prices_for_page, remember_page
+from .dataloaders import price_for, prices_for_page, remember_page, send_page_prices
 from .models import Brand, Catalogue, Category, Product, ProductImage, ProductStatus, Sku, SkuUnit
 
 ProductStatusEnum = graphene.Enum(
@@ -454,6 +454,15 @@ class ProductConnectionField(DjangoConnectionField):
             resolve_page = super().connection_resolver
         else:
             resolve_page = _forward_page
+        priced = not _selected_names(info).isdisjoint(("price", "promotions", "quantityBreaks"))
+        sent: list[bool] = []
+        if priced and resolve_page is _forward_page:
+            # The page's pricing statement is sent as soon as the listing's rows are in,
+            # and runs in PostgreSQL while the page's objects are built.
+            def send_prices(facts) -> None:
+                sent.append(send_page_prices(info, viewing_dealer(info), facts))
+
+            resolve_page = partial(_forward_page, on_rows=send_prices)
         result = resolve_page(
             resolver,
             connection,
@@ -467,8 +476,9 @@ class ProductConnectionField(DjangoConnectionField):
         )
         if hasattr(result, "edges"):
             products = [edge.node for edge in result.edges]
-            remember_page(info, products)
-            if not _selected_names(info).isdisjoint(("price", "promotions", "quantityBreaks")):
+            if sent != [True]:  # otherwise noted from the listing's rows
+                remember_page(info, products)
+            if priced:
                 _put_page_prices(info, products)
             # Once the response is built, nothing reads the page's products: break their
             # cycles with their SKUs, so refcounting frees them (see release_page).
@@ -496,6 +506,8 @@ def _forward_page(
     enforce_first_or_last,  # False in settings; a forward page has ``first`` or the limit
     root,
     info,
+    *,
+    on_rows=None,
     **args,
 ):
     from graphql_relay import cursor_to_offset, offset_to_cursor
@@ -513,7 +525,13 @@ def _forward_page(
     iterable = queryset_resolver(connection, iterable, info, args)
     after = args.get("after")
     start = (cursor_to_offset(after) + 1) if after else 0
-    rows = selectors.listing_slice(iterable, start, start + first + 1)
+    page_rows = None
+    if on_rows is not None:  # the page's own rows, not the one telling there is a next
+
+        def page_rows(facts):
+            on_rows(facts[:first])
+
+    rows = selectors.listing_slice(iterable, start, start + first + 1, on_rows=page_rows)
     has_next = len(rows) > first
     selectors.release_page(rows[first:])  # the row that only told there is a next page
     rows = rows[:first]

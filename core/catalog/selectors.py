@@ -478,7 +478,8 @@ def _inline_skus_template(*, active_only: bool, with_units: bool, arrays: bool =
 
 def _inline_skus_sql(*, active_only: bool, product_column: str) -> str:
     """:func:`_inline_skus` (without units) around ``product_column``, as SQL text, each
-    SKU an array of :data:`_SKU_ARRAY_KEYS`' values (see :func:`_sku_rows`)."""
+    SKU an array of :data:`_SKU_ARRAY_KEYS`' values (made the rows :func:`_materialise_skus`
+    takes in :func:`_plain_listing_rows`)."""
     key = (active_only, product_column)
     sql = _INLINE_SKUS_SQL.get(key)
     if sql is None:
@@ -489,13 +490,7 @@ def _inline_skus_sql(*, active_only: bool, product_column: str) -> str:
 
 
 _SKU_ARRAY_KEYS = (*_SKU_FIELDS, "on_hand_total", "reserved_total")
-
-
-def _sku_rows(text: str) -> list[dict]:
-    """The SKUs of :func:`_inline_skus_sql`'s text as the rows :func:`_materialise_skus`
-    takes (what the objects of :func:`_inline_skus` decode to)."""
-    keys = _SKU_ARRAY_KEYS
-    return [dict(zip(keys, values, strict=True)) for values in _decode_json(text)]
+_BASE_UNIT = _SKU_ARRAY_KEYS.index("base_unit")
 
 
 _INLINE_SKUS_SQL: dict[tuple[bool, str], str] = {}
@@ -659,12 +654,19 @@ class _PlainListing:
     defer: frozenset[str]
 
 
-def listing_slice(queryset: QuerySet[Product], start: int, stop: int) -> list[Product]:
+def listing_slice(
+    queryset: QuerySet[Product], start: int, stop: int, *, on_rows=None
+) -> list[Product]:
     """``list(queryset[start:stop])``; for a plain listing as
     :func:`products_for_listing` returned it (no filter, relation, unit or image; not
     changed since), the same products and SKUs from a statement written out here:
     building and compiling it with the ORM cost more than running it (1-1.5 ms of a
-    page). A test holds both to the same rows for every sort, scope and slice."""
+    page). A test holds both to the same rows for every sort, scope and slice.
+
+    ``on_rows``: for a plain listing, called with the page's facts as soon as its
+    statement answered, before the objects are built: for each product in order,
+    ``(product id, brand id, category path, [(SKU id, base unit), ...])`` (the page's
+    SKUs, for sending their pricing statement ahead)."""
     plain = queryset.__dict__.get("_plain_listing")
     if (
         plain is None
@@ -673,7 +675,7 @@ def listing_slice(queryset: QuerySet[Product], start: int, stop: int) -> list[Pr
         or post_init.has_listeners(Product)
     ):
         return list(queryset[start:stop])
-    return list(_plain_listing_rows(plain, queryset.db, start, stop))
+    return list(_plain_listing_rows(plain, queryset.db, start, stop, on_rows))
 
 
 def _listing_columns(defer: frozenset[str]) -> tuple[list[str], list[str], list[tuple]]:
@@ -704,7 +706,7 @@ def _listing_columns(defer: frozenset[str]) -> tuple[list[str], list[str], list[
 _LISTING_COLUMNS: dict[frozenset[str], tuple] = {}
 
 
-def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int):
+def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int, on_rows=None):
     """The products of ``[start:stop]`` of a plain listing, with their SKUs, as
     :class:`_ProductsWithSkus` yields them: one statement, like the ORM's (a later page
     chooses its ids first and builds SKU JSON for its own rows only)."""
@@ -744,9 +746,19 @@ def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int):
         sql = f"{select} {where} ORDER BY {order} LIMIT {int(limit)}"
     rows = execute_prepared(connection, sql, params)
     n = len(attnames)
+    skus = [_decode_json(row[n + 1]) for row in rows]  # each SKU an array (_SKU_ARRAY_KEYS)
+    if on_rows is not None:
+        ids, brands = attnames.index("id"), attnames.index("brand_id")
+        on_rows(
+            [
+                (row[ids], row[brands], row[n], [(v[0], v[_BASE_UNIT]) for v in product_skus])
+                for row, product_skus in zip(rows, skus, strict=True)
+            ]
+        )
     plain_skus = _plain_skus()
     new, update = _new_instance, dict.update
-    for row in rows:
+    keys = _SKU_ARRAY_KEYS
+    for row, product_skus in zip(rows, skus, strict=True):
         if converters:
             row = list(row)
             for i, col, found in converters:
@@ -758,7 +770,7 @@ def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int):
         d = product.__dict__
         update(d, zip(attnames, row[:n], strict=True))
         d["listing_category_path"] = row[n]
-        d["skus_inline"] = _sku_rows(row[n + 1])
+        d["skus_inline"] = [dict(zip(keys, values, strict=True)) for values in product_skus]
         state = product._state = ModelState()
         state.adding = False
         state.db = db

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from core.accounts.models import Dealer, User
 from core.catalog.models import Category, Product, Sku
 from core.exceptions import DomainError
-from core.sql import execute_prepared, int_array
+from core.sql import PendingRows, execute_prepared, int_array, send_prepared
 
 from .engine import (
     CartLine,
@@ -212,7 +212,10 @@ _PROMOTION_COLUMNS = slice(10, 22)
 
 
 def _page_pricing(
-    dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime
+    dealer: DealerContext,
+    skus: dict[int, SkuInfo],
+    at: datetime,
+    rows: list[tuple] | None = None,
 ) -> tuple[list[PromotionRule], dict[int, tuple], list[tuple]]:
     """What a page's prices need, in one statement: :func:`load_promotions` (line
     promotions only, in its order), the lists of :func:`load_price_rows` and their price
@@ -228,7 +231,27 @@ def _page_pricing(
     ``(price_list_id, code, kind, currency)``; a price row is ``(2, sku_id, position,
     min_quantity, ..., unit_code, unit_price, ...)`` (``unit_code`` and ``unit_price``
     at 8 and 9), a SKU's rows of one list ascending by break (each unit's breaks in
-    order, units interleaved)."""
+    order, units interleaved). ``rows``: the statement's rows when it was sent ahead
+    (:func:`start_page_pricing`)."""
+    if rows is None:
+        # prepared: PostgreSQL plans it once per connection, as the page's products statement
+        rows = execute_prepared(connection, *_page_pricing_statement(dealer, skus, at))
+    promotion_rows, lists = [], {}
+    for at_row, row in enumerate(rows):
+        part = row[0]
+        if part == 0:
+            promotion_rows.append(row[_PROMOTION_COLUMNS])
+        elif part == 1:
+            lists[row[1]] = row[4:8]
+        else:
+            return _promotion_rules(promotion_rows), lists, rows[at_row:]
+    return _promotion_rules(promotion_rows), lists, []
+
+
+def _page_pricing_statement(
+    dealer: DealerContext, skus: dict[int, SkuInfo], at: datetime
+) -> tuple[str, list]:
+    """The statement of :func:`_page_pricing` and its parameters."""
     sku_array = int_array(sorted(skus))
     promotions_sql, promotion_params = _promotions_query(
         dealer, skus, at, order_level=False, sku_array=sku_array
@@ -262,19 +285,32 @@ def _page_pricing(
         WHERE i.sku_id = ANY(%s::bigint[])
         ORDER BY 1, 2, 3, 4
     """  # noqa: S608 - the parts are written out above, values are parameters
-    params = [*promotion_params, *list_params, sku_array]
-    # prepared: PostgreSQL plans it once per connection, as the page's products statement
-    rows = execute_prepared(connection, sql, params)
-    promotion_rows, lists = [], {}
-    for at_row, row in enumerate(rows):
-        part = row[0]
-        if part == 0:
-            promotion_rows.append(row[_PROMOTION_COLUMNS])
-        elif part == 1:
-            lists[row[1]] = row[4:8]
-        else:
-            return _promotion_rules(promotion_rows), lists, rows[at_row:]
-    return _promotion_rules(promotion_rows), lists, []
+    return sql, [*promotion_params, *list_params, sku_array]
+
+
+@dataclass(eq=False)
+class PagePricing:
+    """A page's pricing statement sent ahead (:func:`start_page_pricing`), for
+    :func:`price_products_for_dealer` to read (``pending=``)."""
+
+    dealer: DealerContext
+    skus: dict[int, SkuInfo]
+    at: datetime
+    statement: PendingRows
+
+    def close(self) -> None:
+        """Discard the statement's rows when nothing is going to read them."""
+        self.statement.close()
+
+
+def start_page_pricing(dealer: Dealer, skus: dict[int, SkuInfo]) -> PagePricing:
+    """Send the pricing statement of these SKUs (:func:`_page_pricing`) for ``dealer``
+    now, so PostgreSQL runs it while the page builds its objects:
+    :func:`price_products_for_dealer` given it (``pending=``) for the same dealer and
+    SKUs reads its rows instead of running the statement. It must be read or closed."""
+    ctx, at = dealer_context(dealer), timezone.now()
+    statement = send_prepared(connection, *_page_pricing_statement(ctx, skus, at))
+    return PagePricing(ctx, skus, at, statement)
 
 
 def load_promotions(
@@ -606,13 +642,27 @@ def price_products_for_dealer(
     *,
     at: datetime | None = None,
     skus: dict[int, SkuInfo] | None = None,
+    pending: PagePricing | None = None,
 ) -> dict[int, ProductPrice]:
     """Each SKU's base-unit price for ``dealer``, its breaks and the promotions that
     touch it; SKUs without a price are left out. Two SQL statements for any number
     of SKUs; one (:func:`_page_pricing`) when the caller passes what it already read
-    about them (``skus``: SKU id → :class:`SkuInfo`, as a product page's loader has)."""
-    at = at or timezone.now()
+    about them (``skus``: SKU id → :class:`SkuInfo`, as a product page's loader has),
+    none when it sent that statement ahead (``pending``, :func:`start_page_pricing`)
+    for the same dealer and SKUs (otherwise it is closed, and the statement run)."""
     ctx = dealer_context(dealer)
+    rows = None
+    if pending is not None:
+        if (
+            at is None
+            and pending.dealer == ctx
+            and skus is not None
+            and pending.skus.keys() == skus.keys() == {int(i) for i in sku_ids}
+        ):
+            at, rows = pending.at, pending.statement.rows()
+        else:
+            pending.close()
+    at = at or timezone.now()
     wanted = {int(i) for i in sku_ids}
     if skus and len(skus) == len(wanted) and skus.keys() >= wanted:
         known = skus  # exactly the wanted SKUs (a page's loader hands in these)
@@ -623,7 +673,7 @@ def price_products_for_dealer(
     skus = known
     if not skus:
         return {}
-    promotions, lists, rows = _page_pricing(ctx, skus, at)
+    promotions, lists, rows = _page_pricing(ctx, skus, at, rows)
     index = PromotionIndex(promotions)
     per_unit = {  # line promotions priced per unit (a bundle's price needs its components)
         p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE

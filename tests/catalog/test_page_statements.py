@@ -338,3 +338,82 @@ def test_a_prepared_page_statement_reads_the_schema_of_each_tenant(tenant, other
             ['SELECT p."id"%'],
         )
         assert cursor.fetchone()[0] >= 1  # prepared, not run plainly
+
+
+def _pipelined() -> bool:
+    """Whether the connection is still in pipeline mode (a statement sent ahead, unread)."""
+    return getattr(connection.connection, "_pipeline", None) is not None
+
+
+def test_the_page_sends_its_pricing_statement_ahead_and_prices_as_without(
+    tenant_db, tenant_client, monkeypatch
+):
+    """The pricing statement is sent as soon as the listing's rows are in (it runs in
+    PostgreSQL while the page's objects are built) and gives the very page the
+    statement run afterwards gives; the connection leaves pipeline mode with the page."""
+    from core.catalog import dataloaders, schema
+    from core.pricing.selectors import start_page_pricing
+
+    token = _world()
+    sent = []
+
+    def spy(dealer, skus):
+        sent.append(sorted(skus))
+        return start_page_pricing(dealer, skus)
+
+    monkeypatch.setattr(dataloaders, "_page_pricing_starter", lambda: spy)
+    _page(tenant_client, token, 10)
+    ahead, q_ahead = _page(tenant_client, token, 100)
+    assert len(sent) == 2 and len(sent[1]) == 200
+    assert not _pipelined()
+    monkeypatch.setattr(schema, "send_page_prices", lambda *args: False)
+    after, q_after = _page(tenant_client, token, 100)
+    assert len(sent) == 2  # not sent ahead: remembered from the objects, run when read
+    assert ahead == after
+    assert q_ahead.count == q_after.count <= PAGE_STATEMENTS
+
+
+def test_a_page_whose_prices_are_never_read_leaves_the_connection_usable(
+    tenant_db, tenant_client, monkeypatch
+):
+    """A statement sent ahead that nothing reads (the page failed before its prices were
+    resolved) is discarded when the operation ends: the next request runs normally."""
+    from core.catalog import schema
+
+    token = _world()
+
+    def fail(info, products):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(schema, "_put_page_prices", fail)
+    _, body = gql(tenant_client, PAGE_QUERY, {"first": 20, "after": None}, token=token)
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL_ERROR"
+    assert not _pipelined()
+    monkeypatch.undo()
+    page, _q = _page(tenant_client, token, 20)
+    assert all(s["price"] is not None for e in page["edges"] for s in e["node"]["skus"])
+
+
+def test_a_pricing_statement_sent_ahead_for_other_skus_or_another_dealer_is_not_used(
+    tenant_db,
+):
+    """price_products_for_dealer reads a statement sent ahead only for the same dealer
+    and SKUs; otherwise it discards it and prices what it was asked, as without it."""
+    from core.accounts.models import Dealer
+    from core.pricing.selectors import load_skus, price_products_for_dealer, start_page_pricing
+
+    _world()
+    shop, hq = Dealer.objects.get(code="SHOP"), Dealer.objects.get(code="HQ")
+    ids = list(Sku.objects.order_by("id").values_list("id", flat=True)[:12])
+    skus = load_skus(ids)
+    expected = price_products_for_dealer(shop, ids, skus=skus)
+    assert len(expected) == 12
+    same = start_page_pricing(shop, skus)
+    assert price_products_for_dealer(shop, ids, skus=skus, pending=same) == expected
+    fewer = {i: skus[i] for i in ids[:6]}
+    for pending, dealer, wanted, known in (
+        (start_page_pricing(shop, fewer), shop, ids, skus),  # other SKUs
+        (start_page_pricing(hq, skus), shop, ids, skus),  # another dealer
+    ):
+        assert price_products_for_dealer(dealer, wanted, skus=known, pending=pending) == expected
+        assert not _pipelined()
