@@ -57,9 +57,17 @@ SECRET_KEY = env("SECRET_KEY") or (
     "dev-insecure-" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()
 )
 BASE_DOMAIN = env("BASE_DOMAIN", "localhost")
-ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", f".{BASE_DOMAIN},{BASE_DOMAIN},127.0.0.1,[::1]").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in env("ALLOWED_HOSTS", f".{BASE_DOMAIN},{BASE_DOMAIN},127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in env("CSRF_TRUSTED_ORIGINS", f"http://*.{BASE_DOMAIN}:8000,http://{BASE_DOMAIN}:8000").split(",") if o.strip()
+    o.strip()
+    for o in env(
+        "CSRF_TRUSTED_ORIGINS", f"http://*.{BASE_DOMAIN}:8000,http://{BASE_DOMAIN}:8000"
+    ).split(",")
+    if o.strip()
 ]
 
 # --- Apps: the public schema (shared) and every tenant schema (tenant) -------
@@ -151,6 +159,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
+
 # --- Database ------------------------------------------------------------
 def _database_from_url(url: str) -> dict:
     parts = urlparse(url)
@@ -182,7 +191,9 @@ DATABASES = {
         **_db,
         "CONN_MAX_AGE": 0,
         "CONN_HEALTH_CHECKS": False,
-        "OPTIONS": {"pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}} if DB_POOL_MAX else {},
+        "OPTIONS": {"pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}}
+        if DB_POOL_MAX
+        else {},
         "TEST": {"NAME": env("TEST_DATABASE_NAME", f"test_{_db['NAME']}")},
     }
 }
@@ -294,22 +305,31 @@ SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", "dinghuo")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env("STRIPE_API_BASE", "")  # another Stripe API address (the tests' fake server)
-STRIPE_WEBHOOK_TOLERANCE = int(env("STRIPE_WEBHOOK_TOLERANCE", "300"))  # seconds a signature stays valid
+STRIPE_WEBHOOK_TOLERANCE = int(
+    env("STRIPE_WEBHOOK_TOLERANCE", "300")
+)  # seconds a signature stays valid
 # Past due (failed payment, ended trial or subscription) for longer than this: suspended.
 BILLING_GRACE_PERIOD_SECONDS = int(float(env("BILLING_GRACE_PERIOD_DAYS", "7")) * 86400)
 BILLING_TRIAL_NOTICE_DAYS = int(env("BILLING_TRIAL_NOTICE_DAYS", "3"))
-SIGNUP_HANDOFF_MAX_AGE = int(env("SIGNUP_HANDOFF_MAX_AGE", "60"))  # seconds, portal -> tenant host login
+SIGNUP_HANDOFF_MAX_AGE = int(
+    env("SIGNUP_HANDOFF_MAX_AGE", "60")
+)  # seconds, portal -> tenant host login
 PLATFORM_URL = env("PLATFORM_URL", f"http://{BASE_DOMAIN}:8000")  # for links in e-mails
 CELERY_BEAT_SCHEDULE = {
     "billing-grace-periods": {"task": "tenants.enforce_billing_grace_periods", "schedule": 3600.0},
 }
-CELERY_BEAT_SCHEDULE.update({
-    # The outbox relay is sent after every commit that writes events; this is the safety net.
-    "events-relay-outbox": {"task": "events.relay_all_tenants", "schedule": 10.0},
-    # Pricing: fan out over tenants; each run is idempotent.
-    "pricing-accrue-rebates": {"task": "pricing.accrue_rebates_all_tenants", "schedule": 6 * 3600.0},
-    "pricing-expire-quotes": {"task": "pricing.expire_quotes_all_tenants", "schedule": 900.0},
-})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # The outbox relay is sent after every commit that writes events; this is the safety net.
+        "events-relay-outbox": {"task": "events.relay_all_tenants", "schedule": 10.0},
+        # Pricing: fan out over tenants; each run is idempotent.
+        "pricing-accrue-rebates": {
+            "task": "pricing.accrue_rebates_all_tenants",
+            "schedule": 6 * 3600.0,
+        },
+        "pricing-expire-quotes": {"task": "pricing.expire_quotes_all_tenants", "schedule": 900.0},
+    }
+)
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"Dinghuo <billing@{BASE_DOMAIN}>")
 

@@ -31,14 +31,29 @@ class DealerContactInline(admin.TabularInline):
 class DealerForm(forms.ModelForm):
     class Meta:
         model = Dealer
-        fields = ("code", "name", "parent", "tier", "region", "status", "currency", "credit_limit",
-                  "payment_terms", "tax_id", "email", "phone", "sales_reps")
+        fields = (
+            "code",
+            "name",
+            "parent",
+            "tier",
+            "region",
+            "status",
+            "currency",
+            "credit_limit",
+            "payment_terms",
+            "tax_id",
+            "email",
+            "phone",
+            "sales_reps",
+        )
 
     def clean(self):
         data = super().clean()
         fields = {k: data.get(k) for k in services.DEALER_FIELDS if k in data}
         try:
-            cleaned = services._clean_dealer_fields(fields, instance=self.instance if self.instance.pk else None)
+            cleaned = services._clean_dealer_fields(
+                fields, instance=self.instance if self.instance.pk else None
+            )
             data.update(cleaned)
         except DomainError as exc:
             for error in getattr(exc, "errors", None) or [exc]:
@@ -55,8 +70,17 @@ class DealerForm(forms.ModelForm):
 @admin.register(Dealer)
 class DealerAdmin(admin.ModelAdmin):
     form = DealerForm
-    list_display = ("code", "name", "parent", "tier", "region", "status", "payment_terms", "credit_limit",
-                    "currency")
+    list_display = (
+        "code",
+        "name",
+        "parent",
+        "tier",
+        "region",
+        "status",
+        "payment_terms",
+        "credit_limit",
+        "currency",
+    )
     list_filter = ("status", "tier", "region", "payment_terms")
     search_fields = ("code", "name", "tax_id")
     ordering = ("path",)
@@ -120,14 +144,20 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         *(
             (title, {**options, "fields": ("is_active", "groups", "user_permissions")})
-            if "is_superuser" in options["fields"] else (title, options)
+            if "is_superuser" in options["fields"]
+            else (title, options)
             for title, options in DjangoUserAdmin.fieldsets
         ),
         (gettext_lazy("Dinghuo"), {"fields": ("role", "dealer", "phone")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "email", "role", "dealer", "password1",
-                                                  "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "role", "dealer", "password1", "password2"),
+            },
+        ),
     )
 
     def get_queryset(self, request):
@@ -144,7 +174,9 @@ class UserAdmin(DjangoUserAdmin):
 
 class ApiKeyCreateForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        label=gettext_lazy("scopes"), choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("scopes"),
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("What the integration may read and write."),
     )
 
@@ -164,12 +196,27 @@ class ApiKeyAdmin(admin.ModelAdmin):
     """Create a key (choose its scopes; the secret is shown on the next page, once,
     and only its hash is kept), rename it or revoke it."""
 
-    list_display = ("name", "prefix", "scope_list", "created_by", "created_at", "expires_at", "last_used_at",
-                    "is_live")
+    list_display = (
+        "name",
+        "prefix",
+        "scope_list",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "is_live",
+    )
     search_fields = ("name", "prefix")
     actions = ["revoke"]
-    readonly_fields = ("prefix", "scope_list", "created_by", "created_at", "expires_at", "last_used_at",
-                       "revoked_at")
+    readonly_fields = (
+        "prefix",
+        "scope_list",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = ApiKeyChangeForm if obj is not None else ApiKeyCreateForm
@@ -189,17 +236,23 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("live"), boolean=True)
     def is_live(self, obj):
-        return obj.revoked_at is None and (obj.expires_at is None or obj.expires_at > timezone.now())
+        return obj.revoked_at is None and (
+            obj.expires_at is None or obj.expires_at > timezone.now()
+        )
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
             return
         created = services.create_api_key(
-            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], created_by=request.user,
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            created_by=request.user,
             expires_at=form.cleaned_data.get("expires_at"),
         )
-        obj.__dict__.update({k: v for k, v in created.api_key.__dict__.items() if not k.startswith("_")})
+        obj.__dict__.update(
+            {k: v for k, v in created.api_key.__dict__.items() if not k.startswith("_")}
+        )
         obj._state.adding = False
         request._api_key_secret = created.secret
 
@@ -207,10 +260,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
         secret = getattr(request, "_api_key_secret", None)
         if secret is None:  # pragma: no cover - save_model always sets it
             return super().response_add(request, obj, post_url_continue)
-        response = TemplateResponse(request, "admin/accounts/apikey/secret.html", {
-            **self.admin_site.each_context(request), "title": _("Copy the new API key"), "key": obj,
-            "secret": secret, "opts": self.model._meta,
-        })
+        response = TemplateResponse(
+            request,
+            "admin/accounts/apikey/secret.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Copy the new API key"),
+                "key": obj,
+                "secret": secret,
+                "opts": self.model._meta,
+            },
+        )
         response["Cache-Control"] = "no-store"
         return response
 

@@ -60,8 +60,12 @@ class Dealer(models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     path = models.CharField(_("tree path"), max_length=255, blank=True, default="", editable=False)
     depth = models.PositiveSmallIntegerField(_("depth"), default=0, editable=False)
@@ -75,13 +79,19 @@ class Dealer(models.Model):
         _("credit limit"), max_digits=14, decimal_places=2, default=Decimal("0")
     )
     payment_terms = models.CharField(
-        _("payment terms"), max_length=16, choices=PaymentTerms.choices, default=PaymentTerms.PREPAID
+        _("payment terms"),
+        max_length=16,
+        choices=PaymentTerms.choices,
+        default=PaymentTerms.PREPAID,
     )
     tax_id = models.CharField(_("tax id"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     sales_reps = models.ManyToManyField(
-        "accounts.User", verbose_name=_("sales reps"), blank=True, related_name="covered_dealers",
+        "accounts.User",
+        verbose_name=_("sales reps"),
+        blank=True,
+        related_name="covered_dealers",
         limit_choices_to={"role": "sales_rep"},
         help_text=_("Sales reps who cover this dealer (and the dealers under it)."),
     )
@@ -93,10 +103,14 @@ class Dealer(models.Model):
         verbose_name_plural = _("dealers")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(credit_limit__gte=0), name="dealer_credit_limit_non_negative"),
+            models.CheckConstraint(
+                condition=Q(credit_limit__gte=0), name="dealer_credit_limit_non_negative"
+            ),
         ]
         indexes = [
-            models.Index(fields=["path"], name="dealer_path_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["path"], name="dealer_path_prefix", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["tier"], name="dealer_tier"),
             models.Index(fields=["region"], name="dealer_region"),
         ]
@@ -157,7 +171,9 @@ class DealerAddress(models.Model):
     dealer = models.ForeignKey(
         Dealer, verbose_name=_("dealer"), on_delete=models.CASCADE, related_name="addresses"
     )
-    kind = models.CharField(_("kind"), max_length=16, choices=AddressKind.choices, default=AddressKind.SHIPPING)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=AddressKind.choices, default=AddressKind.SHIPPING
+    )
     label = models.CharField(_("label"), max_length=80, blank=True)
     recipient = models.CharField(_("recipient"), max_length=120, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
@@ -175,7 +191,9 @@ class DealerAddress(models.Model):
         ordering = ["dealer", "kind", "-is_default", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["dealer", "kind"], condition=Q(is_default=True), name="dealer_address_one_default"
+                fields=["dealer", "kind"],
+                condition=Q(is_default=True),
+                name="dealer_address_one_default",
             ),
         ]
 
@@ -208,8 +226,12 @@ class User(AbstractUser):
     email = models.EmailField(_("email address"), blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.STAFF)
     dealer = models.ForeignKey(
-        Dealer, verbose_name=_("dealer"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="users",
+        Dealer,
+        verbose_name=_("dealer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
 
@@ -262,8 +284,12 @@ class ApiKey(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     scopes = models.JSONField(_("scopes"), default=list)
     created_by = models.ForeignKey(
-        User, verbose_name=_("created by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        User,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)

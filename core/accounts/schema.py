@@ -27,22 +27,43 @@ from . import selectors, services
 from .models import AddressKind, Dealer, DealerAddress, DealerContact, PaymentTerms, Role, User
 
 RoleEnum = graphene.Enum.from_enum(Role, description="What a user may do in the tenant.")
-PaymentTermsEnum = graphene.Enum.from_enum(PaymentTerms, description="When a dealer pays its invoices.")
+PaymentTermsEnum = graphene.Enum.from_enum(
+    PaymentTerms, description="When a dealer pays its invoices."
+)
 AddressKindEnum = graphene.Enum.from_enum(AddressKind, description="What an address is used for.")
 DealerStatusEnum = graphene.Enum(
-    "DealerStatusInput", [("ACTIVE", "active"), ("ON_HOLD", "on_hold"), ("CLOSED", "closed")],
+    "DealerStatusInput",
+    [("ACTIVE", "active"), ("ON_HOLD", "on_hold"), ("CLOSED", "closed")],
     description="A dealer's status, as input.",
 )
 
 AccountError = error_type(
     "Account",
-    ["INVALID", "REQUIRED", "TOO_LONG", "INVALID_CREDENTIALS", "LOGIN_THROTTLED", "TAKEN", "PASSWORD_TOO_WEAK"],
+    [
+        "INVALID",
+        "REQUIRED",
+        "TOO_LONG",
+        "INVALID_CREDENTIALS",
+        "LOGIN_THROTTLED",
+        "TAKEN",
+        "PASSWORD_TOO_WEAK",
+    ],
     "An error from signing in or managing users.",
 )
 DealerError = error_type(
     "Dealer",
-    ["INVALID", "REQUIRED", "TOO_LONG", "TAKEN", "NOT_FOUND", "INVALID_PARENT", "PLAN_LIMIT_EXCEEDED",
-     "PERMISSION_DENIED", "DEALER_CLOSED", "PASSWORD_TOO_WEAK"],
+    [
+        "INVALID",
+        "REQUIRED",
+        "TOO_LONG",
+        "TAKEN",
+        "NOT_FOUND",
+        "INVALID_PARENT",
+        "PLAN_LIMIT_EXCEEDED",
+        "PERMISSION_DENIED",
+        "DEALER_CLOSED",
+        "PASSWORD_TOO_WEAK",
+    ],
     "An error from creating or changing dealers and their users.",
 )
 
@@ -92,7 +113,8 @@ def visible_dealer(info, global_id: str | None, *, field: str) -> Dealer | None:
         return None
     dealer = (
         selectors.dealers_visible_to(current_user(info), api_key=api_key_of(info))
-        .filter(pk=pk).first()
+        .filter(pk=pk)
+        .first()
     )
     if dealer is None:
         raise NotFound(_("No such dealer."), field=field)
@@ -105,8 +127,18 @@ class DealerAddressType(DjangoObjectType):
     class Meta:
         model = DealerAddress
         name = "DealerAddress"
-        fields = ("label", "recipient", "phone", "line1", "line2", "city", "province", "postal_code",
-                  "country", "is_default")
+        fields = (
+            "label",
+            "recipient",
+            "phone",
+            "line1",
+            "line2",
+            "city",
+            "province",
+            "postal_code",
+            "country",
+            "is_default",
+        )
         description = "A billing or shipping address of a dealer."
 
 
@@ -138,7 +170,8 @@ class DealerNode(DjangoObjectType):
     contacts = graphene.List(graphene.NonNull(DealerContactType), required=True)
     sales_reps = graphene.List(graphene.NonNull(SalesRepType), required=True)
     children = graphene.List(
-        graphene.NonNull(lambda: DealerNode), required=True,
+        graphene.NonNull(lambda: DealerNode),
+        required=True,
         description="The dealers directly below this one that the caller may see.",
     )
 
@@ -146,8 +179,19 @@ class DealerNode(DjangoObjectType):
         model = Dealer
         name = "Dealer"
         interfaces = (relay.Node,)
-        fields = ("code", "name", "tier", "region", "status", "currency", "created_at", "parent",
-                  "tax_id", "email", "phone")
+        fields = (
+            "code",
+            "name",
+            "tier",
+            "region",
+            "status",
+            "currency",
+            "created_at",
+            "parent",
+            "tax_id",
+            "email",
+            "phone",
+        )
         connection_class = CountableConnection
         description = "A distributor, wholesaler or shop that orders from the tenant."
 
@@ -161,7 +205,9 @@ class DealerNode(DjangoObjectType):
             return None
         user = current_user(info)
         parent = root.parent
-        return parent if selectors.can_act_for_dealer(user, parent, api_key=api_key_of(info)) else None
+        return (
+            parent if selectors.can_act_for_dealer(user, parent, api_key=api_key_of(info)) else None
+        )
 
     def resolve_children(root, info):
         return DealerNode.get_queryset(root.children.all(), info)
@@ -231,8 +277,12 @@ class DealerFieldsInput:
     email = graphene.String()
     phone = graphene.String()
     sales_rep_ids = graphene.List(graphene.NonNull(graphene.ID), description="Replaces the reps.")
-    addresses = graphene.List(graphene.NonNull(DealerAddressInput), description="Replaces the addresses.")
-    contacts = graphene.List(graphene.NonNull(DealerContactInput), description="Replaces the contacts.")
+    addresses = graphene.List(
+        graphene.NonNull(DealerAddressInput), description="Replaces the addresses."
+    )
+    contacts = graphene.List(
+        graphene.NonNull(DealerContactInput), description="Replaces the contacts."
+    )
 
 
 class DealerCreateInput(DealerFieldsInput, graphene.InputObjectType):
@@ -251,7 +301,17 @@ def _enum_value(value):
 
 def _dealer_kwargs(info, data: dict) -> dict:
     out = {}
-    for key in ("code", "name", "tier", "region", "currency", "credit_limit", "tax_id", "email", "phone"):
+    for key in (
+        "code",
+        "name",
+        "tier",
+        "region",
+        "currency",
+        "credit_limit",
+        "tax_id",
+        "email",
+        "phone",
+    ):
         if data.get(key) is not None:
             out[key] = data[key]
     for key in ("status", "payment_terms"):
@@ -267,9 +327,7 @@ def _dealer_kwargs(info, data: dict) -> dict:
         out["sales_reps"] = reps
     for key in ("addresses", "contacts"):
         if data.get(key) is not None:
-            out[key] = [
-                {k: _enum_value(v) for k, v in dict(item).items()} for item in data[key]
-            ]
+            out[key] = [{k: _enum_value(v) for k, v in dict(item).items()} for item in data[key]]
     return out
 
 
@@ -321,14 +379,29 @@ class DealerUserCreate(CamelErrorsMutation, error_type=DealerError):
     user = graphene.Field(UserNode)
 
     @classmethod
-    def perform(cls, root, info, dealer_id, username, password, role=None, email="", first_name="",
-                last_name=""):
+    def perform(
+        cls,
+        root,
+        info,
+        dealer_id,
+        username,
+        password,
+        role=None,
+        email="",
+        first_name="",
+        last_name="",
+    ):
         actor = require_user(info)
         dealer = visible_dealer(info, dealer_id, field="dealer_id")
         user = services.create_dealer_user(
-            dealer=dealer, username=username, password=password,
-            role=_enum_value(role) or Role.DEALER_BUYER, email=email or "", first_name=first_name or "",
-            last_name=last_name or "", actor=actor,
+            dealer=dealer,
+            username=username,
+            password=password,
+            role=_enum_value(role) or Role.DEALER_BUYER,
+            email=email or "",
+            first_name=first_name or "",
+            last_name=last_name or "",
+            actor=actor,
         )
         return cls(user=user)
 
@@ -373,25 +446,37 @@ class Query(graphene.ObjectType):
         under_id=graphene.ID(description="Only this dealer and the dealers below it."),
         description="Dealers the caller may see, in tree order.",
     )
-    dealer = graphene.Field(DealerNode, code=graphene.String(required=True),
-                            description="A dealer the caller may see, by its code.")
+    dealer = graphene.Field(
+        DealerNode,
+        code=graphene.String(required=True),
+        description="A dealer the caller may see, by its code.",
+    )
 
     def resolve_me(root, info):
         return require_user(info)
 
-    def resolve_dealers(root, info, search=None, status=None, tier=None, region=None, under_id=None,
-                        **kwargs):
+    def resolve_dealers(
+        root, info, search=None, status=None, tier=None, region=None, under_id=None, **kwargs
+    ):
         require_dealer_reader(info)
         under = visible_dealer(info, under_id, field="under_id") if under_id else None
         return selectors.dealers_for_listing(
-            current_user(info), api_key=api_key_of(info), search=search, status=_enum_value(status),
-            tier=tier, region=region, under=under,
+            current_user(info),
+            api_key=api_key_of(info),
+            search=search,
+            status=_enum_value(status),
+            tier=tier,
+            region=region,
+            under=under,
         )
 
     def resolve_dealer(root, info, code):
         require_dealer_reader(info)
-        return selectors.dealers_visible_to(current_user(info), api_key=api_key_of(info)).filter(
-            code=code).first()
+        return (
+            selectors.dealers_visible_to(current_user(info), api_key=api_key_of(info))
+            .filter(code=code)
+            .first()
+        )
 
 
 class Mutation(graphene.ObjectType):

@@ -92,7 +92,9 @@ def validation_rules() -> list[type[ValidationRule]]:
 
 
 class QueryCost:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None):
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None
+    ):
         self.schema = schema
         self.variables = variables or {}
         self.fragments = {
@@ -121,7 +123,9 @@ class QueryCost:
             elif isinstance(selection, InlineFragmentNode):
                 target = parent_type
                 if selection.type_condition is not None:
-                    target = self.schema.get_type(selection.type_condition.name.value) or parent_type
+                    target = (
+                        self.schema.get_type(selection.type_condition.name.value) or parent_type
+                    )
                 total += self._selection_cost(target, selection.selection_set, seen_fragments)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
@@ -129,7 +133,9 @@ class QueryCost:
                 if fragment is None or name in seen_fragments:
                     continue
                 target = self.schema.get_type(fragment.type_condition.name.value) or parent_type
-                total += self._selection_cost(target, fragment.selection_set, seen_fragments | {name})
+                total += self._selection_cost(
+                    target, fragment.selection_set, seen_fragments | {name}
+                )
         return total
 
     def _field_cost(self, parent_type, node: FieldNode, seen_fragments: set[str]) -> int:
@@ -154,7 +160,9 @@ class QueryCost:
                     _collect_variable_names(arg.value, self.variable_names)
             self._check_page_arguments(node)
             multiplier = self._page_size(node)
-        return own + multiplier * self._selection_cost(field_type, node.selection_set, seen_fragments)
+        return own + multiplier * self._selection_cost(
+            field_type, node.selection_set, seen_fragments
+        )
 
     def _check_page_arguments(self, node: FieldNode) -> None:
         for arg in node.arguments or ():

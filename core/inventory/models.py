@@ -14,10 +14,14 @@ class Warehouse(models.Model):
     region = models.CharField(_("region"), max_length=80, blank=True)
     address = models.TextField(_("address"), blank=True)
     priority = models.PositiveSmallIntegerField(
-        _("priority"), default=100, help_text=_("Lower numbers are preferred when allocating orders.")
+        _("priority"),
+        default=100,
+        help_text=_("Lower numbers are preferred when allocating orders."),
     )
     is_active = models.BooleanField(
-        _("active"), default=True, help_text=_("Closed warehouses take no new orders; orders route around them.")
+        _("active"),
+        default=True,
+        help_text=_("Closed warehouses take no new orders; orders route around them."),
     )
 
     class Meta:
@@ -35,12 +39,18 @@ class Stock(models.Model):
     The check constraints make overselling impossible whatever the code does.
     """
 
-    sku = models.ForeignKey("catalog.Sku", verbose_name=_("SKU"), on_delete=models.CASCADE, related_name="stocks")
-    warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT, related_name="stocks")
+    sku = models.ForeignKey(
+        "catalog.Sku", verbose_name=_("SKU"), on_delete=models.CASCADE, related_name="stocks"
+    )
+    warehouse = models.ForeignKey(
+        Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT, related_name="stocks"
+    )
     on_hand = models.IntegerField(_("on hand"), default=0)
     reserved = models.IntegerField(_("reserved"), default=0)
     safety_stock = models.IntegerField(
-        _("safety stock"), default=0, help_text=_("A low-stock alert is raised when available falls below this.")
+        _("safety stock"),
+        default=0,
+        help_text=_("A low-stock alert is raised when available falls below this."),
     )
     low_stock_alerted = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -51,9 +61,15 @@ class Stock(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sku", "warehouse"], name="stock_unique_sku_warehouse"),
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_non_negative"),
-            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_non_negative"),
-            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="stock_not_oversold"),
-            models.CheckConstraint(condition=Q(safety_stock__gte=0), name="stock_safety_non_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0), name="stock_reserved_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved__lte=F("on_hand")), name="stock_not_oversold"
+            ),
+            models.CheckConstraint(
+                condition=Q(safety_stock__gte=0), name="stock_safety_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -79,7 +95,9 @@ class StockMovement(models.Model):
     explained by the orders' allocations.)"""
 
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="movements")
-    quantity = models.IntegerField(_("quantity"), help_text=_("Positive in, negative out (base units)."))
+    quantity = models.IntegerField(
+        _("quantity"), help_text=_("Positive in, negative out (base units).")
+    )
     reason = models.CharField(_("reason"), max_length=16, choices=MovementReason.choices)
     reference = models.CharField(_("reference"), max_length=64, blank=True)
     note = models.CharField(_("note"), max_length=255, blank=True)
@@ -108,9 +126,13 @@ class Transfer(models.Model):
 
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
     source = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="transfers_out")
-    destination = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="transfers_in")
+    destination = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="transfers_in"
+    )
     quantity = models.PositiveIntegerField(_("quantity"))
-    status = models.CharField(max_length=16, choices=TransferStatus.choices, default=TransferStatus.COMPLETED)
+    status = models.CharField(
+        max_length=16, choices=TransferStatus.choices, default=TransferStatus.COMPLETED
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -120,7 +142,9 @@ class Transfer(models.Model):
         verbose_name = _("transfer")
         verbose_name_plural = _("transfers")
         constraints = [
-            models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_distinct_warehouses"),
+            models.CheckConstraint(
+                condition=~Q(source=F("destination")), name="transfer_distinct_warehouses"
+            ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
         ]
 

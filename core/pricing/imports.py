@@ -41,25 +41,43 @@ class PriceImport(ImportKind):
         Column("unit_code", _l("Unit"), example="each", help=_l("Empty: the SKU's base unit.")),
         Column("min_quantity", _l("From quantity"), INTEGER, example=1),
         Column("unit_price", _l("Unit price"), DECIMAL, required=True, example="12.50"),
-        Column("currency", _l("Currency"), example="CNY", help=_l("Optional; must be the list's currency.")),
+        Column(
+            "currency",
+            _l("Currency"),
+            example="CNY",
+            help=_l("Optional; must be the list's currency."),
+        ),
     )
 
     def validate(self, rows: list[Row], *, user) -> Any:
         errors: list[RowError] = []
-        lists = {pl.code: pl for pl in PriceList.objects.filter(code__in={r.values["price_list"] for r in rows})}
+        lists = {
+            pl.code: pl
+            for pl in PriceList.objects.filter(code__in={r.values["price_list"] for r in rows})
+        }
         groups: dict[str, list[Row]] = defaultdict(list)
         for row in rows:
             if row.values["price_list"] not in lists:
-                errors.append(RowError(row.number, "price_list", "UNKNOWN_PRICE_LIST",
-                                       _("No price list %(code)s.") % {"code": row.values["price_list"]}))
+                errors.append(
+                    RowError(
+                        row.number,
+                        "price_list",
+                        "UNKNOWN_PRICE_LIST",
+                        _("No price list %(code)s.") % {"code": row.values["price_list"]},
+                    )
+                )
             else:
                 groups[row.values["price_list"]].append(row)
         payload = []
         for code, group in groups.items():
             inputs = [
-                PriceInput(sku_code=r.values["sku_code"], unit_code=r.values.get("unit_code") or None,
-                           min_quantity=r.values.get("min_quantity") or 1, unit_price=r.values["unit_price"],
-                           currency=r.values.get("currency") or None)
+                PriceInput(
+                    sku_code=r.values["sku_code"],
+                    unit_code=r.values.get("unit_code") or None,
+                    min_quantity=r.values.get("min_quantity") or 1,
+                    unit_price=r.values["unit_price"],
+                    currency=r.values.get("currency") or None,
+                )
                 for r in group
             ]
             try:
@@ -86,14 +104,16 @@ class PriceImport(ImportKind):
         return result
 
     def export_rows(self, *, user) -> Iterable[dict[str, Any]]:
-        items = (
-            PriceListItem.objects.select_related("price_list", "sku")
-            .order_by("price_list__code", "sku__code", "unit_code", "min_quantity")
+        items = PriceListItem.objects.select_related("price_list", "sku").order_by(
+            "price_list__code", "sku__code", "unit_code", "min_quantity"
         )
         for item in items.iterator(chunk_size=2000):
             yield {
-                "price_list": item.price_list.code, "sku_code": item.sku.code, "unit_code": item.unit_code,
-                "min_quantity": item.min_quantity, "unit_price": item.unit_price,
+                "price_list": item.price_list.code,
+                "sku_code": item.sku.code,
+                "unit_code": item.unit_code,
+                "min_quantity": item.min_quantity,
+                "unit_price": item.unit_price,
                 "currency": item.price_list.currency,
             }
 

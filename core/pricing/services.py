@@ -1460,13 +1460,19 @@ def charge_new_order(*, dealer: Dealer, amount: Decimal, currency: str, referenc
             raise
         return True
     CreditEntry.objects.create(
-        dealer_id=dealer.pk, kind=CreditEntryKind.ORDER_CHARGE, amount=amount, currency=dealer.currency,
-        reference=_check_reference(reference), balance_after=row[1],
+        dealer_id=dealer.pk,
+        kind=CreditEntryKind.ORDER_CHARGE,
+        amount=amount,
+        currency=dealer.currency,
+        reference=_check_reference(reference),
+        balance_after=row[1],
     )
     return True
 
 
-def record_new_order_promotions(*, dealer: Dealer, promotion_ids: Iterable[int], reference: str) -> None:
+def record_new_order_promotions(
+    *, dealer: Dealer, promotion_ids: Iterable[int], reference: str
+) -> None:
     """The order service's hot path for :func:`record_promotion_usage`: a brand-new
     order ``reference`` (so no idempotency look-up), inside the order's transaction.
 
@@ -1493,7 +1499,9 @@ def record_new_order_promotions(*, dealer: Dealer, promotion_ids: Iterable[int],
             code = Promotion.objects.filter(pk=exhausted[0]).values_list("code", flat=True).first()
             raise DomainError(
                 _("Promotion %(code)s has been used up.") % {"code": code},
-                code="PROMOTION_EXHAUSTED", field="promotion_ids", promotion_id=exhausted[0],
+                code="PROMOTION_EXHAUSTED",
+                field="promotion_ids",
+                promotion_id=exhausted[0],
             )
         for pid, code, limit in rows:
             if limit is None:
@@ -1507,8 +1515,13 @@ def record_new_order_promotions(*, dealer: Dealer, promotion_ids: Iterable[int],
             if cursor.fetchone() is None or limit < 1:
                 raise DomainError(
                     _("You have used promotion %(code)s as often as allowed.") % {"code": code},
-                    code="PROMOTION_EXHAUSTED", field="promotion_ids", promotion_id=pid,
+                    code="PROMOTION_EXHAUSTED",
+                    field="promotion_ids",
+                    promotion_id=pid,
                 )
     PromotionRedemption.objects.bulk_create(
-        [PromotionRedemption(promotion_id=pid, dealer_id=dealer.pk, reference=reference) for pid in ids]
+        [
+            PromotionRedemption(promotion_id=pid, dealer_id=dealer.pk, reference=reference)
+            for pid in ids
+        ]
     )

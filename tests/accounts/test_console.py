@@ -19,8 +19,10 @@ def admin_client(tenant_db, tenant_client):
 
 
 def test_api_key_secret_is_shown_once_and_stored_hashed(admin_client):
-    response = admin_client.post("/admin/accounts/apikey/add/", {
-        "name": "ERP", "scopes": ["catalog:read", "dealers:read"], "expires_at": ""})
+    response = admin_client.post(
+        "/admin/accounts/apikey/add/",
+        {"name": "ERP", "scopes": ["catalog:read", "dealers:read"], "expires_at": ""},
+    )
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     secret = response.context["secret"]
     assert secret.startswith("dh_") and secret.encode() in response.content
@@ -36,13 +38,17 @@ def test_api_key_secret_is_shown_once_and_stored_hashed(admin_client):
     assert "errors" not in body
     _, body = gql(admin_client, '{ skuLookup(codes: ["X"]) { query } }', api_key=secret)
     assert "errors" not in body
-    _, body = gql(admin_client, 'mutation { brandCreate(name: "X") { errors { code } } }', api_key=secret)
+    _, body = gql(
+        admin_client, 'mutation { brandCreate(name: "X") { errors { code } } }', api_key=secret
+    )
     assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
 
 
 def test_revoking_in_the_console(admin_client):
     created = services.create_api_key(name="Old", scopes=["catalog:read"])
-    admin_client.post("/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [created.api_key.pk]})
+    admin_client.post(
+        "/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [created.api_key.pk]}
+    )
     created.api_key.refresh_from_db()
     assert created.api_key.revoked_at is not None
 
@@ -56,19 +62,41 @@ def test_unknown_scope_is_refused(admin_client):
 def test_dealer_form_validates_like_the_api(admin_client):
     hq = services.create_dealer(code="HQ", name="HQ")
     shop = services.create_dealer(code="SHOP", name="Shop", parent=hq)
-    response = admin_client.post(f"/admin/accounts/dealer/{hq.pk}/change/", {
-        "code": "HQ", "name": "HQ", "parent": shop.pk, "status": "active", "currency": "CNY",
-        "credit_limit": "0", "payment_terms": "prepaid",
-        "addresses-TOTAL_FORMS": "0", "addresses-INITIAL_FORMS": "0",
-        "contacts-TOTAL_FORMS": "0", "contacts-INITIAL_FORMS": "0"})
+    response = admin_client.post(
+        f"/admin/accounts/dealer/{hq.pk}/change/",
+        {
+            "code": "HQ",
+            "name": "HQ",
+            "parent": shop.pk,
+            "status": "active",
+            "currency": "CNY",
+            "credit_limit": "0",
+            "payment_terms": "prepaid",
+            "addresses-TOTAL_FORMS": "0",
+            "addresses-INITIAL_FORMS": "0",
+            "contacts-TOTAL_FORMS": "0",
+            "contacts-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 200  # the form came back with an error
     assert "parent" in response.context["adminform"].form.errors
     assert Dealer.objects.get(code="HQ").parent_id is None
-    response = admin_client.post("/admin/accounts/dealer/add/", {
-        "code": "NEW", "name": "New", "parent": hq.pk, "status": "active", "currency": "cny",
-        "credit_limit": "100", "payment_terms": "net_30",
-        "addresses-TOTAL_FORMS": "0", "addresses-INITIAL_FORMS": "0",
-        "contacts-TOTAL_FORMS": "0", "contacts-INITIAL_FORMS": "0"})
+    response = admin_client.post(
+        "/admin/accounts/dealer/add/",
+        {
+            "code": "NEW",
+            "name": "New",
+            "parent": hq.pk,
+            "status": "active",
+            "currency": "cny",
+            "credit_limit": "100",
+            "payment_terms": "net_30",
+            "addresses-TOTAL_FORMS": "0",
+            "addresses-INITIAL_FORMS": "0",
+            "contacts-TOTAL_FORMS": "0",
+            "contacts-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 302
     new = Dealer.objects.get(code="NEW")
     assert new.currency == "CNY" and new.depth == 1 and new.path == f"{hq.path}{new.pk}/"
@@ -92,9 +120,15 @@ def test_consoles_are_per_tenant(admin_client, other_tenant, other_tenant_client
 
 
 def test_user_form_requires_a_dealer_for_dealer_roles(admin_client):
-    form = {"username": "buyer1", "email": "", "role": Role.DEALER_BUYER, "dealer": "",
-            "password1": "Long-Enough-Pass-2026", "password2": "Long-Enough-Pass-2026",
-            "usable_password": "true"}
+    form = {
+        "username": "buyer1",
+        "email": "",
+        "role": Role.DEALER_BUYER,
+        "dealer": "",
+        "password1": "Long-Enough-Pass-2026",
+        "password2": "Long-Enough-Pass-2026",
+        "usable_password": "true",
+    }
     response = admin_client.post("/admin/accounts/user/add/", form)
     assert response.status_code == 200  # the form came back with the service's error
     assert "dealer" in response.context["adminform"].form.errors
@@ -109,14 +143,25 @@ def test_user_form_requires_a_dealer_for_dealer_roles(admin_client):
 
 def test_user_form_drops_the_dealer_of_a_console_role(admin_client):
     shop = services.create_dealer(code="SHOP", name="Shop")
-    user = services.create_user(username="u1", password="x", role=Role.DEALER_BUYER, dealer=shop,
-                                validate=False)
+    user = services.create_user(
+        username="u1", password="x", role=Role.DEALER_BUYER, dealer=shop, validate=False
+    )
     page = admin_client.get(f"/admin/accounts/user/{user.pk}/change/")
     form = page.context["adminform"].form
-    data = {name: value for name, value in form.initial.items()
-            if name in form.fields and value is not None and name not in ("groups", "user_permissions")}
-    data.update({"role": Role.STAFF, "dealer": shop.pk, "is_active": "on",
-                 "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if name in form.fields and value is not None and name not in ("groups", "user_permissions")
+    }
+    data.update(
+        {
+            "role": Role.STAFF,
+            "dealer": shop.pk,
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        }
+    )
     data.pop("last_login", None)
     data.pop("password", None)
     response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", data)

@@ -58,11 +58,17 @@ def test_a_dealer_cannot_move_under_its_own_subtree(tree):
 def test_create_dealer_validates_every_field(tenant_db):
     DealerFactory(code="TAKEN")
     with pytest.raises(ValidationFailed) as err:
-        services.create_dealer(code="taken", name="", currency="yuan", credit_limit="-5",
-                               payment_terms="net_7")
+        services.create_dealer(
+            code="taken", name="", currency="yuan", credit_limit="-5", payment_terms="net_7"
+        )
     fields = {(e.field, e.code) for e in err.value.errors}
-    assert fields == {("code", "TAKEN"), ("name", "REQUIRED"), ("currency", "INVALID"),
-                      ("credit_limit", "INVALID"), ("payment_terms", "INVALID")}
+    assert fields == {
+        ("code", "TAKEN"),
+        ("name", "REQUIRED"),
+        ("currency", "INVALID"),
+        ("credit_limit", "INVALID"),
+        ("payment_terms", "INVALID"),
+    }
     assert not Dealer.objects.filter(name="").exists()
 
 
@@ -83,16 +89,26 @@ def test_a_credit_limit_finer_than_cents_is_refused_not_rounded(tenant_db, limit
 def test_create_dealer_with_addresses_contacts_terms_and_reps(tenant_db):
     rep = UserFactory(role=Role.SALES_REP)
     dealer = services.create_dealer(
-        code="D1", name="Dealer", payment_terms=PaymentTerms.NET_60, credit_limit="5000", tax_id="91310000X",
+        code="D1",
+        name="Dealer",
+        payment_terms=PaymentTerms.NET_60,
+        credit_limit="5000",
+        tax_id="91310000X",
         sales_reps=[rep],
-        addresses=[{"kind": "billing", "line1": "1 Road", "city": "Shanghai"},
-                   {"kind": "shipping", "line1": "2 Dock"}, {"kind": "shipping", "line1": "3 Dock"}],
+        addresses=[
+            {"kind": "billing", "line1": "1 Road", "city": "Shanghai"},
+            {"kind": "shipping", "line1": "2 Dock"},
+            {"kind": "shipping", "line1": "3 Dock"},
+        ],
         contacts=[{"name": "Li Lei", "email": "li@example.com", "is_primary": True}],
     )
     assert dealer.credit_limit == Decimal("5000.00")
     assert PaymentTerms.days(dealer.payment_terms) == 60
     assert [(a.kind, a.line1, a.is_default) for a in dealer.addresses.order_by("id")] == [
-        ("billing", "1 Road", True), ("shipping", "2 Dock", True), ("shipping", "3 Dock", False)]
+        ("billing", "1 Road", True),
+        ("shipping", "2 Dock", True),
+        ("shipping", "3 Dock", False),
+    ]
     assert list(dealer.sales_reps.all()) == [rep]
     with pytest.raises(DomainError) as err:
         services.update_dealer(dealer, sales_reps=[UserFactory(role=Role.STAFF)])
@@ -123,7 +139,10 @@ def test_scoping_rules(tree):
     assert codes(selectors.dealers_visible_to(None)) == []
     assert len(codes(selectors.dealers_visible_to(None, api_key=object()))) == 7
     assert set(selectors.visible_dealer_ids(admin_east).values_list("pk", flat=True)) == {
-        tree["EAST"].pk, tree["S1"].pk, tree["S2"].pk}
+        tree["EAST"].pk,
+        tree["S1"].pk,
+        tree["S2"].pk,
+    }
 
     # can_act_for_dealer: a buyer for its own, an admin for its children, a rep for covered subtrees.
     assert selectors.can_act_for_dealer(buyer, tree["S1"])
@@ -145,25 +164,31 @@ def test_filter_by_visible_dealers_scopes_other_models(tree):
     admin_east = DealerUserFactory(dealer=tree["EAST"], role=Role.DEALER_ADMIN)
     DealerUserFactory(dealer=tree["S1"])
     DealerUserFactory(dealer=tree["S3"])
-    rows = selectors.filter_by_visible_dealers(User.objects.filter(dealer__isnull=False), admin_east)
+    rows = selectors.filter_by_visible_dealers(
+        User.objects.filter(dealer__isnull=False), admin_east
+    )
     assert sorted(u.dealer.code for u in rows) == ["EAST", "S1"]
 
 
 def test_dealer_admin_adds_users_only_within_its_subtree(tree):
     admin_east = DealerUserFactory(dealer=tree["EAST"], role=Role.DEALER_ADMIN)
-    user = services.create_dealer_user(dealer=tree["S1"], username="shop1-buyer", password="Xk9!long-pass",
-                                       actor=admin_east)
+    user = services.create_dealer_user(
+        dealer=tree["S1"], username="shop1-buyer", password="Xk9!long-pass", actor=admin_east
+    )
     assert user.dealer == tree["S1"] and user.role == Role.DEALER_BUYER
     with pytest.raises(PermissionDenied):
-        services.create_dealer_user(dealer=tree["S3"], username="nope", password="Xk9!long-pass",
-                                    actor=admin_east)
+        services.create_dealer_user(
+            dealer=tree["S3"], username="nope", password="Xk9!long-pass", actor=admin_east
+        )
     buyer = DealerUserFactory(dealer=tree["S1"])
     with pytest.raises(PermissionDenied):
-        services.create_dealer_user(dealer=tree["S1"], username="nope2", password="Xk9!long-pass",
-                                    actor=buyer)
+        services.create_dealer_user(
+            dealer=tree["S1"], username="nope2", password="Xk9!long-pass", actor=buyer
+        )
     with pytest.raises(DomainError) as err:
-        services.create_dealer_user(dealer=tree["S1"], username="x", password="Xk9!long-pass",
-                                    role=Role.STAFF)
+        services.create_dealer_user(
+            dealer=tree["S1"], username="x", password="Xk9!long-pass", role=Role.STAFF
+        )
     assert err.value.field == "role"
 
 

@@ -13,7 +13,8 @@ def test_no_unannounced_breaking_changes_against_the_committed_contract():
     changes = set(breaking_changes(SCHEMA_PATH.read_text(), current_sdl()))
     unexpected = changes - allowed_breaking_changes()
     assert not unexpected, (
-        "The code breaks the committed GraphQL contract:\n  " + "\n  ".join(sorted(unexpected))
+        "The code breaks the committed GraphQL contract:\n  "
+        + "\n  ".join(sorted(unexpected))
         + "\nKeep the old fields (deprecate them), or list the change in graphql/allowed-breaking-changes.txt."
     )
 

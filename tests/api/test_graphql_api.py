@@ -29,7 +29,11 @@ def test_sign_in_and_use_the_token(tenant_db, tenant_client):
     token = body["data"]["tokenCreate"]["token"]
     status, body = gql(tenant_client, ME, token=token)
     assert status == 200
-    assert body["data"]["me"] == {"username": buyer.username, "role": "DEALER_BUYER", "dealer": {"code": buyer.dealer.code}}
+    assert body["data"]["me"] == {
+        "username": buyer.username,
+        "role": "DEALER_BUYER",
+        "dealer": {"code": buyer.dealer.code},
+    }
     assert body["extensions"]["cost"]["requestedQueryCost"] >= 1
 
 
@@ -43,14 +47,25 @@ def test_wrong_password_is_a_typed_error(tenant_db, tenant_client):
     user = UserFactory()
     status, body = gql(tenant_client, SIGN_IN, {"u": user.username, "p": "nope"})
     assert status == 200
-    assert body["data"]["tokenCreate"]["errors"][0]["message"] in ("Wrong user name or password.", "用户名或密码错误。")
+    assert body["data"]["tokenCreate"]["errors"][0]["message"] in (
+        "Wrong user name or password.",
+        "用户名或密码错误。",
+    )
     assert body["data"]["tokenCreate"] == {
         "token": None,
-        "errors": [{"field": "password", "code": "INVALID_CREDENTIALS", "message": body["data"]["tokenCreate"]["errors"][0]["message"]}],
+        "errors": [
+            {
+                "field": "password",
+                "code": "INVALID_CREDENTIALS",
+                "message": body["data"]["tokenCreate"]["errors"][0]["message"],
+            }
+        ],
     }
 
 
-def test_token_from_one_tenant_is_refused_by_another(tenant_db, tenant_client, other_tenant_client, other_tenant, in_tenant):
+def test_token_from_one_tenant_is_refused_by_another(
+    tenant_db, tenant_client, other_tenant_client, other_tenant, in_tenant
+):
     token = token_for(UserFactory(username="same-name"))
     with in_tenant(other_tenant):
         UserFactory(username="same-name")  # the same user name and id may exist there
@@ -78,7 +93,9 @@ def test_password_change_revokes_tokens(tenant_db, tenant_client):
     assert status == 401
 
 
-def test_brute_force_is_throttled_per_tenant(tenant_db, tenant_client, other_tenant, other_tenant_client, in_tenant):
+def test_brute_force_is_throttled_per_tenant(
+    tenant_db, tenant_client, other_tenant, other_tenant_client, in_tenant
+):
     UserFactory(username="target")
     with override_settings(LOGIN_THROTTLE_ATTEMPTS=3):
         for _ in range(3):
@@ -107,7 +124,9 @@ def test_api_key_scopes_and_tenant_binding(tenant_db, tenant_client, other_tenan
     created = create_api_key(name="ERP", scopes=["catalog:read"])
     stored = ApiKey.objects.get()
     assert created.secret not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
-    status, body = gql(tenant_client, "{ products(first: 5) { totalCount } }", api_key=created.secret)
+    status, body = gql(
+        tenant_client, "{ products(first: 5) { totalCount } }", api_key=created.secret
+    )
     assert status == 200 and body["data"]["products"]["totalCount"] == 1
     _, body = gql(tenant_client, "{ dealers { totalCount } }", api_key=created.secret)
     assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
@@ -131,8 +150,12 @@ def test_dealer_user_sees_only_its_own_dealer(tenant_db, tenant_client):
     # Another dealer's node cannot be fetched by its global ID either.
     from graphql_relay import to_global_id
 
-    _, body = gql(tenant_client, "query($id: ID!) { node(id: $id) { id } }",
-                  {"id": to_global_id("Dealer", other.dealer.pk)}, token=token_for(buyer))
+    _, body = gql(
+        tenant_client,
+        "query($id: ID!) { node(id: $id) { id } }",
+        {"id": to_global_id("Dealer", other.dealer.pk)},
+        token=token_for(buyer),
+    )
     assert body["data"]["node"] is None
 
 
@@ -142,8 +165,21 @@ def test_dealer_user_sees_only_its_own_dealer(tenant_db, tenant_client):
         ("{not json", 400, None),
         (json.dumps({"query": "{ me { username "}), 400, None),
         (json.dumps({"query": "{ nosuchfield }"}), 400, None),
-        (json.dumps({"query": 'mutation { tokenCreate(username: 5, password: "x") { token } }'}), 400, None),
-        (json.dumps({"query": "query($n: Int) { products(first: $n) { totalCount } }", "variables": {"n": "many"}}), 200, None),
+        (
+            json.dumps({"query": 'mutation { tokenCreate(username: 5, password: "x") { token } }'}),
+            400,
+            None,
+        ),
+        (
+            json.dumps(
+                {
+                    "query": "query($n: Int) { products(first: $n) { totalCount } }",
+                    "variables": {"n": "many"},
+                }
+            ),
+            200,
+            None,
+        ),
     ],
 )
 def test_malformed_requests_are_typed_errors(tenant_db, tenant_client, payload, status, code):
@@ -154,8 +190,12 @@ def test_malformed_requests_are_typed_errors(tenant_db, tenant_client, payload, 
 
 
 def test_unknown_authorization_scheme(tenant_db, tenant_client):
-    response = tenant_client.post("/graphql/", json.dumps({"query": ME}), content_type="application/json",
-                                  HTTP_AUTHORIZATION="Basic abc")
+    response = tenant_client.post(
+        "/graphql/",
+        json.dumps({"query": ME}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic abc",
+    )
     assert response.status_code == 401
 
 
@@ -180,24 +220,42 @@ def test_cost_uses_page_size_from_variables(tenant_db, tenant_client):
     query = "query($n: Int) { products(first: $n) { edges { node { skus { code } } } } }"
     _, small = gql(tenant_client, query, {"n": 2}, token=token_for(UserFactory()))
     _, large = gql(tenant_client, query, {"n": 50}, token=token_for(UserFactory()))
-    assert small["extensions"]["cost"]["requestedQueryCost"] < large["extensions"]["cost"]["requestedQueryCost"]
+    assert (
+        small["extensions"]["cost"]["requestedQueryCost"]
+        < large["extensions"]["cost"]["requestedQueryCost"]
+    )
 
 
 def test_page_size_is_capped(tenant_db, tenant_client):
-    status, body = gql(tenant_client, "{ products(first: 500) { totalCount } }", token=token_for(UserFactory()))
+    status, body = gql(
+        tenant_client, "{ products(first: 500) { totalCount } }", token=token_for(UserFactory())
+    )
     assert body["errors"][0]["extensions"] == {"code": "INVALID_PAGE", "argument": "first"}
 
 
-@pytest.mark.parametrize("connection", ["products", "orders", "dealers", "quotes", "priceLists", "promotions"])
-@pytest.mark.parametrize(("argument", "value"), [("first", -1), ("first", 101), ("last", -1),
-                                                 ("last", 2**31 - 1), ("offset", -1)])
-def test_page_arguments_out_of_range_are_typed_errors(tenant_db, tenant_client, connection, argument, value):
+@pytest.mark.parametrize(
+    "connection", ["products", "orders", "dealers", "quotes", "priceLists", "promotions"]
+)
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("first", -1), ("first", 101), ("last", -1), ("last", 2**31 - 1), ("offset", -1)],
+)
+def test_page_arguments_out_of_range_are_typed_errors(
+    tenant_db, tenant_client, connection, argument, value
+):
     """Not an internal error from deep in the connection: a typed error before anything runs."""
     query = f"query($n: Int) {{ {connection}({argument}: $n) {{ edges {{ cursor }} }} }}"
     status, body = gql(tenant_client, query, {"n": value}, token=token_for(UserFactory()))
-    assert [e["extensions"] for e in body["errors"]] == [{"code": "INVALID_PAGE", "argument": argument}]
+    assert [e["extensions"] for e in body["errors"]] == [
+        {"code": "INVALID_PAGE", "argument": argument}
+    ]
     assert not body.get("data")
-    _, body = gql(tenant_client, query, {"n": 0 if argument == "offset" else 100}, token=token_for(UserFactory()))
+    _, body = gql(
+        tenant_client,
+        query,
+        {"n": 0 if argument == "offset" else 100},
+        token=token_for(UserFactory()),
+    )
     assert "errors" not in body and body["data"][connection]["edges"] == []
 
 
@@ -210,17 +268,27 @@ def test_alias_limit(tenant_db, tenant_client):
 def test_batches_are_limited(tenant_db, tenant_client):
     token = token_for(UserFactory())
     batch = [{"query": ME}] * 3
-    response = tenant_client.post("/graphql/", json.dumps(batch), content_type="application/json",
-                                  HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = tenant_client.post(
+        "/graphql/",
+        json.dumps(batch),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
     assert response.status_code == 200 and len(response.json()) == 3
     with override_settings(GRAPHQL_MAX_BATCH=2):
-        response = tenant_client.post("/graphql/", json.dumps(batch), content_type="application/json",
-                                      HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = tenant_client.post(
+            "/graphql/",
+            json.dumps(batch),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
 
 
-def test_products_listing_query_count_does_not_grow_with_page(tenant_db, tenant_client, django_assert_max_num_queries):
+def test_products_listing_query_count_does_not_grow_with_page(
+    tenant_db, tenant_client, django_assert_max_num_queries
+):
     from core.testing.factories import SkuFactory, StockFactory
 
     for _ in range(15):
@@ -240,7 +308,7 @@ def test_products_listing_query_count_does_not_grow_with_page(tenant_db, tenant_
         ('mutation { tokenCreate(username: "some\\u0000one", password: "x") { token } }', None),
         ("query($c: [String!]!) { skuLookup(codes: $c) { query } }", {"c": ["A", "B\x00"]}),
         (
-            "mutation($l: [OrderLineInput!]!) { placeOrder(lines: $l, idempotencyKey: \"k\") { errors { code } } }",
+            'mutation($l: [OrderLineInput!]!) { placeOrder(lines: $l, idempotencyKey: "k") { errors { code } } }',
             {"l": [{"sku": "SKU\x000", "quantity": 1}]},
         ),
     ],
@@ -270,7 +338,10 @@ def test_node_with_a_well_formed_unknown_id_answers_null(tenant_db, tenant_clien
 
     dealer = DealerUserFactory().dealer
     query = "query($id: ID!) { node(id: $id) { id } }"
-    for node_id, found in ((to_global_id("Dealer", dealer.pk), True), (to_global_id("Dealer", 10**30), False)):
+    for node_id, found in (
+        (to_global_id("Dealer", dealer.pk), True),
+        (to_global_id("Dealer", 10**30), False),
+    ):
         _, body = gql(tenant_client, query, {"id": node_id}, token=token_for(UserFactory()))
         assert "errors" not in body
         assert (body["data"]["node"] == {"id": node_id}) is found

@@ -13,52 +13,131 @@ def _case(name, env):
     """Variables, token and a check of the data for each operation (each entry builds its own data)."""
     staff, buyer = env["staff"], env["buyer"]
     cases = {
-        "SignIn": lambda: ({"username": buyer.username, "password": TEST_PASSWORD}, None,
-                   lambda d: d["tokenCreate"]["token"] and d["tokenCreate"]["errors"] == []),
-        "Me": lambda: ({}, token_for(buyer), lambda d: d["me"]["dealer"]["code"] == buyer.dealer.code),
-        "Products": lambda: ({"first": 5}, token_for(buyer),
-                     lambda d: d["products"]["totalCount"] == 1
-                     and d["products"]["edges"][0]["node"]["skus"][0]["available"] == 100),
+        "SignIn": lambda: (
+            {"username": buyer.username, "password": TEST_PASSWORD},
+            None,
+            lambda d: d["tokenCreate"]["token"] and d["tokenCreate"]["errors"] == [],
+        ),
+        "Me": lambda: (
+            {},
+            token_for(buyer),
+            lambda d: d["me"]["dealer"]["code"] == buyer.dealer.code,
+        ),
+        "Products": lambda: (
+            {"first": 5},
+            token_for(buyer),
+            lambda d: (
+                d["products"]["totalCount"] == 1
+                and d["products"]["edges"][0]["node"]["skus"][0]["available"] == 100
+            ),
+        ),
         "Dealers": lambda: ({}, token_for(staff), lambda d: d["dealers"]["totalCount"] == 1),
-        "Search": lambda: (_indexed({"text": "Product", "first": 5}), token_for(buyer),
-                   lambda d: d["search"]["total"] == 1 and d["search"]["errors"] == []
-                   and d["search"]["hits"][0]["product"]["skus"][0]["available"] == 100
-                   and d["search"]["hits"][0]["inStock"]),
-        "DealerCredit": lambda: ({}, token_for(buyer), lambda d: d["dealerCredit"]["available"] == "100000.00"),
-        "DealerPrices": lambda: (_base_prices(), token_for(buyer),
-                         lambda d: d["dealerPrices"][0]["unitPrice"] == "12.5000"
-                         and d["dealerPrices"][0]["source"]["priceListCode"] == "BASE"),
-        "PlaceOrder": lambda: _order_case(buyer, {"idempotencyKey": "op-1"},
-                                  lambda d: d["placeOrder"]["errors"] == []
-                                  and d["placeOrder"]["order"]["status"] == "ALLOCATED"),
-        "MyOrders": lambda: _order_case(buyer, None, lambda d: d["orders"]["totalCount"] == 1
-                                and d["orders"]["edges"][0]["node"]["history"][0]["toStatus"] == "submitted"),
-        "QuickOrderPreview": lambda: _order_case(buyer, {"text": "{sku} 2\nNOPE 1"},
-                                         lambda d: d["quickOrderPreview"][0]["unitPrice"] == "9.5000"
-                                         and d["quickOrderPreview"][1]["error"]["code"] == "UNKNOWN_SKU"),
-        "Availability": lambda: _order_case(buyer, {"skuCodes": ["{sku}"]},
-                                    lambda d: d["availability"][0]["available"] == 100),
-        "ProductPage": lambda: (_base_prices() and {"first": 5}, token_for(buyer),
-                                lambda d: d["products"]["edges"][0]["node"]["isAvailable"]
-                                and d["products"]["edges"][0]["node"]["skus"][0]["price"]["unitPrice"] == "12.5000"
-                                and d["products"]["edges"][0]["node"]["skus"][0]["units"][0]["factor"] == 1),
-        "DealerDetail": lambda: ({"code": buyer.dealer.code}, token_for(buyer),
-                                 lambda d: d["dealer"]["code"] == buyer.dealer.code and d["dealer"]["depth"] == 0),
-        "DealerCreate": lambda: ({"input": {"code": "OP-NEW", "name": "New dealer", "paymentTerms": "NET_30"}},
-                                 token_for(staff), lambda d: d["dealerCreate"]["errors"] == []
-                                 and d["dealerCreate"]["dealer"]["paymentTerms"] == "NET_30"),
-        "ProductCreate": lambda: ({"input": {"code": "OP-P", "name": "Op product", "skus": [
-                                      {"code": "OP-P-1", "units": [{"code": "case", "factor": 12}]}]}},
-                                  token_for(staff), lambda d: d["productCreate"]["errors"] == []
-                                  and len(d["productCreate"]["product"]["skus"][0]["units"]) == 2),
-        "ProductBulkUpsert": lambda: ({"products": [{"code": "OP-B", "name": "B", "skus": [{"code": "OP-B-1"}]}]},
-                                      token_for(staff), lambda d: d["productBulkUpsert"]["created"] == 1
-                                      and d["productBulkUpsert"]["errors"] == []),
-        "SkuLookup": lambda: (_sku_codes("NOPE"), token_for(buyer),
-                              lambda d: d["skuLookup"][0]["sku"] is not None
-                              and d["skuLookup"][1]["errorCode"] == "UNKNOWN_SKU"),
-        "Categories": lambda: (_category(), token_for(buyer),
-                               lambda d: d["categories"][0]["attributeSchema"][0]["code"] == "volume"),
+        "Search": lambda: (
+            _indexed({"text": "Product", "first": 5}),
+            token_for(buyer),
+            lambda d: (
+                d["search"]["total"] == 1
+                and d["search"]["errors"] == []
+                and d["search"]["hits"][0]["product"]["skus"][0]["available"] == 100
+                and d["search"]["hits"][0]["inStock"]
+            ),
+        ),
+        "DealerCredit": lambda: (
+            {},
+            token_for(buyer),
+            lambda d: d["dealerCredit"]["available"] == "100000.00",
+        ),
+        "DealerPrices": lambda: (
+            _base_prices(),
+            token_for(buyer),
+            lambda d: (
+                d["dealerPrices"][0]["unitPrice"] == "12.5000"
+                and d["dealerPrices"][0]["source"]["priceListCode"] == "BASE"
+            ),
+        ),
+        "PlaceOrder": lambda: _order_case(
+            buyer,
+            {"idempotencyKey": "op-1"},
+            lambda d: (
+                d["placeOrder"]["errors"] == []
+                and d["placeOrder"]["order"]["status"] == "ALLOCATED"
+            ),
+        ),
+        "MyOrders": lambda: _order_case(
+            buyer,
+            None,
+            lambda d: (
+                d["orders"]["totalCount"] == 1
+                and d["orders"]["edges"][0]["node"]["history"][0]["toStatus"] == "submitted"
+            ),
+        ),
+        "QuickOrderPreview": lambda: _order_case(
+            buyer,
+            {"text": "{sku} 2\nNOPE 1"},
+            lambda d: (
+                d["quickOrderPreview"][0]["unitPrice"] == "9.5000"
+                and d["quickOrderPreview"][1]["error"]["code"] == "UNKNOWN_SKU"
+            ),
+        ),
+        "Availability": lambda: _order_case(
+            buyer, {"skuCodes": ["{sku}"]}, lambda d: d["availability"][0]["available"] == 100
+        ),
+        "ProductPage": lambda: (
+            _base_prices() and {"first": 5},
+            token_for(buyer),
+            lambda d: (
+                d["products"]["edges"][0]["node"]["isAvailable"]
+                and d["products"]["edges"][0]["node"]["skus"][0]["price"]["unitPrice"] == "12.5000"
+                and d["products"]["edges"][0]["node"]["skus"][0]["units"][0]["factor"] == 1
+            ),
+        ),
+        "DealerDetail": lambda: (
+            {"code": buyer.dealer.code},
+            token_for(buyer),
+            lambda d: d["dealer"]["code"] == buyer.dealer.code and d["dealer"]["depth"] == 0,
+        ),
+        "DealerCreate": lambda: (
+            {"input": {"code": "OP-NEW", "name": "New dealer", "paymentTerms": "NET_30"}},
+            token_for(staff),
+            lambda d: (
+                d["dealerCreate"]["errors"] == []
+                and d["dealerCreate"]["dealer"]["paymentTerms"] == "NET_30"
+            ),
+        ),
+        "ProductCreate": lambda: (
+            {
+                "input": {
+                    "code": "OP-P",
+                    "name": "Op product",
+                    "skus": [{"code": "OP-P-1", "units": [{"code": "case", "factor": 12}]}],
+                }
+            },
+            token_for(staff),
+            lambda d: (
+                d["productCreate"]["errors"] == []
+                and len(d["productCreate"]["product"]["skus"][0]["units"]) == 2
+            ),
+        ),
+        "ProductBulkUpsert": lambda: (
+            {"products": [{"code": "OP-B", "name": "B", "skus": [{"code": "OP-B-1"}]}]},
+            token_for(staff),
+            lambda d: (
+                d["productBulkUpsert"]["created"] == 1 and d["productBulkUpsert"]["errors"] == []
+            ),
+        ),
+        "SkuLookup": lambda: (
+            _sku_codes("NOPE"),
+            token_for(buyer),
+            lambda d: (
+                d["skuLookup"][0]["sku"] is not None
+                and d["skuLookup"][1]["errorCode"] == "UNKNOWN_SKU"
+            ),
+        ),
+        "Categories": lambda: (
+            _category(),
+            token_for(buyer),
+            lambda d: d["categories"][0]["attributeSchema"][0]["code"] == "volume",
+        ),
         "ElectronicsAlternates": lambda: _electronics_alternates(buyer),
         "FoodProductInfo": lambda: _food_product_info(buyer),
         "PharmaRecallTrace": lambda: _pharma_recall_trace(staff, buyer),
@@ -86,8 +165,13 @@ def _order_case(buyer, variables, check):
     sku = Sku.objects.get()
     PriceListItemFactory(sku=sku, unit_price="9.50")
     if variables is None:
-        services.place_order(dealer=buyer.dealer, user=buyer, lines=[LineInput(sku.code, 1)],
-                             channel="web", idempotency_key="op-list")
+        services.place_order(
+            dealer=buyer.dealer,
+            user=buyer,
+            lines=[LineInput(sku.code, 1)],
+            channel="web",
+            idempotency_key="op-list",
+        )
         variables = {}
     elif "idempotencyKey" in variables:
         variables = {**variables, "lines": [{"sku": sku.code, "quantity": 2}]}
@@ -162,23 +246,34 @@ def _electronics_alternates(buyer):
 
     enable_plugin(tenant=Tenant.objects.get(pk=connection.tenant.pk), name="electronics")
     resistors = CategoryFactory()
-    for code, quantity in (("resistance", "resistance"), ("tolerance", "tolerance"),
-                           ("package", "package")):
+    for code, quantity in (
+        ("resistance", "resistance"),
+        ("tolerance", "tolerance"),
+        ("package", "package"),
+    ):
         services.define_parameter(category=resistors, code=code, label=code, quantity=quantity)
     for code, value in (("R-OP-1", "10k"), ("R-OP-2", "10.0 kΩ")):
         sku = SkuFactory(code=code, product=ProductFactory(category=resistors))
-        services.set_part_parameters(product=sku.product,
-                                     values={"resistance": value, "tolerance": "±1%",
-                                             "package": "0603"})
+        services.set_part_parameters(
+            product=sku.product, values={"resistance": value, "tolerance": "±1%", "package": "0603"}
+        )
     alternate = sku
     PriceListItemFactory(sku=alternate, unit_price="0.0150")
     StockFactory(sku=alternate, on_hand=5000)
-    return ({"skuCode": "R-OP-1"}, token_for(buyer),
-            lambda d: d["electronicsAlternates"]["errors"] == []
+    return (
+        {"skuCode": "R-OP-1"},
+        token_for(buyer),
+        lambda d: (
+            d["electronicsAlternates"]["errors"] == []
             and {p["code"]: p["display"] for p in d["electronicsAlternates"]["part"]["parameters"]}
             == {"resistance": "10kΩ", "tolerance": "±1%", "package": "0603"}
-            and [(a["part"]["skuCode"], a["price"]["unitPrice"], a["available"])
-                 for a in d["electronicsAlternates"]["alternates"]] == [("R-OP-2", "0.0150", 5000)])
+            and [
+                (a["part"]["skuCode"], a["price"]["unitPrice"], a["available"])
+                for a in d["electronicsAlternates"]["alternates"]
+            ]
+            == [("R-OP-2", "0.0150", 5000)]
+        ),
+    )
 
 
 def _food_product_info(buyer):
@@ -202,13 +297,18 @@ def _food_product_info(buyer):
     services.set_case_policy(sku=stock.sku, policy="units_min", min_units=6, shelf_life_days=270)
     produced = timezone.localdate() - datetime.timedelta(days=20)
     services.set_production_date(sku=stock.sku, warehouse=stock.warehouse, production_date=produced)
-    return ({"skuCodes": [stock.sku.code]}, token_for(buyer),
-            lambda d: d["foodProductInfo"][0]["caseUnit"] == case.code
+    return (
+        {"skuCodes": [stock.sku.code]},
+        token_for(buyer),
+        lambda d: (
+            d["foodProductInfo"][0]["caseUnit"] == case.code
             and d["foodProductInfo"][0]["policy"] == "UNITS_MIN"
             and d["foodProductInfo"][0]["casePrice"] == "72.0000"
             and d["foodProductInfo"][0]["unitPrice"] == "3.1500"
             and d["foodProductInfo"][0]["daysLeft"] == 250
-            and d["foodProductInfo"][0]["bestBeforeSource"] == "LOT")
+            and d["foodProductInfo"][0]["bestBeforeSource"] == "LOT"
+        ),
+    )
 
 
 def _autoparts_case(buyer, kind):
@@ -228,18 +328,30 @@ def _autoparts_case(buyer, kind):
     PriceListItemFactory(sku=sku, unit_price="88.00")
     lavida = autoparts.create_vehicle(make="Volkswagen", model="Lavida", year_from=2018)
     autoparts.add_fitment(vehicle=lavida, sku_code=sku.code, position="front")
-    autoparts.set_part_number(brand="Toyota", number="04465-33450", product_codes=[sku.product.code])
+    autoparts.set_part_number(
+        brand="Toyota", number="04465-33450", product_codes=[sku.product.code]
+    )
     if kind == "vin":
-        return ({"vin": with_check_digit("LSVAB41Z0J2123456")}, token_for(buyer),
-                lambda d: d["autopartsPartsByVin"]["errors"] == []
+        return (
+            {"vin": with_check_digit("LSVAB41Z0J2123456")},
+            token_for(buyer),
+            lambda d: (
+                d["autopartsPartsByVin"]["errors"] == []
                 and d["autopartsPartsByVin"]["decodedVin"]["modelYear"] == 2018
                 and d["autopartsPartsByVin"]["parts"][0]["skuCode"] == sku.code
                 and d["autopartsPartsByVin"]["parts"][0]["price"]["unitPrice"] == "88.0000"
-                and d["autopartsPartsByVin"]["parts"][0]["available"] == 100)
-    return ({"number": "04465 33450"}, token_for(buyer),
-            lambda d: d["autopartsPartsByNumber"]["errors"] == []
+                and d["autopartsPartsByVin"]["parts"][0]["available"] == 100
+            ),
+        )
+    return (
+        {"number": "04465 33450"},
+        token_for(buyer),
+        lambda d: (
+            d["autopartsPartsByNumber"]["errors"] == []
             and d["autopartsPartsByNumber"]["parts"][0]["skuCode"] == sku.code
-            and d["autopartsPartsByNumber"]["parts"][0]["numbers"][0]["number"] == "04465-33450")
+            and d["autopartsPartsByNumber"]["parts"][0]["numbers"][0]["number"] == "04465-33450"
+        ),
+    )
 
 
 def _pharma_recall_trace(staff, buyer):
@@ -264,22 +376,39 @@ def _pharma_recall_trace(staff, buyer):
     try:
         stock = Stock.objects.select_related("sku", "warehouse").get()
         PriceListItemFactory(sku=stock.sku, unit_price="9.50")
-        receive_batch(sku=stock.sku, warehouse=stock.warehouse, lot="PH-1",
-                      manufactured_on=today() - datetime.timedelta(days=30),
-                      expires_on=today() + datetime.timedelta(days=400), quantity=10)
-        order = services.place_order(dealer=buyer.dealer, user=buyer, lines=[LineInput(stock.sku.code, 4)],
-                                     channel="web", idempotency_key="pharma-op").order
-        services.ship(shipment=order.shipments.get(), user=staff, carrier="SF", tracking_number="SF-1")
+        receive_batch(
+            sku=stock.sku,
+            warehouse=stock.warehouse,
+            lot="PH-1",
+            manufactured_on=today() - datetime.timedelta(days=30),
+            expires_on=today() + datetime.timedelta(days=400),
+            quantity=10,
+        )
+        order = services.place_order(
+            dealer=buyer.dealer,
+            user=buyer,
+            lines=[LineInput(stock.sku.code, 4)],
+            channel="web",
+            idempotency_key="pharma-op",
+        ).order
+        services.ship(
+            shipment=order.shipments.get(), user=staff, carrier="SF", tracking_number="SF-1"
+        )
     finally:
         connection.set_tenant(original)
     sku_code = Sku.objects.get().code
-    return ({"lot": "PH-1", "skuCode": sku_code}, token_for(staff),
-            lambda d: d["pharmaRecallTrace"]["orderCount"] == 1
+    return (
+        {"lot": "PH-1", "skuCode": sku_code},
+        token_for(staff),
+        lambda d: (
+            d["pharmaRecallTrace"]["orderCount"] == 1
             and d["pharmaRecallTrace"]["shippedQuantity"] == 4
             and d["pharmaRecallTrace"]["rows"][0]["orderNumber"] == order.number
             and d["pharmaRecallTrace"]["rows"][0]["dealerCode"] == buyer.dealer.code
             and d["pharmaRecallTrace"]["rows"][0]["trackingNumber"] == "SF-1"
-            and d["pharmaRecallTrace"]["batches"][0]["onHand"] == 10)
+            and d["pharmaRecallTrace"]["batches"][0]["onHand"] == 10
+        ),
+    )
 
 
 def _pharma_batch_case(staff, kind):
@@ -297,19 +426,33 @@ def _pharma_batch_case(staff, kind):
 
     enable_plugin(tenant=Tenant.objects.get(pk=connection.tenant.pk), name="pharma")
     stock = Stock.objects.select_related("sku", "warehouse").get()
-    batch = receive_batch(sku=stock.sku, warehouse=stock.warehouse, lot="PB-1",
-                          manufactured_on=today() - datetime.timedelta(days=30),
-                          expires_on=today() + datetime.timedelta(days=400), quantity=10)
+    batch = receive_batch(
+        sku=stock.sku,
+        warehouse=stock.warehouse,
+        lot="PB-1",
+        manufactured_on=today() - datetime.timedelta(days=30),
+        expires_on=today() + datetime.timedelta(days=400),
+        quantity=10,
+    )
     if kind == "transfer":
         WarehouseFactory(code="OP-WH2")
-        return ({"batchId": str(batch.pk), "destinationCode": "OP-WH2", "quantity": 4}, token_for(staff),
-                lambda d: d["pharmaTransferBatch"]["errors"] == []
+        return (
+            {"batchId": str(batch.pk), "destinationCode": "OP-WH2", "quantity": 4},
+            token_for(staff),
+            lambda d: (
+                d["pharmaTransferBatch"]["errors"] == []
                 and d["pharmaTransferBatch"]["batch"]["onHand"] == 6
                 and d["pharmaTransferBatch"]["destinationBatch"]["warehouseCode"] == "OP-WH2"
-                and d["pharmaTransferBatch"]["destinationBatch"]["onHand"] == 4)
-    return ({"batchId": str(batch.pk), "counted": 7, "note": "op"}, token_for(staff),
-            lambda d: d["pharmaCountBatch"]["errors"] == []
-            and d["pharmaCountBatch"]["batch"]["onHand"] == 7)
+                and d["pharmaTransferBatch"]["destinationBatch"]["onHand"] == 4
+            ),
+        )
+    return (
+        {"batchId": str(batch.pk), "counted": 7, "note": "op"},
+        token_for(staff),
+        lambda d: (
+            d["pharmaCountBatch"]["errors"] == [] and d["pharmaCountBatch"]["batch"]["onHand"] == 7
+        ),
+    )
 
 
 def _plugins_case(name):
@@ -323,13 +466,19 @@ def _plugins_case(name):
     if name == "PluginDisable":
         enable_plugin(tenant=Tenant.objects.get(pk=connection.tenant.pk), name="food")
     checks = {
-        "Plugins": lambda d: "food" in [p["name"] for p in d["plugins"]]
-        and all(s["value"] is not None for p in d["plugins"] for s in p["settings"]),
-        "PluginEnable": lambda d: d["pluginEnable"]["errors"] == []
-        and d["pluginEnable"]["plugin"]["enabled"] is True
-        and Tenant.objects.get(pk=connection.tenant.pk).modules == ["food"],
-        "PluginDisable": lambda d: d["pluginDisable"]["errors"] == []
-        and d["pluginDisable"]["plugin"]["enabled"] is False
-        and "food" not in Tenant.objects.get(pk=connection.tenant.pk).modules,
+        "Plugins": lambda d: (
+            "food" in [p["name"] for p in d["plugins"]]
+            and all(s["value"] is not None for p in d["plugins"] for s in p["settings"])
+        ),
+        "PluginEnable": lambda d: (
+            d["pluginEnable"]["errors"] == []
+            and d["pluginEnable"]["plugin"]["enabled"] is True
+            and Tenant.objects.get(pk=connection.tenant.pk).modules == ["food"]
+        ),
+        "PluginDisable": lambda d: (
+            d["pluginDisable"]["errors"] == []
+            and d["pluginDisable"]["plugin"]["enabled"] is False
+            and "food" not in Tenant.objects.get(pk=connection.tenant.pk).modules
+        ),
     }
     return ({} if name == "Plugins" else {"name": "food"}), token_for(admin), checks[name]

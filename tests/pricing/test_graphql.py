@@ -339,4 +339,6 @@ def test_promotion_and_rebate_codes_longer_than_their_columns_are_field_errors(e
     q = """mutation($n: String!) { rebateProgrammeCreate(code: "R1", name: $n, currency: "CNY", period: "month",
       startsOn: "2026-01-01", tiers: [{threshold: "1", percent: "1"}]) { errors { field code } } }"""
     _, body = gql(tenant_client, q, {"n": "n" * 300}, token=token)
-    assert body["data"]["rebateProgrammeCreate"]["errors"] == [{"field": "name", "code": "TOO_LONG"}]
+    assert body["data"]["rebateProgrammeCreate"]["errors"] == [
+        {"field": "name", "code": "TOO_LONG"}
+    ]

@@ -24,6 +24,7 @@ def _ledger_purchases(settings):
     """These tests feed accrual from the credit ledger, not from orders."""
     settings.PRICING_PURCHASES_SOURCE = "core.pricing.purchases.credit_ledger_purchases"
 
+
 D = Decimal
 
 

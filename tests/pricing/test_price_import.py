@@ -25,7 +25,9 @@ def xlsx(rows):
 
 def run(fileobj, filename, user, capture):
     with capture(execute=True):
-        job = services.start_import(kind="prices", fileobj=fileobj, filename=filename, user=user, run_now=True)
+        job = services.start_import(
+            kind="prices", fileobj=fileobj, filename=filename, user=user, run_now=True
+        )
     job.refresh_from_db()
     return job
 
@@ -43,20 +45,38 @@ HEADER = ["price_list", "sku_code", "unit_code", "min_quantity", "unit_price", "
 
 
 def test_good_sheet_replaces_ladders(setup, django_capture_on_commit_callbacks):
-    sheet = xlsx([HEADER, ["BASE", "VC-10", None, 1, "12.50", "CNY"], ["BASE", "VC-10", None, 10, "11.00", None],
-                  ["BASE", "VC-10", "case", 1, "130.00", None], ["GOLD", "VC-10", None, 1, "11.90", None]])
+    sheet = xlsx(
+        [
+            HEADER,
+            ["BASE", "VC-10", None, 1, "12.50", "CNY"],
+            ["BASE", "VC-10", None, 10, "11.00", None],
+            ["BASE", "VC-10", "case", 1, "130.00", None],
+            ["GOLD", "VC-10", None, 1, "11.90", None],
+        ]
+    )
     job = run(sheet, "prices.xlsx", setup["staff"], django_capture_on_commit_callbacks)
     assert job.status == ImportStatus.SUCCEEDED, job.errors
-    ladder = list(PriceListItem.objects.filter(price_list=setup["base"], unit_code=setup["sku"].base_unit)
-                  .order_by("min_quantity").values_list("min_quantity", "unit_price"))
+    ladder = list(
+        PriceListItem.objects.filter(price_list=setup["base"], unit_code=setup["sku"].base_unit)
+        .order_by("min_quantity")
+        .values_list("min_quantity", "unit_price")
+    )
     assert ladder == [(1, Decimal("12.5000")), (10, Decimal("11.0000"))]
     assert PriceListItem.objects.count() == 4
 
 
 def test_bad_rows_are_named_and_nothing_is_saved(setup, django_capture_on_commit_callbacks):
-    sheet = xlsx([HEADER, ["BASE", "VC-10", None, 1, "12.50", None], ["BASE", "NOPE", None, 1, "3", None],
-                  ["BASE", "VC-10", None, 1, "-1", None], ["MISSING", "VC-10", None, 1, "3", None],
-                  ["GOLD", "VC-10", "pallet", 1, "3", None], ["GOLD", "VC-10", None, 1, "3", "USD"]])
+    sheet = xlsx(
+        [
+            HEADER,
+            ["BASE", "VC-10", None, 1, "12.50", None],
+            ["BASE", "NOPE", None, 1, "3", None],
+            ["BASE", "VC-10", None, 1, "-1", None],
+            ["MISSING", "VC-10", None, 1, "3", None],
+            ["GOLD", "VC-10", "pallet", 1, "3", None],
+            ["GOLD", "VC-10", None, 1, "3", "USD"],
+        ]
+    )
     job = run(sheet, "prices.xlsx", setup["staff"], django_capture_on_commit_callbacks)
     assert job.status == ImportStatus.FAILED
     found = {(e["row"], e["column"], e["code"]) for e in job.errors}
@@ -67,8 +87,13 @@ def test_bad_rows_are_named_and_nothing_is_saved(setup, django_capture_on_commit
 
 
 def test_export_round_trips(setup, django_capture_on_commit_callbacks):
-    PriceListItem.objects.create(price_list=setup["base"], sku=setup["sku"], unit_code="case", min_quantity=1,
-                                 unit_price=Decimal("130"))
+    PriceListItem.objects.create(
+        price_list=setup["base"],
+        sku=setup["sku"],
+        unit_code="case",
+        min_quantity=1,
+        unit_price=Decimal("130"),
+    )
     data = services.export("prices", "xlsx", user=setup["staff"])
     rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     assert rows[1][:3] == ("BASE", "VC-10", "case")

@@ -45,7 +45,9 @@ def require_test_database() -> None:
     committed-access fixtures would otherwise write to the real one."""
     db = connection.settings_dict
     if db["NAME"] != db.get("TEST", {}).get("NAME"):
-        pytest.fail("The test database is not set up: select at least one django_db test in this run.")
+        pytest.fail(
+            "The test database is not set up: select at least one django_db test in this run."
+        )
 
 
 @pytest.fixture(name="made_tenants")

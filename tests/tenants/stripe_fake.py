@@ -27,24 +27,50 @@ class FakeStripe:
                 body = self.rfile.read(length).decode()
                 form = dict(parse_qsl(body, keep_blank_values=True))
                 outer.requests.append(
-                    {"method": "POST", "path": self.path, "form": form, "headers": dict(self.headers)}
+                    {
+                        "method": "POST",
+                        "path": self.path,
+                        "form": form,
+                        "headers": dict(self.headers),
+                    }
                 )
                 if outer.fail_with:
-                    self._send(outer.fail_with, {"error": {"type": "invalid_request_error", "message": "nope"}})
+                    self._send(
+                        outer.fail_with,
+                        {"error": {"type": "invalid_request_error", "message": "nope"}},
+                    )
                     return
                 key = self.headers.get("Idempotency-Key", "")
                 suffix = hashlib.sha1(key.encode()).hexdigest()[:8]
                 port = outer.port
                 if self.path == "/v1/customers":
-                    self._send(200, {"id": f"cus_{suffix}", "object": "customer", "email": form.get("email")})
+                    self._send(
+                        200,
+                        {"id": f"cus_{suffix}", "object": "customer", "email": form.get("email")},
+                    )
                 elif self.path == "/v1/checkout/sessions":
-                    self._send(200, {"id": f"cs_test_{suffix}", "object": "checkout.session", "mode": "subscription",
-                                     "url": f"http://127.0.0.1:{port}/checkout/cs_test_{suffix}"})
+                    self._send(
+                        200,
+                        {
+                            "id": f"cs_test_{suffix}",
+                            "object": "checkout.session",
+                            "mode": "subscription",
+                            "url": f"http://127.0.0.1:{port}/checkout/cs_test_{suffix}",
+                        },
+                    )
                 elif self.path == "/v1/billing_portal/sessions":
-                    self._send(200, {"id": f"bps_{suffix}", "object": "billing_portal.session",
-                                     "url": f"http://127.0.0.1:{port}/portal/bps_{suffix}"})
+                    self._send(
+                        200,
+                        {
+                            "id": f"bps_{suffix}",
+                            "object": "billing_portal.session",
+                            "url": f"http://127.0.0.1:{port}/portal/bps_{suffix}",
+                        },
+                    )
                 else:
-                    self._send(404, {"error": {"type": "invalid_request_error", "message": "unknown"}})
+                    self._send(
+                        404, {"error": {"type": "invalid_request_error", "message": "unknown"}}
+                    )
 
             def do_GET(self):
                 # The "Checkout page" a browser is sent to.
@@ -89,8 +115,14 @@ def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str
 def event(event_id: str, type_: str, obj: dict, created: int | None = None) -> str:
     return json.dumps(
         {
-            "id": event_id, "object": "event", "type": type_, "api_version": "2025-03-31.basil",
-            "created": int(time.time()) if created is None else created, "livemode": False,
-            "data": {"object": obj}, "pending_webhooks": 1, "request": {"id": None},
+            "id": event_id,
+            "object": "event",
+            "type": type_,
+            "api_version": "2025-03-31.basil",
+            "created": int(time.time()) if created is None else created,
+            "livemode": False,
+            "data": {"object": obj},
+            "pending_webhooks": 1,
+            "request": {"id": None},
         }
     )

@@ -17,8 +17,13 @@ from .stripe_fake import FakeStripe
 
 @pytest.fixture
 def fake_stripe():
-    with FakeStripe() as fake, override_settings(
-        STRIPE_SECRET_KEY="sk_test_fake", STRIPE_WEBHOOK_SECRET="whsec_fake", STRIPE_API_BASE=fake.url
+    with (
+        FakeStripe() as fake,
+        override_settings(
+            STRIPE_SECRET_KEY="sk_test_fake",
+            STRIPE_WEBHOOK_SECRET="whsec_fake",
+            STRIPE_API_BASE=fake.url,
+        ),
     ):
         yield fake
 
@@ -95,7 +100,10 @@ def test_billing_portal_session(fake_stripe, priced_plans, console):
     assert response.status_code == 303
     assert response["Location"].startswith(fake_stripe.url + "/portal/bps_")
     [call] = fake_stripe.calls("/v1/billing_portal/sessions")
-    assert call["form"] == {"customer": "cus_existing", "return_url": "http://alpha.localhost/billing/"}
+    assert call["form"] == {
+        "customer": "cus_existing",
+        "return_url": "http://alpha.localhost/billing/",
+    }
     assert call["headers"]["Idempotency-Key"].startswith("dinghuo-")
     assert fake_stripe.calls("/v1/customers") == []
 

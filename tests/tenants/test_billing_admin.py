@@ -22,7 +22,8 @@ CHANGELIST = "/admin/tenants/tenant/"
 def operator_client() -> Client:
     connection.set_schema_to_public()  # operators are public-schema users
     operator, _ = User.objects.get_or_create(
-        username="operator", defaults={"is_staff": True, "is_superuser": True, "email": "ops@dinghuo.test"}
+        username="operator",
+        defaults={"is_staff": True, "is_superuser": True, "email": "ops@dinghuo.test"},
     )
     client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(operator)
@@ -69,19 +70,31 @@ def test_delete_needs_the_schema_name_typed(made_tenants):
     victim = provision_tenant(name="Doomed", subdomain="doomed")
     made_tenants.append("doomed")
     client = operator_client()
-    ask = client.post(CHANGELIST, {"action": "delete_with_confirmation", ACTION_CHECKBOX_NAME: [victim.pk]})
+    ask = client.post(
+        CHANGELIST, {"action": "delete_with_confirmation", ACTION_CHECKBOX_NAME: [victim.pk]}
+    )
     assert ask.status_code == 200 and b"Type each tenant" in ask.content
     assert Tenant.objects.filter(pk=victim.pk).exists()
-    wrong = client.post(CHANGELIST, {
-        "action": "delete_with_confirmation", ACTION_CHECKBOX_NAME: [victim.pk], "confirmed": "yes",
-        f"confirm_{victim.pk}": "doomd",
-    })
+    wrong = client.post(
+        CHANGELIST,
+        {
+            "action": "delete_with_confirmation",
+            ACTION_CHECKBOX_NAME: [victim.pk],
+            "confirmed": "yes",
+            f"confirm_{victim.pk}": "doomd",
+        },
+    )
     assert b"to confirm deletion" in wrong.content
     assert schema_exists("doomed")
-    client.post(CHANGELIST, {
-        "action": "delete_with_confirmation", ACTION_CHECKBOX_NAME: [victim.pk], "confirmed": "yes",
-        f"confirm_{victim.pk}": "doomed",
-    })
+    client.post(
+        CHANGELIST,
+        {
+            "action": "delete_with_confirmation",
+            ACTION_CHECKBOX_NAME: [victim.pk],
+            "confirmed": "yes",
+            f"confirm_{victim.pk}": "doomed",
+        },
+    )
     assert not Tenant.objects.filter(pk=victim.pk).exists()
     assert not schema_exists("doomed")
     with connection.cursor() as cursor:  # the ORM's cascade would visit tenant-only tables
@@ -98,7 +111,9 @@ def test_plain_delete_is_not_offered(tenant):
 @pytest.mark.django_db
 def test_tenant_console_does_not_expose_the_platform_admin(tenant, in_tenant):
     with in_tenant(tenant):
-        admin = User.objects.create_user(username="boss", password="x", is_staff=True, is_superuser=True)
+        admin = User.objects.create_user(
+            username="boss", password="x", is_staff=True, is_superuser=True
+        )
         client = Client(HTTP_HOST="alpha.localhost")
         client.force_login(admin)
     assert client.get("/admin/tenants/tenant/").status_code == 404

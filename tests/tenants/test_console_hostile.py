@@ -21,9 +21,7 @@ def test_checkout_with_a_hostile_plan(fake_stripe, priced_plans, console, plan):
     assert Subscription.objects.get(pk=sub.pk).requested_plan_id is None
 
 
-@pytest.mark.parametrize(
-    "modules", [["food\x00"], ["food"] * 500, ["x" * 10_000], [""], ["FOOD"]]
-)
+@pytest.mark.parametrize("modules", [["food\x00"], ["food"] * 500, ["x" * 10_000], [""], ["FOOD"]])
 def test_modules_with_hostile_names(console, tenant, modules):  # noqa: F811
     client, _sub = console
     response = client.post("/billing/modules/", {"modules": modules}, follow=True)

@@ -25,8 +25,13 @@ def english():
 @pytest.fixture
 def small_plan(tenant):
     plan = Plan.objects.create(
-        code="tiny", name="Tiny", max_dealers=2, max_skus=1, max_orders_per_month=3,
-        allowed_modules=["pharma", "food"], max_modules=1,
+        code="tiny",
+        name="Tiny",
+        max_dealers=2,
+        max_skus=1,
+        max_orders_per_month=3,
+        allowed_modules=["pharma", "food"],
+        max_modules=1,
     )
     Subscription.objects.create(tenant=tenant, plan=plan)
     return plan

@@ -20,7 +20,8 @@ def _shared_only_leaf() -> tuple[str, str]:
 
     tenant_apps = set(settings.TENANT_APPS)
     tenant_labels = {
-        cfg.label for cfg in apps.get_app_configs()
+        cfg.label
+        for cfg in apps.get_app_configs()
         # An entry is a module path or an AppConfig class path.
         if cfg.name in tenant_apps or f"{type(cfg).__module__}.{type(cfg).__name__}" in tenant_apps
     }

@@ -34,7 +34,9 @@ def committed(django_db_blocker, django_db_setup):
 
 def test_provision_clones_template_with_admin(committed):
     tenant = provision_tenant(
-        name="Acme", subdomain="acme-x", admin=AdminUser(email="Boss@Acme.test", password="Very-Secret-42"),
+        name="Acme",
+        subdomain="acme-x",
+        admin=AdminUser(email="Boss@Acme.test", password="Very-Secret-42"),
         modules=["pharma"],
     )
     committed.append(tenant.schema_name)
@@ -54,8 +56,15 @@ def test_provision_clones_template_with_admin(committed):
 
 @pytest.mark.parametrize(
     ("subdomain", "code"),
-    [("a", "INVALID"), ("Has_Under", "INVALID"), ("www", "RESERVED"), ("admin", "RESERVED"),
-     ("public", "RESERVED"), ("-lead", "INVALID"), ("double--dash", "INVALID")],
+    [
+        ("a", "INVALID"),
+        ("Has_Under", "INVALID"),
+        ("www", "RESERVED"),
+        ("admin", "RESERVED"),
+        ("public", "RESERVED"),
+        ("-lead", "INVALID"),
+        ("double--dash", "INVALID"),
+    ],
 )
 def test_bad_subdomains_create_nothing(committed, subdomain, code):
     before = Tenant.objects.count()
@@ -69,11 +78,17 @@ def test_failed_provisioning_rolls_back_and_can_be_retried(committed):
     from core.exceptions import DomainError
 
     with pytest.raises(DomainError) as err:
-        provision_tenant(name="Weak", subdomain="weakpw", admin=AdminUser(email="a@b.test", password="123"))
+        provision_tenant(
+            name="Weak", subdomain="weakpw", admin=AdminUser(email="a@b.test", password="123")
+        )
     assert err.value.code == "PASSWORD_TOO_WEAK"
     assert not Tenant.objects.filter(schema_name="weakpw").exists()
     assert not schema_exists("weakpw")
-    tenant = provision_tenant(name="Weak", subdomain="weakpw", admin=AdminUser(email="a@b.test", password="Much-Better-91"))
+    tenant = provision_tenant(
+        name="Weak",
+        subdomain="weakpw",
+        admin=AdminUser(email="a@b.test", password="Much-Better-91"),
+    )
     committed.append(tenant.schema_name)
     assert schema_exists("weakpw")
 
@@ -121,7 +136,9 @@ def test_suspended_tenant_is_refused_everywhere(committed):
     for path in ("/graphql/", "/admin/", "/health/"):
         response = client.post(path, "{}", content_type="application/json")
         assert response.status_code == 403, path
-    body = client.post("/graphql/", '{"query":"{ me { username } }"}', content_type="application/json").json()
+    body = client.post(
+        "/graphql/", '{"query":"{ me { username } }"}', content_type="application/json"
+    ).json()
     assert body["errors"][0]["extensions"]["code"] == "TENANT_SUSPENDED"
     resume_tenant(tenant)
     assert client.get("/health/").status_code == 200

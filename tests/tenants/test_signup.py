@@ -38,7 +38,14 @@ def test_landing_shows_plans_and_form_in_english_and_chinese():
     en = public_client("en").get("/")
     assert en.status_code == 200
     text = en.content.decode()
-    for phrase in ("Free trial", "Basic", "Pro", "Company name", "Create my site", 'name="subdomain"'):
+    for phrase in (
+        "Free trial",
+        "Basic",
+        "Pro",
+        "Company name",
+        "Create my site",
+        'name="subdomain"',
+    ):
         assert phrase in text
     assert 'name="viewport"' in text
     zh = public_client("zh-hans").get("/").content.decode()
@@ -114,13 +121,19 @@ def test_check_only_the_fields_asked_and_password_against_email():
     client = public_client()
     body = client.post(
         "/signup/check/",
-        {"fields": "email,password", "email": "not-an-email", "password": "12345678", "subdomain": "www"},
+        {
+            "fields": "email,password",
+            "email": "not-an-email",
+            "password": "12345678",
+            "subdomain": "www",
+        },
     ).json()
     assert set(body["errors"]) == {"email", "password"}
     assert "valid email" in body["errors"]["email"][0]
     assert any("entirely numeric" in m or "too common" in m for m in body["errors"]["password"])
     similar = client.post(
-        "/signup/check/", {"fields": "password", "email": "zhangwei@acme.test", "password": "zhangwei@acme"}
+        "/signup/check/",
+        {"fields": "password", "email": "zhangwei@acme.test", "password": "zhangwei@acme"},
     ).json()
     assert any("too similar" in m for m in similar["errors"]["password"])
 
@@ -209,10 +222,14 @@ def test_good_signup_provisions_and_lands_in_the_console(made_tenants, tenant):
     assert billing.status_code == 200 and b"Free trial" in billing.content
 
     # The token is one-time: a second use is refused, in a fresh browser too.
-    again = Client(HTTP_HOST="acme-signup.localhost", HTTP_ACCEPT_LANGUAGE="en").get("/login/handoff/", {"token": token})
+    again = Client(HTTP_HOST="acme-signup.localhost", HTTP_ACCEPT_LANGUAGE="en").get(
+        "/login/handoff/", {"token": token}
+    )
     assert again.status_code == 400 and b"already been used" in again.content
     # and it only works on its own tenant's host
-    foreign = Client(HTTP_HOST="alpha.localhost", HTTP_ACCEPT_LANGUAGE="en").get("/login/handoff/", {"token": token})
+    foreign = Client(HTTP_HOST="alpha.localhost", HTTP_ACCEPT_LANGUAGE="en").get(
+        "/login/handoff/", {"token": token}
+    )
     assert foreign.status_code == 400
 
 
@@ -225,7 +242,9 @@ def test_signup_without_javascript_redirects_to_the_handoff(made_tenants):
 
 def test_the_redirect_keeps_the_port_the_portal_was_reached_on(made_tenants):
     client = Client(HTTP_HOST="localhost:8000")
-    response = client.post("/signup/", good_form(subdomain="with-port"), HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/signup/", good_form(subdomain="with-port"), HTTP_ACCEPT="application/json"
+    )
     made_tenants.append("with_port")
     assert response.json()["redirect"].startswith("http://with-port.localhost:8000/login/handoff/")
 
@@ -236,7 +255,9 @@ def test_expired_or_forged_handoff_token_is_refused(tenant):
         from core.testing.factories import UserFactory
 
         user = UserFactory(role=Role.TENANT_ADMIN, is_staff=True)
-    payload = signing.dumps({"s": "alpha", "u": user.pk, "l": "", "n": "/admin/"}, salt=HANDOFF_SALT)
+    payload = signing.dumps(
+        {"s": "alpha", "u": user.pk, "l": "", "n": "/admin/"}, salt=HANDOFF_SALT
+    )
     client = Client(HTTP_HOST="alpha.localhost", HTTP_ACCEPT_LANGUAGE="en")
     with override_settings(SIGNUP_HANDOFF_MAX_AGE=-1):
         expired = client.get("/login/handoff/", {"token": payload})

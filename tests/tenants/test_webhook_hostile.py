@@ -185,9 +185,18 @@ def _subscription_updated(**fields):
         _subscription_updated(customer="c" * 101),
         _subscription_updated(customer=12),
         _subscription_updated(metadata={"tenant": "t" * 101}),
-        _event(data={"object": {"object": "checkout.session", "client_reference_id": "alpha",
-                                "customer": "cus_alpha", "subscription": ["sub_1"],
-                                "mode": "subscription", "payment_status": "paid"}}),
+        _event(
+            data={
+                "object": {
+                    "object": "checkout.session",
+                    "client_reference_id": "alpha",
+                    "customer": "cus_alpha",
+                    "subscription": ["sub_1"],
+                    "mode": "subscription",
+                    "payment_status": "paid",
+                }
+            }
+        ),
     ],
 )
 def test_an_event_with_a_malformed_id_is_refused_and_changes_nothing(sub, payload):
@@ -203,4 +212,7 @@ def test_the_same_event_with_good_ids_activates_the_subscription(sub):
     assert response.status_code == 200, response.content
     sub.refresh_from_db()
     assert (sub.status, sub.plan.code, sub.stripe_subscription_id) == (
-        SubscriptionStatus.ACTIVE, "basic", "sub_1")
+        SubscriptionStatus.ACTIVE,
+        "basic",
+        "sub_1",
+    )
