@@ -417,3 +417,20 @@ def test_a_pricing_statement_sent_ahead_for_other_skus_or_another_dealer_is_not_
     ):
         assert price_products_for_dealer(dealer, wanted, skus=known, pending=pending) == expected
         assert not _pipelined()
+
+
+def test_a_plain_listing_builds_its_orm_statement_only_when_something_reads_it(tenant_db):
+    """A dealer's usual page is read by the written-out statement, so the ORM's is not
+    built for it; anything that reads the queryset's ``query`` builds it, the same."""
+    from core.catalog.selectors import listing_slice, products_for_listing
+    from core.testing.factories import ProductFactory
+
+    for code in ("C-2", "C-1", "C-3"):
+        ProductFactory(code=code)
+    listing = products_for_listing(sort="code", with_relations=False)
+    page = [p.code for p in listing_slice(listing, 0, 10)]
+    assert page == ["C-1", "C-2", "C-3"]
+    assert listing._build is not None  # the page did not need the ORM's statement
+    assert "ORDER BY" in str(listing.query) and listing._build is None
+    assert [p.code for p in listing] == page == [p.code for p in listing[0:10]]
+    assert listing.filter(code="C-2").count() == 1
