@@ -29,9 +29,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    sql,
 )
 from django.db.models.base import DEFERRED, ModelState
 from django.db.models.lookups import StartsWith
+from django.db.models.manager import BaseManager
 from django.db.models.query import ModelIterable
 from django.db.models.signals import post_init, pre_init
 from django.utils.translation import gettext as _
@@ -635,11 +637,47 @@ def _prefetched(model, objs: list, instance, field: str) -> QuerySet:
     built only if something chains on the queryset (``.filter()``, ``.count()`` on a
     clone), not for every product of a page, where it cost more than the SQL; and the
     queryset is the manager's own (``all()`` and ``filter()`` would each clone it)."""
-    qs = model._default_manager.get_queryset()
+    manager = model._default_manager
+    if (
+        type(manager).get_queryset is not BaseManager.get_queryset
+        or manager._queryset_class is not QuerySet
+    ):
+        qs = manager.get_queryset()  # a manager or queryset of the model's own
+    else:  # QuerySet.__init__'s attributes, its Query made only if something chains on it
+        qs = _new_instance(_KnownRows)
+        qs.__dict__.update(
+            model=model,
+            _db=manager._db,
+            _hints=dict(manager._hints),
+            _query=None,
+            _sticky_filter=False,
+            _for_write=False,
+            _prefetch_related_lookups=(),
+            _known_related_objects={},
+            _iterable_class=ModelIterable,
+            _fields=None,
+            _defer_next_filter=False,
+        )
     qs._deferred_filter = (False, (), {field: instance})
     qs._result_cache = objs
     qs._prefetch_done = True
     return qs
+
+
+class _KnownRows(QuerySet):
+    """A related manager's queryset whose rows are known (:func:`_prefetched`): its
+    ``Query`` is made the first time something reads it (a chained filter, a count),
+    not for each product of a page (a fifth of building the queryset)."""
+
+    @property
+    def query(self):
+        if self._query is None:
+            self._query = sql.Query(self.model)
+        return QuerySet.query.fget(self)
+
+    @query.setter
+    def query(self, value):
+        QuerySet.query.fset(self, value)
 
 
 class _ProductsWithSkus(ModelIterable):

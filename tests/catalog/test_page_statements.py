@@ -434,3 +434,25 @@ def test_a_plain_listing_builds_its_orm_statement_only_when_something_reads_it(t
     assert "ORDER BY" in str(listing.query) and listing._build is None
     assert [p.code for p in listing] == page == [p.code for p in listing[0:10]]
     assert listing.filter(code="C-2").count() == 1
+
+
+def test_a_listed_products_skus_are_a_queryset_that_chains_like_djangos(tenant_db):
+    """The SKUs a page puts on each product are what ``prefetch_related`` would leave:
+    read without a statement, and a queryset that filters by its product when chained."""
+    from core.catalog.selectors import listing_slice, products_for_listing
+    from core.testing.factories import ProductFactory
+
+    for code in ("K-1", "K-2"):
+        product = ProductFactory(code=code)
+        Sku.objects.bulk_create(
+            [Sku(product=product, code=f"{code}-{k}", name=f"{code} {k}") for k in "AB"]
+        )
+    listing = products_for_listing(sort="code", with_relations=False)
+    first, second = listing_slice(listing, 0, 10)
+    with count_queries() as q:
+        assert [s.code for s in first.skus.all()] == ["K-1-A", "K-1-B"]
+        assert first.skus.count() == 2 and first.skus.all()[0].product is first
+    assert q.count == 0
+    assert [s.code for s in second.skus.filter(code__endswith="B")] == ["K-2-B"]
+    assert [s.code for s in first.skus.order_by("-code")] == ["K-1-B", "K-1-A"]
+    assert first.skus.all().query.where  # the product's filter, built when read
