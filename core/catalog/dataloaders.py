@@ -116,8 +116,8 @@ def send_page_prices(info, dealer, facts) -> bool:
     builds it, and the first price resolved reads the rows. ``facts``: for each product
     of the page, ``(product id, brand id, category path, [(SKU id, base unit), ...])``.
     What :func:`remember_page` would note; False (nothing sent, nothing noted) when
-    pricing cannot take the statement ahead, or a loader already priced for ``dealer``
-    in this operation."""
+    pricing cannot take the statement ahead, a loader already priced for ``dealer`` in
+    this operation, or the page has no SKUs."""
     start, SkuInfo = _page_pricing_starter(), _sku_info_class()  # noqa: N806 - a class
     if dealer is None or start is None or SkuInfo is None:
         return False
@@ -133,6 +133,8 @@ def send_page_prices(info, dealer, facts) -> bool:
         lineage = _lineage(path or "", paths)
         for sku_id, base_unit in sku_units:
             skus[sku_id] = SkuInfo(sku_id, product_id, brand_id, lineage, base_unit)
+    if not skus:
+        return False  # nothing to price (an empty page): no statement
     loader.pending = start(dealer, skus)
     page.update(skus)
     # a page whose prices are never resolved (an error first): its rows are discarded

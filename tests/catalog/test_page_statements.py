@@ -456,3 +456,18 @@ def test_a_listed_products_skus_are_a_queryset_that_chains_like_djangos(tenant_d
     assert [s.code for s in second.skus.filter(code__endswith="B")] == ["K-2-B"]
     assert [s.code for s in first.skus.order_by("-code")] == ["K-1-B", "K-1-A"]
     assert first.skus.all().query.where  # the product's filter, built when read
+
+
+def test_a_page_past_the_end_prices_nothing(tenant_db, tenant_client):
+    """No products, no SKUs: no pricing statement is sent (ahead or otherwise)."""
+    from graphql_relay import offset_to_cursor
+
+    token = _world()
+    _page(tenant_client, token, 10)
+    with count_queries() as q:
+        _, body = gql(
+            tenant_client, PAGE_QUERY, {"first": 10, "after": offset_to_cursor(500)}, token=token
+        )
+    assert body["data"]["products"]["edges"] == []
+    assert q.count == PAGE_STATEMENTS - 1, str(q)  # routing, user, the listing
+    assert not _pipelined()
