@@ -96,10 +96,6 @@ class PendingRows:
     ) -> None:
         self._db, self._binding, self._pipeline, self._rows = db, binding, pipeline, rows
 
-    @property
-    def open(self) -> bool:
-        return self._pipeline is not None
-
     def rows(self) -> list[tuple]:
         """The statement's rows (waiting for them when PostgreSQL is still at it)."""
         if self._pipeline is None:
@@ -171,9 +167,12 @@ def send_prepared(connection, sql: str, params: Sequence[Any]) -> PendingRows:
 def _pipelines(psycopg_connection) -> bool:
     """Whether the connection can send statements ahead: libpq 14 or later, and not in
     pipeline mode already (a statement sent ahead and not yet read)."""
-    from psycopg import Pipeline
+    from psycopg import Pipeline, pq
 
-    return Pipeline.is_supported() and psycopg_connection._pipeline is None
+    return (
+        Pipeline.is_supported()
+        and psycopg_connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
+    )
 
 
 def _server_binding_cursor(connection, psycopg_connection):

@@ -14,7 +14,9 @@ SQL = "SELECT g, g * %s FROM generate_series(1, %s) g"
 
 
 def _pipelined() -> bool:
-    return getattr(connection.connection, "_pipeline", None) is not None
+    from psycopg import pq
+
+    return connection.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
 
 def test_a_statement_sent_ahead_gives_the_rows_run_at_once_gives_and_is_counted():

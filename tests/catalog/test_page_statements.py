@@ -342,7 +342,9 @@ def test_a_prepared_page_statement_reads_the_schema_of_each_tenant(tenant, other
 
 def _pipelined() -> bool:
     """Whether the connection is still in pipeline mode (a statement sent ahead, unread)."""
-    return getattr(connection.connection, "_pipeline", None) is not None
+    from psycopg import pq
+
+    return connection.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
 
 def test_the_page_sends_its_pricing_statement_ahead_and_prices_as_without(
