@@ -231,7 +231,7 @@ def _emit_lag(metric: str, lags: list[float], lost: int, path: str, extra: dict)
 def _start_worker() -> subprocess.Popen:
     from django.conf import settings
 
-    from tenants.tasks import ping
+    from core.testing.processes import start_celery_worker
 
     env = {
         **os.environ,
@@ -239,35 +239,8 @@ def _start_worker() -> subprocess.Popen:
         "CELERY_DIR": str(settings.CELERY_DIR),
         "SEARCH_BACKEND": "postgres",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env=env,
-        cwd=str(settings.BASE_DIR),
-        stdout=sys.stderr,  # its banner is not a figure: stdout carries only the JSON lines
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            ping.delay().get(timeout=5)
-            return proc
-        except Exception:  # noqa: BLE001 - not up yet
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("the Celery worker did not start") from None
+    # its banner is not a figure: stdout carries only the JSON lines
+    return start_celery_worker(env, startup_seconds=90, stdout=sys.stderr)
 
 
 def _wait_until(predicate, timeout: float = 60.0) -> float | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 # Run by ``python -c``: argv = the run's pid, the server's process group.
 _WATCHER = """
@@ -53,3 +54,44 @@ def stop_with_this_process(proc: subprocess.Popen) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # not in the terminal's group: Ctrl-C leaves it to act
     )
+
+
+def start_celery_worker(env: dict, *, startup_seconds: float = 60, **popen) -> subprocess.Popen:
+    """A real Celery worker process (solo pool) of this project with ``env``, in its own
+    process group stopped with this process (:func:`stop_with_this_process`), once it
+    answers a ping. ``popen``: more ``subprocess.Popen`` arguments (``stdout``)."""
+    from django.conf import settings
+
+    from tenants.tasks import ping
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env=env,
+        cwd=str(settings.BASE_DIR),
+        start_new_session=True,  # its own group, stopped with this run even when killed
+        **popen,
+    )
+    stop_with_this_process(proc)
+    deadline = time.monotonic() + startup_seconds
+    while True:
+        try:
+            ping.delay().get(timeout=5)
+            return proc
+        except Exception:  # noqa: BLE001 - not up yet
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("The Celery worker did not start") from None

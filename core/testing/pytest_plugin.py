@@ -248,50 +248,17 @@ def database_url_for_subprocess() -> str:
 def _celery_worker_session(django_db_setup, tenant, other_tenant):
     """One real Celery worker process for the run (see ``celery_worker_process``)."""
     import subprocess
-    import sys
-    import time
 
     from django.conf import settings
+
+    from core.testing.processes import start_celery_worker
 
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_subprocess(),
         "CELERY_DIR": str(settings.CELERY_DIR),
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env=env,
-        cwd=str(settings.BASE_DIR),
-        start_new_session=True,  # its own group, stopped with this run even when killed
-    )
-    from core.testing.processes import stop_with_this_process
-    from tenants.tasks import ping
-
-    stop_with_this_process(proc)
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            ping.delay().get(timeout=5)
-            break
-        except Exception:  # noqa: BLE001 - not up yet
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("The Celery worker did not start") from None
+    proc = start_celery_worker(env)
     from config.celery import app
 
     _worker_consumes(app, proc, False)  # until a test asks for it
