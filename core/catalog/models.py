@@ -161,11 +161,12 @@ class Product(models.Model):
             GinIndex(fields=["name"], name="product_name_trgm", opclasses=["gin_trgm_ops"]),
             # The listing sorted by name reads its page through this index alone: a later
             # page passes over every earlier product, filtered on the included columns
-            # (status, and the catalogue's category, brand) without reading the table.
+            # (status, and the catalogue's category, brand) without reading the table,
+            # and the page's own rows (code, name) come from it too.
             models.Index(
                 fields=["name", "id"],
-                include=["status", "category", "brand"],
-                name="product_name_listing",
+                include=["status", "category", "brand", "code"],
+                name="product_name_page",
             ),
             models.Index(fields=["created_at", "id"], name="product_created_id"),
             models.Index(fields=["status", "category"], name="product_status_category"),

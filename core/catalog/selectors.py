@@ -808,8 +808,9 @@ _LISTING_COLUMNS: dict[frozenset[str], tuple] = {}
 
 def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int, on_rows=None):
     """The products of ``[start:stop]`` of a plain listing, with their SKUs, as
-    :class:`_ProductsWithSkus` yields them: one statement, like the ORM's (a later page
-    chooses its ids first and builds SKU JSON for its own rows only)."""
+    :class:`_ProductsWithSkus` yields them: one statement, whose page of products is
+    chosen by a derived table (read from the covering ``product_name_page`` index when
+    sorted by name) and only then given its SKUs."""
     from django.db import connections
 
     connection = connections[db]
@@ -826,24 +827,29 @@ def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int, on
         conditions.append("p.status = %s")
         params.append(ProductStatus.ACTIVE.value)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    order = ", ".join(
-        f'p."{Product._meta.get_field(name.lstrip("-")).column}"'
-        f" {'DESC' if name.startswith('-') else 'ASC'}"
+    keys = [
+        (f'p."{Product._meta.get_field(name.lstrip("-")).column}"', name.startswith("-"))
         for name in SORTS[plain.sort]
+    ]
+    # The page's rows are chosen (filtered, ordered, sliced) by a derived table, and
+    # only its rows get their category path and SKUs: PostgreSQL computes a selected
+    # subquery for every row it reads before applying OFFSET, so a later page must
+    # not select its SKUs in the query that skips. The sort keys come out of it under
+    # names of their own (a deferred column is not among the page's columns).
+    inner_order = ", ".join(f"{key} {'DESC' if desc else 'ASC'}" for key, desc in keys)
+    outer_order = ", ".join(
+        f"p.sort_{i} {'DESC' if desc else 'ASC'}" for i, (_, desc) in enumerate(keys)
     )
+    sort_keys = ", ".join(f"{key} AS sort_{i}" for i, (key, _) in enumerate(keys))
     skus = _inline_skus_sql(active_only=not plain.include_inactive, product_column="p.id")
-    select = (
-        f"SELECT {', '.join(columns)}, c.path, {skus}"
-        f" FROM {product_t} p LEFT OUTER JOIN {category_t} c ON p.category_id = c.id"
-    )
     limit = max(stop - start, 0)
-    if start:
-        sql = (
-            f"{select} WHERE p.id IN (SELECT p.id FROM {product_t} p {where}"
-            f" ORDER BY {order} LIMIT {int(limit)} OFFSET {int(start)}) ORDER BY {order}"
-        )
-    else:
-        sql = f"{select} {where} ORDER BY {order} LIMIT {int(limit)}"
+    offset = f" OFFSET {int(start)}" if start else ""
+    sql = (
+        f"SELECT {', '.join(columns)}, c.path, {skus}"
+        f" FROM (SELECT {', '.join(columns)}, {sort_keys} FROM {product_t} p {where}"
+        f" ORDER BY {inner_order} LIMIT {int(limit)}{offset}) p"
+        f" LEFT OUTER JOIN {category_t} c ON p.category_id = c.id ORDER BY {outer_order}"
+    )
     rows = execute_prepared(connection, sql, params)
     n = len(attnames)
     skus = [_decode_json(row[n + 1]) for row in rows]  # each SKU an array (_SKU_ARRAY_KEYS)
