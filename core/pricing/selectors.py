@@ -10,7 +10,10 @@ lines or SKUs:
   then the promotions and the prices in one statement (2: both queries side by
   side, the prices already in resolution order).
 
-Nothing is cached between calls, so nothing can leak from one dealer to another.
+Nothing a dealer's prices come from is kept between calls, so nothing can leak
+from one dealer to another. Product pages keep only what follows from promotion
+rows alone (each row's rule, and what a set of rules gives a SKU: see
+:class:`PagePromotions`), found again by the rows' contents.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 
@@ -227,7 +231,8 @@ def _page_pricing(
     columns, and a page does not decode a list's strings for each of its rows (nor an
     empty target array of a promotion: read as NULL, the same empty set).
 
-    ``(promotions, lists, price rows)``: ``lists`` maps a list's position to
+    ``(promotions, lists, price rows)``: ``promotions`` a :class:`PagePromotions`
+    (its ``rules`` those of :func:`load_promotions`), ``lists`` maps a list's position to
     ``(price_list_id, code, kind, currency)``; a price row is ``(2, sku_id, position,
     min_quantity, ..., unit_code, unit_price, ...)`` (``unit_code`` and ``unit_price``
     at 8 and 9), a SKU's rows of one list ascending by break (each unit's breaks in
@@ -236,16 +241,16 @@ def _page_pricing(
     if rows is None:
         # prepared: PostgreSQL plans it once per connection, as the page's products statement
         rows = execute_prepared(connection, *_page_pricing_statement(dealer, skus, at))
-    promotion_rows, lists = [], {}
+    rules, lists = [], {}
     for at_row, row in enumerate(rows):
         part = row[0]
         if part == 0:
-            promotion_rows.append(row[_PROMOTION_COLUMNS])
+            rules.append(_page_rule(row[_PROMOTION_COLUMNS]))
         elif part == 1:
             lists[row[1]] = row[4:8]
         else:
-            return _promotion_rules(promotion_rows), lists, rows[at_row:]
-    return _promotion_rules(promotion_rows), lists, []
+            return PagePromotions(rules, dealer.currency), lists, rows[at_row:]
+    return PagePromotions(rules, dealer.currency), lists, []
 
 
 def _page_pricing_statement(
@@ -270,8 +275,8 @@ def _page_pricing_statement(
                NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar,
                NULL::numeric,
                pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule, pr.priority,
-               pr.stackable, NULLIF(pr.sku_ids, '{{}}'), NULLIF(pr.product_ids, '{{}}'),
-               NULLIF(pr.category_ids, '{{}}'), NULLIF(pr.brand_ids, '{{}}')
+               pr.stackable, NULLIF(pr.sku_ids, '{{}}')::text, NULLIF(pr.product_ids, '{{}}')::text,
+               NULLIF(pr.category_ids, '{{}}')::text, NULLIF(pr.brand_ids, '{{}}')::text
         FROM pr
         UNION ALL
         SELECT 1, l.position, 0, 0, l.id, l.code, l.kind, l.currency, NULL, NULL,
@@ -387,6 +392,13 @@ def _promotions_query(
     return sql, [at, at, dealer.currency, dealer.id, *params]
 
 
+def _id_set(ids: list[int] | str) -> frozenset[int]:
+    """A promotion's target ids, read as an array or as its text (``'{1,2,3}'``)."""
+    if type(ids) is str:
+        return frozenset(map(int, ids[1:-1].split(",")))
+    return frozenset(ids)
+
+
 def _promotion_rules(rows: Iterable[Sequence]) -> list[PromotionRule]:
     """Promotion rules from rows of :func:`load_promotions`' columns (a page reads a few
     dozen per request: built positionally, an empty target set shared). Each rule, a
@@ -410,10 +422,10 @@ def _promotion_rules(rows: Iterable[Sequence]) -> list[PromotionRule]:
                 rule,
                 r[6],  # priority
                 r[7],  # stackable
-                frozenset(r[8]) if r[8] else no_ids,  # sku_ids
-                frozenset(r[9]) if r[9] else no_ids,  # product_ids
-                frozenset(r[10]) if r[10] else no_ids,  # category_ids
-                frozenset(r[11]) if r[11] else no_ids,  # brand_ids
+                _id_set(r[8]) if r[8] else no_ids,  # sku_ids
+                _id_set(r[9]) if r[9] else no_ids,  # product_ids
+                _id_set(r[10]) if r[10] else no_ids,  # category_ids
+                _id_set(r[11]) if r[11] else no_ids,  # brand_ids
             )
         )
     return rules
@@ -572,6 +584,10 @@ class PromotionIndex:
     ``[p for p in promotions if p.matches(sku)]``.
     """
 
+    # The most (brand, categories) pairs and promotion tuples an index remembers: a
+    # page's index may serve many pages (PagePromotions).
+    MEMO_MAX = 1024
+
     def __init__(self, promotions: Sequence[PromotionRule]) -> None:
         self.order = {p.id: i for i, p in enumerate(promotions)}
         self.by_sku: dict[int, list[PromotionRule]] = defaultdict(list)
@@ -606,10 +622,21 @@ class PromotionIndex:
         for promotions in (by_sku, by_product):
             for p in promotions or ():
                 found[p.id] = p
-        if len(found) < 2:
-            return tuple(found.values())
-        order = self.order
-        return tuple(sorted(found.values(), key=lambda p: order[p.id]))
+        return self._interned(found)
+
+    def _interned(self, found: dict[int, PromotionRule]) -> tuple[PromotionRule, ...]:
+        """``found``'s promotions in order, as the one tuple of this index holding them
+        (whichever SKUs draw them: a caller may key what it works out of a set of
+        promotions by the tuple's identity), while the index keeps fewer than
+        ``MEMO_MAX`` tuples; a new one after that."""
+        # ids in order (sorted by a method of the order dict, not a lambda per item)
+        ids = tuple(sorted(found, key=self.order.__getitem__) if len(found) > 1 else found)
+        interned = self.by_ids.get(ids)
+        if interned is None:
+            interned = tuple([found[i] for i in ids])
+            if len(self.by_ids) < self.MEMO_MAX:
+                self.by_ids[ids] = interned
+        return interned
 
     def _shared(self, brand_id: int | None, category_ids: frozenset[int]) -> tuple:
         """The promotions naming this brand or one of these categories, in order: the
@@ -626,14 +653,73 @@ class PromotionIndex:
             for category_id in category_ids:
                 for p in by_category.get(category_id, ()):
                     found[p.id] = p
-            # ids in order (sorted by a method of the order dict, not a lambda per item);
-            # one tuple for each set of promotions, whichever pairs draw it
-            ids = tuple(sorted(found, key=self.order.__getitem__) if len(found) > 1 else found)
-            shared = self.by_ids.get(ids)
-            if shared is None:
-                shared = self.by_ids[ids] = tuple([found[i] for i in ids])
-            self.by_brand_and_categories[key] = shared
+            shared = self._interned(found)
+            if len(self.by_brand_and_categories) < self.MEMO_MAX:
+                self.by_brand_and_categories[key] = shared
         return shared
+
+
+class PagePromotions:
+    """The promotions a page's pricing statement found (``rules``, in the order
+    :func:`load_promotions` gives them) and what they give the SKUs they touch: their
+    :class:`PromotionIndex`, and for each set of promotions touching a SKU
+    (:meth:`effect`) their summaries, the line promotions priced per unit and their
+    one-unit pricer.
+
+    What a set of promotions gives does not depend on the page: each rule is one
+    object for the same row wherever it comes back (:func:`_page_rule`), and an
+    effect is kept for the next page the same rules touch a SKU on (``_EFFECTS``).
+    """
+
+    __slots__ = ("rules", "currency", "index", "per_unit", "summaries", "numbers", "effects")
+
+    def __init__(self, rules: list[PromotionRule], currency: str) -> None:
+        self.rules = rules
+        self.currency = currency
+        self.index = PromotionIndex(rules)
+        # line promotions priced per unit (a bundle's price needs its components)
+        self.per_unit = {
+            p.id for p in rules if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
+        }
+        self.summaries: dict[int, PromotionInfo] = {}
+        self.numbers: dict = {}
+        # by the touching tuple's id (the tuple is kept in the value, so its id is not
+        # reused): most SKUs share the tuple of their brand and categories
+        self.effects: dict[int, tuple] = {}
+
+    def effect(self, touching: tuple[PromotionRule, ...]) -> tuple:
+        """:func:`_promotion_effect` of the promotions touching a SKU (a tuple of
+        :attr:`index`): worked out once per tuple, and once for every page where the
+        same rule objects touch a SKU."""
+        effect = self.effects.get(id(touching))
+        if effect is None:
+            # the rules' identities: each entry keeps its rules (in its effect), so
+            # no id in a key is reused while the entry lasts
+            key = (self.currency, *map(id, touching))
+            effect = _EFFECTS.get(key)
+            if effect is None:
+                effect = _promotion_effect(
+                    touching, self.per_unit, self.summaries, self.currency, self.numbers
+                )
+                if len(_EFFECTS) >= _EFFECTS_MAX:
+                    _EFFECTS.clear()
+                _EFFECTS[key] = effect
+            self.effects[id(touching)] = effect
+        return effect
+
+
+# What a set of promotion rules gives the SKUs it touches (PagePromotions.effect), by
+# currency and the identities of the rules (_page_rule's objects), across pages.
+_EFFECTS: dict[tuple, tuple] = {}
+_EFFECTS_MAX = 4096
+
+
+@lru_cache(maxsize=4096)
+def _page_rule(row: tuple) -> PromotionRule:
+    """The rule of one of the page statement's promotion rows (its target ids as text),
+    one object for the same row on every page: what is worked out of a set of rules
+    (an effect) is then found again by the rules' identities."""
+    return _promotion_rules((row,))[0]
 
 
 def price_products_for_dealer(
@@ -674,33 +760,19 @@ def price_products_for_dealer(
     if not skus:
         return {}
     promotions, lists, rows = _page_pricing(ctx, skus, at, rows)
-    index = PromotionIndex(promotions)
-    per_unit = {  # line promotions priced per unit (a bundle's price needs its components)
-        p.id for p in promotions if is_line_kind(p.kind) and p.kind != PromotionKind.BUNDLE_PRICE
-    }
+    touching_tuple, effect_of = promotions.index.touching_tuple, promotions.effect
+    numbers = promotions.numbers
     wording = PriceWording()
     lists, text = _worded_lists(lists, wording), wording.direct_text()
     currency = ctx.currency
     result: dict[int, ProductPrice] = {}
-    summaries: dict[int, PromotionInfo] = {}
-    numbers: dict = {}
-    # What the promotions touching a SKU give every SKU they touch, by the touching
-    # tuple's id (the tuple is kept in the value, so its id is not reused): most SKUs
-    # share the tuple of their brand and categories.
-    effects: dict[int, tuple] = {}
     for sku_id, sku_rows in groupby(rows, _SKU_OF_ROW):  # SKUs in order, as sorted(skus)
         info = skus[sku_id]
         found = _base_unit_price(sku_rows, info.base_unit, lists, text)
         if found is None:
             continue
         unit_price, breaks, source, list_price, list_currency = found
-        touching = index.touching_tuple(info)
-        effect = effects.get(id(touching))
-        if effect is None:
-            effect = effects[id(touching)] = _promotion_effect(
-                touching, per_unit, summaries, currency, numbers
-            )
-        _, shown, line_promotions, pricer = effect
+        _, shown, line_promotions, pricer = effect_of(touching_tuple(info))
         promoted = unit_price
         if line_promotions:
             if pricer is not None:

@@ -298,7 +298,8 @@ def test_the_page_reads_price_rows_in_resolution_order(world, days):
     for dealer in (world.dealer, world.sibling, world.parent):
         skus = load_skus(ids)
         ctx = dealer_context(dealer)
-        promotions, page_lists, rows = _page_pricing(ctx, skus, now)
+        page_promotions, page_lists, rows = _page_pricing(ctx, skus, now)
+        promotions = page_promotions.rules
         assert promotions == load_promotions(ctx, skus, now, order_level=False) and promotions
         applicable = PriceList.objects.filter(applicable_lists_q(ctx, now))
         assert sorted(page_lists.values()) == sorted(
@@ -445,3 +446,47 @@ def test_explanation_templates_compiled_once_format_as_percent_does():
         with translation.override(language):
             wording = PriceWording()
             assert wording.direct_text()(*values) == wording.direct() % by_name
+
+
+def test_what_pages_keep_of_promotions_follows_their_rows(world, days):
+    """A page keeps each promotion row's rule and what a set of rules gives a SKU for
+    later pages (PagePromotions): the same rows find the same objects, and a promotion
+    edited, ended or added between two pages changes the next page's prices at once."""
+    from core.pricing.selectors import _page_pricing
+
+    make_lists(world, ["base"], days)
+    promo = _promo(code="CAT", name="c", category_ids=[world.category.pk], priority=1)
+    ids = [world.sku.pk, world.sku2.pk]
+    skus = load_skus(ids)
+    ctx = dealer_context(world.dealer)
+
+    def page():
+        return price_products_for_dealer(world.dealer, ids, skus=skus)
+
+    first = page()
+    base = first[world.sku.pk].unit_price
+    assert first[world.sku.pk].promoted_unit_price == base * Decimal("0.95")
+    before, _, _ = _page_pricing(ctx, skus, timezone.now())
+    again, _, _ = _page_pricing(ctx, skus, timezone.now())
+    assert before.rules[0] is again.rules[0]  # one rule object for the same row
+    touching = again.index.touching_tuple(skus[world.sku.pk])
+    assert again.effect(touching) is before.effect(before.index.touching_tuple(skus[world.sku.pk]))
+    assert page() == first
+
+    promo.rule = {"percent": "20"}
+    promo.save()
+    assert page()[world.sku.pk].promoted_unit_price == base * Decimal("0.80")
+    promo.name = "Renamed"
+    promo.save()
+    assert [p.name for p in page()[world.sku.pk].promotions] == ["Renamed"]
+    _promo(code="MORE", name="m", sku_ids=[world.sku.pk], priority=5, stackable=True)
+    promo.stackable = True
+    promo.save()
+    assert [p.code for p in page()[world.sku.pk].promotions] == ["MORE", "CAT"]
+    assert page()[world.sku.pk].promoted_unit_price == (
+        base * Decimal("0.95") * Decimal("0.80")
+    ).quantize(Decimal("0.01"))
+    promo.ends_at = timezone.now() - timedelta(minutes=1)
+    promo.save()
+    assert [p.code for p in page()[world.sku.pk].promotions] == ["MORE"]
+    assert page()[world.sku.pk].promoted_unit_price == base * Decimal("0.95")
