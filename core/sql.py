@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -167,11 +168,32 @@ def send_prepared(connection, sql: str, params: Sequence[Any]) -> PendingRows:
 def _pipelines(psycopg_connection) -> bool:
     """Whether the connection can send statements ahead: libpq 14 or later, and not in
     pipeline mode already (a statement sent ahead and not yet read)."""
-    from psycopg import Pipeline, pq
-
+    psycopg = _psycopg()
     return (
-        Pipeline.is_supported()
-        and psycopg_connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
+        psycopg.pipeline_supported()
+        and psycopg_connection.pgconn.pipeline_status == psycopg.pipeline_off
+    )
+
+
+@lru_cache(maxsize=1)
+def _psycopg() -> SimpleNamespace | None:
+    """What the helpers use of psycopg 3 and Django's backend for it, imported once
+    (imports inside the functions cost a few microseconds on every statement); None
+    with psycopg2."""
+    try:
+        from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+        from django.db.backends.postgresql.psycopg_any import register_tzloader
+        from psycopg import Connection, Pipeline, pq
+    except ImportError:  # psycopg2
+        return None
+    return SimpleNamespace(
+        Connection=Connection,
+        ServerBindingCursor=ServerBindingCursor,
+        register_tzloader=register_tzloader,
+        TIMESTAMPTZ_OID=TIMESTAMPTZ_OID,
+        text_format=pq.Format.TEXT,
+        pipeline_supported=Pipeline.is_supported,
+        pipeline_off=pq.PipelineStatus.OFF,
     )
 
 
@@ -180,17 +202,11 @@ def _server_binding_cursor(connection, psycopg_connection):
     gives its own cursors; None when the connection is not psycopg 3's."""
     if connection.vendor != "postgresql":
         return None
-    try:
-        from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
-        from django.db.backends.postgresql.psycopg_any import register_tzloader
-        from psycopg import Connection
-        from psycopg.pq import Format
-    except ImportError:  # psycopg2
+    psycopg = _psycopg()
+    if psycopg is None or not isinstance(psycopg_connection, psycopg.Connection):
         return None
-    if not isinstance(psycopg_connection, Connection):
-        return None
-    cursor = ServerBindingCursor(psycopg_connection)
-    tzloader = psycopg_connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    cursor = psycopg.ServerBindingCursor(psycopg_connection)
+    tzloader = psycopg_connection.adapters.get_loader(psycopg.TIMESTAMPTZ_OID, psycopg.text_format)
     if connection.timezone != tzloader.timezone:
-        register_tzloader(connection.timezone, cursor)
+        psycopg.register_tzloader(connection.timezone, cursor)
     return cursor
