@@ -593,22 +593,13 @@ def _materialise_skus(product: Product, plain: bool | None = None) -> None:
     product_id = product.id
     db = product._state.db
     cache_product = _SKU_PRODUCT_FIELD.set_cached_value
-    product_cache = _SKU_PRODUCT_FIELD.cache_name
     if plain is None:
         plain = _plain_skus()
     for row in rows:
         units = row.pop("units", None)
         row["product_id"] = product_id
-        if plain:  # what ``Sku.from_db`` builds from these columns (by attname; a column
-            # not in the row stays deferred) with on_hand_total and reserved_total, without
-            # ``Model.__init__``'s per-field ``setattr`` and signals (none listens)
-            sku = _new_instance(Sku)
-            sku.__dict__.update(row)
-            state = sku._state = ModelState()
-            state.adding = False
-            state.db = db
-            # what ``sku.product = product`` leaves, without its checks
-            state.fields_cache = {product_cache: product}
+        if plain:
+            sku = _plain_sku(row, product, product_id, db)
         else:  # signal receivers for Sku: Django's own construction, positional
             on_hand, reserved = row.pop("on_hand_total"), row.pop("reserved_total")
             sku = Sku.from_db(db, None, [row.get(f, DEFERRED) for f in _SKU_ATTNAMES])
@@ -628,6 +619,27 @@ def _materialise_skus(product: Product, plain: bool | None = None) -> None:
         cache = product._prefetched_objects_cache = {}
     cache["skus"] = _prefetched(Sku, skus, product, "product")
     del product.skus_inline
+
+
+def _plain_sku(columns, product: Product, product_id: int, db: str) -> Sku:
+    """What ``Sku.from_db`` builds from ``columns`` (a mapping or pairs of attname and
+    value; a column not among them stays deferred, ``on_hand_total`` and
+    ``reserved_total`` are set too) as a SKU of ``product``, without
+    ``Model.__init__``'s per-field ``setattr`` and signals: only while no init signal
+    listens for ``Sku`` (:func:`_plain_skus`)."""
+    sku = _new_instance(Sku)
+    d = sku.__dict__
+    d.update(columns)
+    d["product_id"] = product_id
+    state = d["_state"] = ModelState()
+    state.adding = False
+    state.db = db
+    # what ``sku.product = product`` leaves, without its checks
+    state.fields_cache = {_SKU_PRODUCT_CACHE: product}
+    return sku
+
+
+_SKU_PRODUCT_CACHE = _SKU_PRODUCT_FIELD.cache_name
 
 
 def _prefetched(model, objs: list, instance, field: str) -> QuerySet:
@@ -876,11 +888,21 @@ def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int, on
         d = product.__dict__
         update(d, zip(attnames, row[:n], strict=True))
         d["listing_category_path"] = row[n]
-        d["skus_inline"] = [dict(zip(keys, values, strict=True)) for values in product_skus]
         state = product._state = ModelState()
         state.adding = False
         state.db = db
-        _materialise_skus(product, plain_skus)
+        if plain_skus:  # what _materialise_skus builds, straight from the arrays
+            product_id = d["id"]
+            sku_list = [
+                _plain_sku(zip(keys, values, strict=True), product, product_id, db)
+                for values in product_skus
+            ]
+            d["_prefetched_objects_cache"] = {
+                "skus": _prefetched(Sku, sku_list, product, "product")
+            }
+        else:
+            d["skus_inline"] = [dict(zip(keys, values, strict=True)) for values in product_skus]
+            _materialise_skus(product, plain_skus)
         yield product
 
 
