@@ -185,14 +185,14 @@ _VIEWED = (
     "currency",
     "breaks",
     "promotions",
-    "source",
 )
 
 
 class PriceView:
     """A ``ProductPrice`` as the pricing schema's ``SkuPrice`` type reads it (with
     ``sku_code``). The fields ``SkuPrice`` shows are copied (plain attribute reads for
-    the executor); anything else is read from the price."""
+    the executor), but for its ``source``, which a page's price builds when it is first
+    read; anything else is read from the price."""
 
     __slots__ = ("sku_code", "_price", *_VIEWED)
 
@@ -206,7 +206,6 @@ class PriceView:
             self.currency = price.currency
             self.breaks = price.breaks
             self.promotions = price.promotions
-            self.source = price.source
         except AttributeError:  # another price-like object: what it has
             for name in _VIEWED:
                 try:

@@ -575,6 +575,51 @@ class ProductPrice:
     promotions: tuple[PromotionInfo, ...]
     source: PriceSource
 
+    def __getattr__(self, name: str):
+        # A page's price (_page_price) builds its source, explanation and all, the first
+        # time it is read: a page that does not show it (most) never formats it.
+        facts = self.__dict__.get("_source_facts") if name == "source" else None
+        if facts is None:
+            raise AttributeError(name)
+        source = self.__dict__["source"] = _page_source(facts)
+        return source
+
+
+def _page_price(
+    sku_id: int,
+    unit_code: str,
+    unit_price: Decimal,
+    promoted_unit_price: Decimal,
+    currency: str,
+    breaks: tuple[PriceBreak, ...],
+    promotions: tuple[PromotionInfo, ...],
+    source_facts: tuple,
+) -> ProductPrice:
+    """A :class:`ProductPrice` whose ``source`` is made from ``source_facts`` (what
+    :func:`_base_unit_price` found) when first read: the same value, equal and hashed
+    the same, as one built with it."""
+    price = _new_instance(ProductPrice)
+    d = price.__dict__
+    d["sku_id"] = sku_id
+    d["unit_code"] = unit_code
+    d["unit_price"] = unit_price
+    d["promoted_unit_price"] = promoted_unit_price
+    d["currency"] = currency
+    d["breaks"] = breaks
+    d["promotions"] = promotions
+    d["_source_facts"] = source_facts
+    return price
+
+
+def _page_source(facts: tuple) -> PriceSource:
+    """The :class:`PriceSource` of :func:`_base_unit_price`'s source facts."""
+    list_id, code, kind, kind_word, unit_code, min_quantity, unit_price, base_unit, text = facts
+    explanation = text(code, kind_word, unit_price, base_unit, min_quantity)
+    return PriceSource(list_id, code, kind, unit_code, min_quantity, unit_price, 1, explanation)
+
+
+_new_instance = object.__new__
+
 
 class PromotionIndex:
     """Promotions by what they target, so each SKU of a page checks only the few that
@@ -771,18 +816,19 @@ def price_products_for_dealer(
         found = _base_unit_price(sku_rows, info.base_unit, lists, text)
         if found is None:
             continue
-        unit_price, breaks, source, list_price, list_currency = found
+        unit_price, breaks, source_facts, list_price, list_currency = found
         _, shown, line_promotions, pricer = effect_of(touching_tuple(info))
         promoted = unit_price
         if line_promotions:
             if pricer is not None:
                 promoted = pricer(unit_price)
             else:
+                source = _page_source(source_facts)
                 resolved = ResolvedPrice(unit_price, list_price, list_currency, source, breaks)
                 promoted = _one_unit_promoted(
                     sku_id, info, resolved, line_promotions, currency, numbers
                 )
-        result[sku_id] = ProductPrice(
+        result[sku_id] = _page_price(
             sku_id,
             info.base_unit,
             unit_price,
@@ -790,7 +836,7 @@ def price_products_for_dealer(
             currency,
             breaks,
             shown,
-            source,
+            source_facts,
         )
     return result
 
@@ -809,9 +855,10 @@ def _base_unit_price(
     unit_code=base_unit, quantity=1, base_quantity=1, base_unit=base_unit)`` gives,
     without a ``PriceRow`` per row, a sort per SKU or the unit conversion a base unit
     never needs (a product page prices a few hundred SKUs; randomized and database
-    tests hold the two to the same prices). ``(unit price, breaks, source, list price,
-    currency)``, the list price that of the ladder's first break, or None when no list
-    prices one base unit. The prices are the rows' own (the general code multiplies
+    tests hold the two to the same prices). ``(unit price, breaks, source facts, list
+    price, currency)``, the source as the facts :func:`_page_source` makes it of (its
+    explanation formatted only when read), the list price that of the ladder's first
+    break, or None when no list prices one base unit. The prices are the rows' own (the general code multiplies
     them by a factor of 1, exact for the column's 18 digits: the same values)."""
     for position, list_rows in groupby(sku_rows, _LIST_OF_ROW):
         ladder = [r for r in list_rows if r[8] == base_unit]
@@ -824,15 +871,16 @@ def _base_unit_price(
             winning = row
         list_id, code, kind, currency, kind_word = lists[position]
         unit_price = winning[9]
-        source = PriceSource(
+        source = (
             list_id,
             code,
             kind,
+            kind_word,
             winning[8],
             winning[3],
             unit_price,
-            1,
-            text(code, kind_word, unit_price, base_unit, winning[3]),
+            base_unit,
+            text,
         )
         if len(ladder) == 1:
             breaks = (PriceBreak(winning[3], unit_price),)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
 from core.catalog.models import Category
@@ -214,7 +215,7 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
 
     from core.pricing.engine import PriceRow, PriceWording, order_lists, resolve_line_price
     from core.pricing.models import KIND_RANK
-    from core.pricing.selectors import _base_unit_price, _worded_lists
+    from core.pricing.selectors import _base_unit_price, _page_source, _worded_lists
 
     rng = random.Random(7)
     kinds = ["dealer", "region", "tier", "base"]
@@ -264,8 +265,8 @@ def test_the_base_unit_shortcut_resolves_as_the_general_code():
         if expected is None:
             assert got is None, (rows, base_unit)
             continue
-        unit_price, breaks, source, list_price, currency = got
-        assert (unit_price, breaks, source) == (
+        unit_price, breaks, source_facts, list_price, currency = got
+        assert (unit_price, breaks, _page_source(source_facts)) == (
             expected.unit_price,
             expected.breaks,
             expected.source,
@@ -490,3 +491,21 @@ def test_what_pages_keep_of_promotions_follows_their_rows(world, days):
     promo.save()
     assert [p.code for p in page()[world.sku.pk].promotions] == ["MORE"]
     assert page()[world.sku.pk].promoted_unit_price == base * Decimal("0.95")
+
+
+def test_a_page_price_builds_its_source_when_read(world, days):
+    """A page's price formats its source's explanation only when something reads it,
+    and is then the same value (equal, same hash, same repr) as one built with it."""
+    import dataclasses
+
+    make_lists(world, ["base", "tier"], days)
+    ids = [world.sku.pk]
+    price = price_products_for_dealer(world.dealer, ids, skus=load_skus(ids))[world.sku.pk]
+    assert "source" not in price.__dict__
+    source = price.source
+    assert source.price_list_code and source.explanation and source.unit_code == "each"
+    assert price.source is source and "source" in price.__dict__
+    built = dataclasses.replace(price)
+    assert built == price and hash(built) == hash(price) and repr(built) == repr(price)
+    with pytest.raises(AttributeError):
+        price.not_a_field  # noqa: B018 - the attribute read is the test
