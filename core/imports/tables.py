@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -94,7 +95,8 @@ def read_cells(fileobj: IO[bytes], fmt: str) -> list[list[Any]]:
             raise DomainError(
                 _("The file is not a readable .xlsx workbook."), field="file", code="INVALID_FORMAT"
             ) from exc
-    return rows
+    # what an export quoted so that a spreadsheet keeps it text (csv_row), as it was
+    return [[unquote_formula(c) if isinstance(c, str) else c for c in row] for row in rows]
 
 
 def _normal(text: Any) -> str:
@@ -203,9 +205,9 @@ def write(
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(headers)
+        writer.writerow(csv_row(headers))
         for row in rows:
-            writer.writerow([to_cell(c, row.get(c.key)) for c in kind.columns])
+            writer.writerow(csv_row(to_cell(c, row.get(c.key)) for c in kind.columns))
         return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -232,6 +234,34 @@ def write(
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# What a spreadsheet reads as the start of a formula in a CSV cell (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_row(values: Iterable[Any]) -> list[Any]:
+    """A row for ``csv.writer``: text a spreadsheet would run as a formula (a name like
+    ``=HYPERLINK(...)``, ``@SUM(...)``, ``-2+3``) is written after an apostrophe, which
+    makes Excel and LibreOffice keep it as text; a number (``-5``, ``+1.5``) is left as
+    it is. The imports read such a cell back without the apostrophe
+    (:func:`unquote_formula`), so an export imports back unchanged."""
+    return [
+        "'" + value
+        if isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not _NUMBER.fullmatch(value)
+        else value
+        for value in values
+    ]
+
+
+def unquote_formula(text: str) -> str:
+    """A cell :func:`csv_row` wrote after an apostrophe, as it was."""
+    if text.startswith("'") and text[1:2] and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 def sheet_row(sheet: Any, values: Iterable[Any]) -> list[Any]:

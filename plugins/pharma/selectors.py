@@ -266,19 +266,25 @@ def export_trace(trace: RecallTrace, fmt: str) -> bytes:
     transfer_headers = [str(label) for _key, label in transfer_columns]
     transfers = [[_cell(getattr(t, key)) for key, _l in transfer_columns] for t in trace.transfers]
     if fmt == "csv":
+        from core.imports.tables import csv_row  # text that would run as a formula stays text
+
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(headers)
+        writer.writerow(csv_row(headers))
         for row in rows:
             writer.writerow(
-                [v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v for v in row]
+                csv_row(
+                    v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v for v in row
+                )
             )
         if transfers:  # a second table after an empty row
             writer.writerow([])
-            writer.writerow(transfer_headers)
+            writer.writerow(csv_row(transfer_headers))
             for row in transfers:
                 writer.writerow(
-                    [v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v for v in row]
+                    csv_row(
+                        v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v for v in row
+                    )
                 )
         return ("\ufeff" + out.getvalue()).encode("utf-8")
     if fmt != "xlsx":

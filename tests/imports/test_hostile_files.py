@@ -254,3 +254,64 @@ def test_an_exported_name_that_looks_like_a_formula_stays_text(
     job = run("products", buffer, "again.xlsx", staff, django_capture_on_commit_callbacks)
     assert job.status == ImportStatus.SUCCEEDED, job.errors
     assert Product.objects.get(code="P1").name == '=HYPERLINK("http://x","y")'
+
+
+def test_a_csv_export_keeps_formula_like_text_as_text_and_imports_it_back(
+    catalog_refs, staff, django_capture_on_commit_callbacks
+):
+    """CSV injection: a cell a spreadsheet would run as a formula is exported after an
+    apostrophe (Excel and LibreOffice then show it as text), and imports back as it was."""
+    import csv
+
+    from core.imports import services
+
+    names = ['=HYPERLINK("http://x","y")', "@SUM(A1:A9)", "+1+1", "-2+3", "-Sale-"]
+    rows = [PRODUCT_HEADER] + [
+        [f"P{i}", name, "drinks", "Acme", "0.13", "", f"S{i}", "", 1, 1, ""]
+        for i, name in enumerate(names)
+    ]
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    job = run(
+        "products",
+        io.BytesIO(out.getvalue().encode()),
+        "p.csv",
+        staff,
+        django_capture_on_commit_callbacks,
+    )
+    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    exported = services.export("products", "csv", user=staff)
+    cells = [c for row in csv.reader(io.StringIO(exported.decode("utf-8-sig"))) for c in row]
+    for name in names:
+        assert "'" + name in cells and name not in cells
+    header, *body = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
+    numbers = [c for row in body for c in row if c.lstrip("-").replace(".", "").isdigit()]
+    assert numbers and not [c for c in cells if c.startswith("'") and c[1:] not in names]
+    Product.objects.all().delete()
+    job = run(
+        "products", io.BytesIO(exported), "again.csv", staff, django_capture_on_commit_callbacks
+    )
+    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert sorted(Product.objects.values_list("name", flat=True)) == sorted(names)
+
+
+def test_csv_rows_quote_formulas_not_numbers():
+    from core.imports.tables import csv_row, unquote_formula
+
+    values = ["=1+1", "+1+1", "-2+3", "@A1", "\tx", "\rx", "-5", "+1.5", "-0.25e3", ".5", "a=b", 7]
+    assert csv_row(values) == [
+        "'=1+1",
+        "'+1+1",
+        "'-2+3",
+        "'@A1",
+        "'\tx",
+        "'\rx",
+        "-5",
+        "+1.5",
+        "-0.25e3",
+        ".5",
+        "a=b",
+        7,
+    ]
+    assert [unquote_formula(v) for v in csv_row(values[:6])] == values[:6]
+    assert unquote_formula("'quoted") == "'quoted" and unquote_formula("'") == "'"

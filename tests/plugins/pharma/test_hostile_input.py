@@ -200,6 +200,7 @@ def test_queries_with_hostile_arguments(pharmacy, plugin_client):
 
 
 def test_a_recall_export_keeps_formula_like_text_as_text(pharmacy, plugin_client):
+    import csv
     import io
 
     from openpyxl import load_workbook
@@ -210,3 +211,16 @@ def test_a_recall_export_keeps_formula_like_text_as_text(pharmacy, plugin_client
     content = selectors.export_trace(selectors.recall_trace(lot="=1+1", sku_code=None), "xlsx")
     sheet = load_workbook(io.BytesIO(content)).active
     assert (sheet["B1"].value, sheet["B1"].data_type) == ("=1+1", "s")
+    # CSV: text a spreadsheet would run as a formula is written after an apostrophe
+    import datetime
+
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    row = selectors.TraceRow(
+        *(1, "=cmd|' /C calc'!A0", "placed", now, 1, "@D1", "+dealer", "S1", "=1+1", "2027-01-01"),
+        *("W1", 5, "shipped", "", "", "-2+3", now, None, False),
+    )
+    trace = selectors.RecallTrace(lot="=1+1", batches=[], rows=[row])
+    text = selectors.export_trace(trace, "csv").decode("utf-8-sig")
+    cells = next(csv.reader(io.StringIO(text.splitlines()[1])))
+    assert cells[0] == "'=cmd|' /C calc'!A0" and cells[3:7] == ["'@D1", "'+dealer", "S1", "'=1+1"]
+    assert cells[7:10] == ["2027-01-01", "W1", "5"] and cells[13] == "'-2+3"
