@@ -211,8 +211,9 @@ def _applicable_lists_sql(dealer: DealerContext, at: datetime) -> tuple[str, lis
     return sql, params
 
 
-# The promotion's columns of a page pricing statement's rows (see _page_pricing).
-_PROMOTION_COLUMNS = slice(10, 22)
+# The column of a page pricing statement's promotion rows holding the promotion (see
+# _page_pricing and _page_rule).
+_PROMOTION_COLUMN = 10
 
 
 def _page_pricing(
@@ -220,7 +221,7 @@ def _page_pricing(
     skus: dict[int, SkuInfo],
     at: datetime,
     rows: list[tuple] | None = None,
-) -> tuple[list[PromotionRule], dict[int, tuple], list[tuple]]:
+) -> tuple[PagePromotions, dict[int, tuple], list[tuple]]:
     """What a page's prices need, in one statement: :func:`load_promotions` (line
     promotions only, in its order), the lists of :func:`load_price_rows` and their price
     rows, ordered by SKU, then each SKU's lists in resolution order (as
@@ -228,8 +229,10 @@ def _page_pricing(
     the ones those functions run, side by side (``UNION ALL``), with each list's place
     in resolution order (``position``, a window over the few applicable lists) and its
     code, kind and currency read once: the statement sorts on four narrow leading
-    columns, and a page does not decode a list's strings for each of its rows (nor an
-    empty target array of a promotion: read as NULL, the same empty set).
+    columns, and a page does not decode a list's strings for each of its rows. Each
+    promotion comes as one JSON text (:func:`_page_rule`, which decodes a promotion
+    once for every page it comes back on), so the rows have eleven columns, not
+    twenty-two.
 
     ``(promotions, lists, price rows)``: ``promotions`` a :class:`PagePromotions`
     (its ``rules`` those of :func:`load_promotions`), ``lists`` maps a list's position to
@@ -245,7 +248,7 @@ def _page_pricing(
     for at_row, row in enumerate(rows):
         part = row[0]
         if part == 0:
-            rules.append(_page_rule(row[_PROMOTION_COLUMNS]))
+            rules.append(_page_rule(row[_PROMOTION_COLUMN]))
         elif part == 1:
             lists[row[1]] = row[4:8]
         else:
@@ -274,18 +277,16 @@ def _page_pricing_statement(
         SELECT 0, -pr.priority, pr.id, 0,
                NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar,
                NULL::numeric,
-               pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule, pr.priority,
-               pr.stackable, NULLIF(pr.sku_ids, '{{}}')::text, NULLIF(pr.product_ids, '{{}}')::text,
-               NULLIF(pr.category_ids, '{{}}')::text, NULLIF(pr.brand_ids, '{{}}')::text
+               json_build_array(pr.id, pr.code, pr.name, pr.kind, pr.currency, pr.rule::json,
+                                pr.priority, pr.stackable, pr.sku_ids, pr.product_ids,
+                                pr.category_ids, pr.brand_ids)::text
         FROM pr
         UNION ALL
-        SELECT 1, l.position, 0, 0, l.id, l.code, l.kind, l.currency, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        SELECT 1, l.position, 0, 0, l.id, l.code, l.kind, l.currency, NULL, NULL, NULL
         FROM l
         UNION ALL
         SELECT 2, i.sku_id, l.position, i.min_quantity,
-               NULL, NULL, NULL, NULL, i.unit_code, i.unit_price,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+               NULL, NULL, NULL, NULL, i.unit_code, i.unit_price, NULL
         FROM {item_t} i JOIN l ON l.id = i.price_list_id
         WHERE i.sku_id = ANY(%s::bigint[])
         ORDER BY 1, 2, 3, 4
@@ -392,13 +393,6 @@ def _promotions_query(
     return sql, [at, at, dealer.currency, dealer.id, *params]
 
 
-def _id_set(ids: list[int] | str) -> frozenset[int]:
-    """A promotion's target ids, read as an array or as its text (``'{1,2,3}'``)."""
-    if type(ids) is str:
-        return frozenset(map(int, ids[1:-1].split(",")))
-    return frozenset(ids)
-
-
 def _promotion_rules(rows: Iterable[Sequence]) -> list[PromotionRule]:
     """Promotion rules from rows of :func:`load_promotions`' columns (a page reads a few
     dozen per request: built positionally, an empty target set shared). Each rule, a
@@ -422,10 +416,10 @@ def _promotion_rules(rows: Iterable[Sequence]) -> list[PromotionRule]:
                 rule,
                 r[6],  # priority
                 r[7],  # stackable
-                _id_set(r[8]) if r[8] else no_ids,  # sku_ids
-                _id_set(r[9]) if r[9] else no_ids,  # product_ids
-                _id_set(r[10]) if r[10] else no_ids,  # category_ids
-                _id_set(r[11]) if r[11] else no_ids,  # brand_ids
+                frozenset(r[8]) if r[8] else no_ids,  # sku_ids
+                frozenset(r[9]) if r[9] else no_ids,  # product_ids
+                frozenset(r[10]) if r[10] else no_ids,  # category_ids
+                frozenset(r[11]) if r[11] else no_ids,  # brand_ids
             )
         )
     return rules
@@ -760,11 +754,31 @@ _EFFECTS_MAX = 4096
 
 
 @lru_cache(maxsize=4096)
-def _page_rule(row: tuple) -> PromotionRule:
-    """The rule of one of the page statement's promotion rows (its target ids as text),
-    one object for the same row on every page: what is worked out of a set of rules
-    (an effect) is then found again by the rules' identities."""
-    return _promotion_rules((row,))[0]
+def _page_rule(text: str) -> PromotionRule:
+    """The rule of one of the page statement's promotion rows: the promotion's columns
+    as one JSON array (those of :func:`load_promotions`, the rule itself an object),
+    decoded by orjson (the standard decoder for what it refuses, an integer beyond 64
+    bits). One object for the same text on every page: what is worked out of a set of
+    rules (an effect) is then found again by the rules' identities."""
+    try:
+        v = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        v = json.loads(text)
+    no_ids = _NO_IDS
+    return PromotionRule(
+        v[0],  # id
+        v[1],  # code
+        v[2],  # name
+        v[3],  # kind
+        v[4],  # currency
+        v[5],  # rule
+        v[6],  # priority
+        v[7],  # stackable
+        frozenset(v[8]) if v[8] else no_ids,  # sku_ids
+        frozenset(v[9]) if v[9] else no_ids,  # product_ids
+        frozenset(v[10]) if v[10] else no_ids,  # category_ids
+        frozenset(v[11]) if v[11] else no_ids,  # brand_ids
+    )
 
 
 def price_products_for_dealer(
@@ -783,18 +797,18 @@ def price_products_for_dealer(
     for the same dealer and SKUs (otherwise it is closed, and the statement run)."""
     ctx = dealer_context(dealer)
     rows = None
+    wanted = {int(i) for i in sku_ids}
     if pending is not None:
         if (
             at is None
             and pending.dealer == ctx
             and skus is not None
-            and pending.skus.keys() == skus.keys() == {int(i) for i in sku_ids}
+            and pending.skus.keys() == skus.keys() == wanted
         ):
             at, rows = pending.at, pending.statement.rows()
         else:
             pending.close()
     at = at or timezone.now()
-    wanted = {int(i) for i in sku_ids}
     if skus and len(skus) == len(wanted) and skus.keys() >= wanted:
         known = skus  # exactly the wanted SKUs (a page's loader hands in these)
     else:
