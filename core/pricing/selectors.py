@@ -623,8 +623,8 @@ class PromotionIndex:
     ``[p for p in promotions if p.matches(sku)]``.
     """
 
-    # The most (brand, categories) pairs and promotion tuples an index remembers: a
-    # page's index may serve many pages (PagePromotions).
+    # The most (brand, categories) pairs and promotion tuples an index remembers (it
+    # serves one page; beyond this, a very large one works the rest out each time).
     MEMO_MAX = 1024
 
     def __init__(self, promotions: Sequence[PromotionRule]) -> None:
@@ -722,7 +722,7 @@ class PagePromotions:
         }
         self.summaries: dict[int, PromotionInfo] = {}
         self.numbers: dict = {}
-        # by the touching tuple's id (the tuple is kept in the value, so its id is not
+        # by the touching tuple's id, the tuple kept with its effect (so its id is not
         # reused): most SKUs share the tuple of their brand and categories
         self.effects: dict[int, tuple] = {}
 
@@ -730,20 +730,21 @@ class PagePromotions:
         """:func:`_promotion_effect` of the promotions touching a SKU (a tuple of
         :attr:`index`): worked out once per tuple, and once for every page where the
         same rule objects touch a SKU."""
-        effect = self.effects.get(id(touching))
+        known = self.effects.get(id(touching))
+        if known is not None and known[0] is touching:
+            return known[1]
+        # the rules' identities: each entry keeps its rules (in its effect), so no id in
+        # a key is reused while the entry lasts
+        key = (self.currency, *map(id, touching))
+        effect = _EFFECTS.get(key)
         if effect is None:
-            # the rules' identities: each entry keeps its rules (in its effect), so
-            # no id in a key is reused while the entry lasts
-            key = (self.currency, *map(id, touching))
-            effect = _EFFECTS.get(key)
-            if effect is None:
-                effect = _promotion_effect(
-                    touching, self.per_unit, self.summaries, self.currency, self.numbers
-                )
-                if len(_EFFECTS) >= _EFFECTS_MAX:
-                    _EFFECTS.clear()
-                _EFFECTS[key] = effect
-            self.effects[id(touching)] = effect
+            effect = _promotion_effect(
+                touching, self.per_unit, self.summaries, self.currency, self.numbers
+            )
+            if len(_EFFECTS) >= _EFFECTS_MAX:
+                _EFFECTS.clear()
+            _EFFECTS[key] = effect
+        self.effects[id(touching)] = (touching, effect)
         return effect
 
 

@@ -509,3 +509,28 @@ def test_a_page_price_builds_its_source_when_read(world, days):
     assert built == price and hash(built) == hash(price) and repr(built) == repr(price)
     with pytest.raises(AttributeError):
         price.not_a_field  # noqa: B018 - the attribute read is the test
+
+
+def test_pages_beyond_the_index_memo_price_the_same(world, days, monkeypatch):
+    """An index past MEMO_MAX hands out new promotion tuples instead of remembered ones:
+    what they give the SKUs is still found for each, and the prices are the same."""
+    from core.pricing import selectors
+
+    make_lists(world, ["base", "tier"], days)
+    _promo(code="CAT", name="c", category_ids=[world.category.pk], priority=1)
+    _promo(code="SKU", name="s", sku_ids=[world.sku.pk], priority=2, stackable=True)
+    _promo(
+        code="BRAND",
+        name="b",
+        brand_ids=[world.brand.pk],
+        kind="amount_off",
+        rule={"amount": "0.5"},
+    )
+    ids = [world.sku.pk, world.sku2.pk, world.sku3.pk]
+    skus = load_skus(ids)
+    expected = price_products_for_dealer(world.dealer, ids, skus=skus)
+    monkeypatch.setattr(selectors.PromotionIndex, "MEMO_MAX", 0)
+    selectors._EFFECTS.clear()
+    assert price_products_for_dealer(world.dealer, ids, skus=skus) == expected
+    assert price_products_for_dealer(world.dealer, ids, skus=skus) == expected
+    assert any(p.promotions for p in expected.values())
