@@ -873,8 +873,9 @@ def _base_unit_price(
     tests hold the two to the same prices). ``(unit price, breaks, source facts, list
     price, currency)``, the source as the facts :func:`_page_source` makes it of (its
     explanation formatted only when read), the list price that of the ladder's first
-    break, or None when no list prices one base unit. The prices are the rows' own (the general code multiplies
-    them by a factor of 1, exact for the column's 18 digits: the same values)."""
+    break, or None when no list prices one base unit. The prices are the rows' own
+    (the general code multiplies them by a factor of 1, exact for the column's 18
+    digits: the same values)."""
     for position, list_rows in groupby(sku_rows, _LIST_OF_ROW):
         ladder = [r for r in list_rows if r[8] == base_unit]
         if not ladder or ladder[0][3] > 1:
