@@ -857,7 +857,6 @@ def price_products_for_dealer(
 
 
 _SKU_OF_ROW = itemgetter(1)
-_LIST_OF_ROW = itemgetter(2)
 
 
 def _base_unit_price(
@@ -876,11 +875,27 @@ def _base_unit_price(
     break, or None when no list prices one base unit. The prices are the rows' own
     (the general code multiplies them by a factor of 1, exact for the column's 18
     digits: the same values)."""
-    for position, list_rows in groupby(sku_rows, _LIST_OF_ROW):
-        ladder = [r for r in list_rows if r[8] == base_unit]
-        if not ladder or ladder[0][3] > 1:
+    # One pass: a list's first base-unit row decides whether it prices one unit (its
+    # ladder starts at one or less); the first list that does wins, and its ladder is
+    # the rest of its base-unit rows.
+    rows = iter(sku_rows)
+    passed = None  # a list whose ladder starts above one unit
+    for first in rows:
+        if first[8] != base_unit:
             continue
-        winning = ladder[0]
+        position = first[2]
+        if position == passed:
+            continue
+        if first[3] > 1:
+            passed = position
+            continue
+        ladder = [first]
+        for row in rows:
+            if row[2] != position:
+                break
+            if row[8] == base_unit:
+                ladder.append(row)
+        winning = first
         for row in ladder:  # ascending: the last break from one unit or less wins
             if row[3] > 1:
                 break
