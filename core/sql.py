@@ -55,10 +55,12 @@ class _Preparing:
 
 def execute_prepared(connection, sql: str, params: Sequence[Any]) -> list[tuple]:
     """The rows of ``sql`` run as a prepared statement of the connection (psycopg 3):
-    parsed once per connection, and planned once when PostgreSQL finds its generic
-    plan no worse than the ones it made for the first five runs, where a product
-    page's statement took as long to plan as to run. Counted and logged like any
-    statement of Django's cursors (``CaptureQueriesContext``, ``assertNumQueries``).
+    parsed and planned once per connection. The platform's connections set
+    ``plan_cache_mode = force_generic_plan`` (config/settings.py), so PostgreSQL
+    keeps the generic plan from the first run; by default it planned each statement
+    afresh for its first five runs, where a product page's listing took longer to
+    plan than to run. Counted and logged like any statement of Django's cursors
+    (``CaptureQueriesContext``, ``assertNumQueries``).
 
     Prepared statements need a PostgreSQL session per client, which the deployment
     keeps (the connection pool, PgBouncer in session mode only): see deploy/README.md.

@@ -854,15 +854,15 @@ def _plain_listing_rows(plain: _PlainListing, db: str, start: int, stop: int, on
     )
     sort_keys = ", ".join(f"{key} AS sort_{i}" for i, (key, _) in enumerate(keys))
     skus = _inline_skus_sql(active_only=not plain.include_inactive, product_column="p.id")
-    limit = max(stop - start, 0)
-    offset = f" OFFSET {int(start)}" if start else ""
+    # The slice as parameters: one prepared statement (and one generic plan, see
+    # execute_prepared) for every page of a listing, not one per offset.
     sql = (
         f"SELECT {', '.join(columns)}, c.path, {skus}"
         f" FROM (SELECT {', '.join(columns)}, {sort_keys} FROM {product_t} p {where}"
-        f" ORDER BY {inner_order} LIMIT {int(limit)}{offset}) p"
+        f" ORDER BY {inner_order} LIMIT %s OFFSET %s) p"
         f" LEFT OUTER JOIN {category_t} c ON p.category_id = c.id ORDER BY {outer_order}"
     )
-    rows = execute_prepared(connection, sql, params)
+    rows = execute_prepared(connection, sql, [*params, max(stop - start, 0), start])
     n = len(attnames)
     skus = [_decode_json(row[n + 1]) for row in rows]  # each SKU an array (_SKU_ARRAY_KEYS)
     if on_rows is not None:
