@@ -191,19 +191,9 @@ DATABASES = {
         **_db,
         "CONN_MAX_AGE": 0,
         "CONN_HEALTH_CHECKS": False,
-        "OPTIONS": {
-            # The hot paths' prepared statements (core.sql.execute_prepared: routing,
-            # the token's user, the product listing, page pricing) use one generic plan
-            # from their first run: PostgreSQL's default planned each of them afresh for
-            # its first five runs on every connection (1-4 ms each). Django's own
-            # statements are not prepared, so this setting does not touch them.
-            "options": "-c plan_cache_mode=force_generic_plan",
-            **(
-                {"pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}}
-                if DB_POOL_MAX
-                else {}
-            ),
-        },
+        "OPTIONS": {"pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}}
+        if DB_POOL_MAX
+        else {},
         "TEST": {"NAME": env("TEST_DATABASE_NAME", f"test_{_db['NAME']}")},
     }
 }

@@ -55,12 +55,9 @@ class _Preparing:
 
 def execute_prepared(connection, sql: str, params: Sequence[Any]) -> list[tuple]:
     """The rows of ``sql`` run as a prepared statement of the connection (psycopg 3):
-    parsed and planned once per connection. The platform's connections set
-    ``plan_cache_mode = force_generic_plan`` (config/settings.py), so PostgreSQL
-    keeps the generic plan from the first run; by default it planned each statement
-    afresh for its first five runs, where a product page's listing took longer to
-    plan than to run. Counted and logged like any statement of Django's cursors
-    (``CaptureQueriesContext``, ``assertNumQueries``).
+    parsed and planned once per connection: the connection keeps each statement's
+    generic plan from its first run (:func:`_generic_plans`). Counted and logged like
+    any statement of Django's cursors (``CaptureQueriesContext``, ``assertNumQueries``).
 
     Prepared statements need a PostgreSQL session per client, which the deployment
     keeps (the connection pool, PgBouncer in session mode only): see deploy/README.md.
@@ -196,6 +193,7 @@ def _psycopg() -> SimpleNamespace | None:
         text_format=pq.Format.TEXT,
         pipeline_supported=Pipeline.is_supported,
         pipeline_off=pq.PipelineStatus.OFF,
+        transaction_idle=pq.TransactionStatus.IDLE,
     )
 
 
@@ -207,8 +205,27 @@ def _server_binding_cursor(connection, psycopg_connection):
     psycopg = _psycopg()
     if psycopg is None or not isinstance(psycopg_connection, psycopg.Connection):
         return None
+    if not getattr(psycopg_connection, "_dinghuo_generic_plans", False):
+        _generic_plans(psycopg_connection, psycopg)
     cursor = psycopg.ServerBindingCursor(psycopg_connection)
     tzloader = psycopg_connection.adapters.get_loader(psycopg.TIMESTAMPTZ_OID, psycopg.text_format)
     if connection.timezone != tzloader.timezone:
         psycopg.register_tzloader(connection.timezone, cursor)
     return cursor
+
+
+def _generic_plans(psycopg_connection, psycopg: SimpleNamespace) -> None:
+    """Once per connection (a session of PostgreSQL's, which a pool or PgBouncer in
+    session mode keeps): ``SET plan_cache_mode = force_generic_plan``, so each prepared
+    statement keeps its generic plan from its first run. By default PostgreSQL planned
+    each afresh for its first five runs, and the product listing took longer to plan
+    than to run (1-4 ms): a quarter of a benchmark's pages paid it. Django's own
+    statements are not prepared, so nothing else changes. Set outside a transaction
+    only (a rolled-back one would undo it): inside one, a later statement sets it."""
+    if not psycopg_connection.autocommit or (
+        psycopg_connection.info.transaction_status != psycopg.transaction_idle
+        or psycopg_connection.pgconn.pipeline_status != psycopg.pipeline_off
+    ):
+        return
+    psycopg_connection.execute("SET plan_cache_mode = force_generic_plan")
+    psycopg_connection._dinghuo_generic_plans = True
