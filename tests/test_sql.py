@@ -64,31 +64,3 @@ def test_a_failing_statement_sent_ahead_raises_when_read_and_the_connection_reco
         assert not _pipelined()
         assert transaction.get_rollback()  # ...and its aborted transaction rolled back
     assert execute_prepared(connection, SQL, [1, 1]) == [(1, 1)]
-
-
-def _plan_cache_mode() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW plan_cache_mode")
-        return cursor.fetchone()[0]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_connection_keeps_generic_plans_once_a_statement_is_prepared_outside_a_transaction():
-    """execute_prepared sets plan_cache_mode = force_generic_plan once per connection,
-    outside any transaction (one rolled back would undo it), and counts nothing for it."""
-    connection.close()
-    connection.ensure_connection()
-    assert _plan_cache_mode() == "auto"
-    with transaction.atomic():
-        execute_prepared(connection, SQL, [1, 1])
-        assert _plan_cache_mode() == "auto"  # not inside a transaction
-        transaction.set_rollback(True)
-    with count_queries() as q:
-        assert execute_prepared(connection, SQL, [2, 2]) == [(1, 2), (2, 4)]
-    assert not any("plan_cache_mode" in s for s in q.statements), str(q)  # not counted
-    assert _plan_cache_mode() == "force_generic_plan"
-    with count_queries() as q:
-        pending = send_prepared(connection, SQL, [3, 1])
-        assert pending.rows() == [(1, 3)]
-    assert q.count == 1 and _plan_cache_mode() == "force_generic_plan", str(q)
-    connection.close()
