@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from types import SimpleNamespace
@@ -22,6 +23,8 @@ def int_array(values: Iterable[int]) -> str:
     regular expression, which cost more than the statement for a page's hundreds of ids."""
     return "{" + ",".join(map(str, map(int, values))) + "}"
 
+
+logger = logging.getLogger(__name__)
 
 # psycopg prepares a statement when asked (``prepare=True``) only while the connection
 # has a threshold; Django leaves it unset (no statement prepared by count).
@@ -182,11 +185,12 @@ def _psycopg() -> SimpleNamespace | None:
     try:
         from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
         from django.db.backends.postgresql.psycopg_any import register_tzloader
-        from psycopg import Connection, Pipeline, pq
+        from psycopg import Connection, Error, Pipeline, pq
     except ImportError:  # psycopg2
         return None
     return SimpleNamespace(
         Connection=Connection,
+        Error=Error,
         ServerBindingCursor=ServerBindingCursor,
         register_tzloader=register_tzloader,
         TIMESTAMPTZ_OID=TIMESTAMPTZ_OID,
@@ -221,11 +225,15 @@ def _generic_plans(psycopg_connection, psycopg: SimpleNamespace) -> None:
     each afresh for its first five runs, and the product listing took longer to plan
     than to run (1-4 ms): a quarter of a benchmark's pages paid it. Django's own
     statements are not prepared, so nothing else changes. Set outside a transaction
-    only (a rolled-back one would undo it): inside one, a later statement sets it."""
+    only (a rolled-back one would undo it): inside one, a later statement sets it. A
+    server that refuses it (PostgreSQL before 12) keeps its default, once asked."""
     if not psycopg_connection.autocommit or (
         psycopg_connection.info.transaction_status != psycopg.transaction_idle
         or psycopg_connection.pgconn.pipeline_status != psycopg.pipeline_off
     ):
         return
-    psycopg_connection.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        psycopg_connection.execute("SET plan_cache_mode = force_generic_plan")
+    except psycopg.Error as exc:  # in autocommit: nothing left aborted
+        logger.warning("plan_cache_mode not set (%s); prepared statements plan as usual", exc)
     psycopg_connection._dinghuo_generic_plans = True

@@ -36,3 +36,32 @@ def test_a_connection_keeps_generic_plans_once_a_statement_is_prepared_outside_a
         pending = send_prepared(connection, SQL, [3, 1])
         assert pending.rows() == [(1, 3)]
     assert q.count == 1 and _plan_cache_mode() == "force_generic_plan", str(q)
+
+
+def test_a_server_that_refuses_the_setting_still_runs_prepared_statements(
+    committed_db, monkeypatch, caplog
+):
+    """PostgreSQL before 12 has no plan_cache_mode: the statement runs, a warning says
+    why, and the connection is not asked again."""
+    import psycopg
+
+    connection.close()
+    connection.ensure_connection()
+    raw = connection.connection
+    asked = []
+
+    def refuse(self, query, *args, **kwargs):
+        if "plan_cache_mode" in str(query):
+            asked.append(query)
+            raise psycopg.errors.UndefinedObject(
+                'unrecognized configuration parameter "plan_cache_mode"'
+            )
+        return real(self, query, *args, **kwargs)
+
+    real = psycopg.Connection.execute
+    monkeypatch.setattr(psycopg.Connection, "execute", refuse)
+    assert execute_prepared(connection, SQL, [2, 1]) == [(1, 2)]
+    assert execute_prepared(connection, SQL, [3, 1]) == [(1, 3)]
+    assert len(asked) == 1 and "plan_cache_mode not set" in caplog.text
+    monkeypatch.undo()
+    assert raw is connection.connection and _plan_cache_mode() == "auto"
