@@ -397,32 +397,36 @@ def _promotion_rules(rows: Iterable[Sequence]) -> list[PromotionRule]:
     """Promotion rules from rows of :func:`load_promotions`' columns (a page reads a few
     dozen per request: built positionally, an empty target set shared). Each rule, a
     ``jsonb`` column read as text, is decoded by orjson (a fifth of the time of the
-    standard decoder psycopg uses for ``jsonb``); what orjson refuses (an integer
-    beyond 64 bits) by the standard decoder."""
-    loads, refused, no_ids = orjson.loads, orjson.JSONDecodeError, _NO_IDS
-    rules = []
-    for r in rows:
-        try:
-            rule = loads(r[5])
-        except refused:
-            rule = json.loads(r[5])
-        rules.append(
-            PromotionRule(
-                r[0],  # id
-                r[1],  # code
-                r[2],  # name
-                r[3],  # kind
-                r[4],  # currency
-                rule,
-                r[6],  # priority
-                r[7],  # stackable
-                frozenset(r[8]) if r[8] else no_ids,  # sku_ids
-                frozenset(r[9]) if r[9] else no_ids,  # product_ids
-                frozenset(r[10]) if r[10] else no_ids,  # category_ids
-                frozenset(r[11]) if r[11] else no_ids,  # brand_ids
-            )
-        )
-    return rules
+    standard decoder psycopg uses for ``jsonb``)."""
+    return [_promotion_rule(r, _json(r[5])) for r in rows]
+
+
+def _json(text: str):
+    """``text`` decoded by orjson; what it refuses (an integer beyond 64 bits) by the
+    standard decoder."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _promotion_rule(r: Sequence, rule: dict) -> PromotionRule:
+    """The rule of one row of :func:`load_promotions`' columns, its rule decoded."""
+    no_ids = _NO_IDS
+    return PromotionRule(
+        r[0],  # id
+        r[1],  # code
+        r[2],  # name
+        r[3],  # kind
+        r[4],  # currency
+        rule,
+        r[6],  # priority
+        r[7],  # stackable
+        frozenset(r[8]) if r[8] else no_ids,  # sku_ids
+        frozenset(r[9]) if r[9] else no_ids,  # product_ids
+        frozenset(r[10]) if r[10] else no_ids,  # category_ids
+        frozenset(r[11]) if r[11] else no_ids,  # brand_ids
+    )
 
 
 _NO_IDS: frozenset[int] = frozenset()
@@ -761,25 +765,8 @@ def _page_rule(text: str) -> PromotionRule:
     decoded by orjson (the standard decoder for what it refuses, an integer beyond 64
     bits). One object for the same text on every page: what is worked out of a set of
     rules (an effect) is then found again by the rules' identities."""
-    try:
-        v = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        v = json.loads(text)
-    no_ids = _NO_IDS
-    return PromotionRule(
-        v[0],  # id
-        v[1],  # code
-        v[2],  # name
-        v[3],  # kind
-        v[4],  # currency
-        v[5],  # rule
-        v[6],  # priority
-        v[7],  # stackable
-        frozenset(v[8]) if v[8] else no_ids,  # sku_ids
-        frozenset(v[9]) if v[9] else no_ids,  # product_ids
-        frozenset(v[10]) if v[10] else no_ids,  # category_ids
-        frozenset(v[11]) if v[11] else no_ids,  # brand_ids
-    )
+    values = _json(text)
+    return _promotion_rule(values, values[5])
 
 
 def price_products_for_dealer(
